@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Config } from './config.js';
+import type { Database } from './db.js';
+import { homeRouter } from './home/home.routes.js';
+import { healthRouter } from './home/health.routes.js';
+import { errorHandler, notFoundHandler } from './http/errors.js';
+import { flash } from './http/flash.js';
+import { securityHeaders } from './http/security.js';
+import { csrf, csrfLocals, sessionMiddleware } from './http/session.js';
+import { configureViews } from './http/views.js';
+import type { Logger } from './lib/logger.js';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  database: Database;
+}
+
+const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const REQUEST_ID = /^[\w.-]{8,64}$/;
+
+/** Builds the Express app. Connecting and listening are the caller's business (src/server.ts, tests). */
+export function createApp(deps: AppDeps): Express {
+  const { config, logger, database } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.isProduction ? 1 : false);
+  app.locals.appName = 'つなぐ';
+  app.locals.appFullName = 'つなぐ — ひきこもり支援者研修システム';
+  configureViews(app, path.join(rootDir, 'views'), config.isProduction);
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      // Only method, path and status: query strings and bodies may hold tokens or personal data.
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          path: req.url.split('?')[0],
+        }),
+        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url?.startsWith('/public/') === true },
+    }),
+  );
+  app.use(securityHeaders(config.isProduction));
+  app.use(
+    '/public',
+    express.static(path.join(rootDir, 'public'), { maxAge: config.isProduction ? '7d' : 0, index: false }),
+  );
+  app.use(healthRouter(database));
+
+  app.use(express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 2000 }));
+  app.use(express.json({ limit: '200kb' }));
+  app.use(
+    sessionMiddleware({
+      secret: config.sessionSecret,
+      secure: config.isProduction,
+      connection: database.connection,
+    }),
+  );
+  app.use(csrf.csrfSynchronisedProtection);
+  app.use(csrfLocals);
+  app.use(flash);
+  app.use((req, res, next) => {
+    res.locals.currentPath = req.path;
+    res.locals.currentUser = null;
+    next();
+  });
+
+  app.use(homeRouter());
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(logger, !config.isProduction));
+  return app;
+}

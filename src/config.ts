@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting Tsunagu reads from the environment, validated once at start-up. Nothing else in
+ * the app reads process.env. Each key is documented here and in the README.
+ */
+const envSchema = z.object({
+  /** development | production | test. production turns on secure cookies and hides error details. */
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** TCP port the web server listens on. */
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Address the web server binds to. */
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Runtime data: the embedded store's files, the generated session secret, the mail outbox. */
+  DATA_DIR: z.string().min(1).default('./data'),
+  /**
+   * A MongoDB connection string (replica set or Atlas). When unset, Tsunagu starts its embedded
+   * MongoDB-compatible store in DATA_DIR/store.
+   */
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'mongodb:// または mongodb+srv:// で始まる接続文字列')
+    .optional(),
+  /** Durability policy of the embedded store: always (fsync before acknowledging), batch, never. */
+  STORE_FSYNC: z.enum(['always', 'batch', 'never']).default('always'),
+  /**
+   * Secret that signs session cookies; at least 32 characters. Generated and kept in
+   * DATA_DIR/session-secret when unset, except in production, where it must be set.
+   */
+  SESSION_SECRET: z.string().min(32, '32文字以上が必要です').optional(),
+  /** Public base URL, used in links sent by mail and printed on certificates. */
+  BASE_URL: z.string().url().optional(),
+  /** Folder holding the training programs. */
+  COURSES_DIR: z.string().min(1).default('./courses'),
+  /** Log level: fatal, error, warn, info, debug, trace, silent. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Pretty, human-readable logs (development). Defaults to on outside production. */
+  LOG_PRETTY: z.enum(['true', 'false']).optional(),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  isProduction: boolean;
+  port: number;
+  host: string;
+  dataDir: string;
+  mongodbUri: string | undefined;
+  storeFsync: Env['STORE_FSYNC'];
+  sessionSecret: string;
+  baseUrl: string;
+  coursesDir: string;
+  log: { level: string; pretty: boolean };
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`設定に誤りがあります (invalid configuration):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses and checks the environment. Throws ConfigError listing every bad variable at once. */
+export function parseEnv(source: NodeJS.ProcessEnv): Env {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
+  const result = envSchema.safeParse(cleaned);
+  const problems: string[] = [];
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    }
+  } else if (result.data.NODE_ENV === 'production' && !result.data.SESSION_SECRET) {
+    problems.push('SESSION_SECRET: 本番環境 (NODE_ENV=production) では必須です');
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  return result.data;
+}
+
+/** Reads the session secret kept in DATA_DIR, creating it on first run. */
+function persistedSessionSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'session-secret');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+  return secret;
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const env = parseEnv(source);
+  const dataDir = path.resolve(env.DATA_DIR);
+  return {
+    env: env.NODE_ENV,
+    isProduction: env.NODE_ENV === 'production',
+    port: env.PORT,
+    host: env.HOST,
+    dataDir,
+    mongodbUri: env.MONGODB_URI,
+    storeFsync: env.STORE_FSYNC,
+    sessionSecret: env.SESSION_SECRET ?? persistedSessionSecret(dataDir),
+    baseUrl: (env.BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
+    coursesDir: path.resolve(env.COURSES_DIR),
+    log: {
+      level: env.LOG_LEVEL,
+      pretty: env.LOG_PRETTY ? env.LOG_PRETTY === 'true' : env.NODE_ENV === 'development',
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import path from 'node:path';
+import mongoose from 'mongoose';
+import type { Config } from './config.js';
+import type { Logger } from './lib/logger.js';
+import { startStore, type RunningStore } from './store/index.js';
+
+/** The database the app runs on: the embedded store or an external MongoDB. */
+export interface Database {
+  kind: 'embedded' | 'external';
+  /** Name of the database inside the server. */
+  name: string;
+  connection: mongoose.Connection;
+  ping(): Promise<{ ok: boolean; ms: number }>;
+  /** Figures for /healthz; nothing personal. */
+  stats(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  config: Pick<Config, 'mongodbUri' | 'dataDir' | 'storeFsync'>;
+  logger: Logger;
+  /** Database name; defaults to the one in MONGODB_URI, or "tsunagu". */
+  dbName?: string;
+  /** Keep the embedded store in memory only (tests). */
+  inMemory?: boolean;
+}
+
+function databaseNameFrom(uri: string): string | undefined {
+  const match = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]+)/.exec(uri);
+  return match?.[1] ? decodeURIComponent(match[1]) : undefined;
+}
+
+/**
+ * Connects mongoose (the process-wide default connection) to MONGODB_URI, or starts the embedded
+ * store and connects to it through the real MongoDB driver.
+ */
+export async function connectDatabase(options: ConnectOptions): Promise<Database> {
+  const { config, logger } = options;
+  let store: RunningStore | undefined;
+  let uri: string;
+  if (config.mongodbUri) {
+    uri = config.mongodbUri;
+  } else {
+    store = await startStore({
+      dataDir: options.inMemory ? null : path.join(config.dataDir, 'store'),
+      fsync: config.storeFsync,
+      logger: logger.child({ component: 'store' }),
+    });
+    uri = store.uri;
+  }
+  const name = options.dbName ?? databaseNameFrom(uri) ?? 'tsunagu';
+  mongoose.set('strictQuery', true);
+  mongoose.set('sanitizeFilter', true);
+  try {
+    await mongoose.connect(uri, { dbName: name, serverSelectionTimeoutMS: 10_000 });
+  } catch (error) {
+    await store?.close();
+    throw error;
+  }
+  const connection = mongoose.connection;
+  logger.info({ kind: store ? 'embedded' : 'external', db: name }, 'database connected');
+
+  return {
+    kind: store ? 'embedded' : 'external',
+    name,
+    connection,
+    async ping() {
+      const started = performance.now();
+      try {
+        await connection.db!.admin().ping();
+        return { ok: true, ms: Math.round((performance.now() - started) * 10) / 10 };
+      } catch {
+        return { ok: false, ms: Math.round(performance.now() - started) };
+      }
+    },
+    stats() {
+      return store ? { ...store.stats() } : {};
+    },
+    async close() {
+      await mongoose.disconnect();
+      await store?.close();
+    },
+  };
+}

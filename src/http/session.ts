@@ -1,0 +1,61 @@
+import type { RequestHandler } from 'express';
+import session from 'express-session';
+import { MongoStore } from 'connect-mongo';
+import { csrfSync } from 'csrf-sync';
+import type mongoose from 'mongoose';
+
+/** Idle timeout: a session unused for this long ends (cookie and stored session). */
+export const SESSION_IDLE_MINUTES = 60;
+
+export interface SessionOptions {
+  secret: string;
+  secure: boolean;
+  connection: mongoose.Connection;
+}
+
+/**
+ * Sessions live in the database (collection "sessions"), so any number of app processes can
+ * serve the same users. The cookie is httpOnly, sameSite=lax, secure in production, and rolling:
+ * each request pushes the idle timeout forward.
+ */
+export function sessionMiddleware({ secret, secure, connection }: SessionOptions): RequestHandler {
+  const ttlSeconds = SESSION_IDLE_MINUTES * 60;
+  return session({
+    name: 'tsunagu.sid',
+    secret,
+    resave: false,
+    saveUninitialized: false,
+    rolling: true,
+    proxy: secure,
+    cookie: { httpOnly: true, sameSite: 'lax', secure, maxAge: ttlSeconds * 1000 },
+    store: MongoStore.create({
+      client: connection.getClient(),
+      dbName: connection.db!.databaseName,
+      collectionName: 'sessions',
+      ttl: ttlSeconds,
+      touchAfter: 60,
+      autoRemove: 'native',
+    }),
+  });
+}
+
+/**
+ * CSRF protection with the synchronizer-token pattern: the token lives in the session and every
+ * state-changing request must send it back as the `_csrf` form field or the `x-csrf-token` header.
+ * Routes that take multipart forms run multer first and csrfProtection after it.
+ */
+export const csrf = csrfSync({
+  getTokenFromRequest: (req) => {
+    const body = req.body as Record<string, unknown> | undefined;
+    const fromBody = body && typeof body._csrf === 'string' ? body._csrf : undefined;
+    const fromHeader = req.headers['x-csrf-token'];
+    return fromBody ?? (typeof fromHeader === 'string' ? fromHeader : undefined);
+  },
+  errorConfig: { statusCode: 403, code: 'EBADCSRFTOKEN', message: 'invalid csrf token' },
+});
+
+/** Makes the CSRF token available to every view as `csrfToken`. */
+export const csrfLocals: RequestHandler = (req, res, next) => {
+  res.locals.csrfToken = csrf.generateToken(req);
+  next();
+};

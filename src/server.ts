@@ -1,0 +1,62 @@
+import 'dotenv/config';
+import type { Server } from 'node:http';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { connectDatabase } from './db.js';
+import { createLogger } from './lib/logger.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.log);
+  const database = await connectDatabase({ config, logger });
+  const app = createApp({ config, logger, database });
+
+  const server: Server = app.listen(config.port, config.host, () => {
+    logger.info({ url: config.baseUrl }, `Tsunagu is running: open ${config.baseUrl}`);
+  });
+  server.on('error', (error) => {
+    logger.fatal({ err: error }, 'could not start the web server');
+    void database.close().finally(() => process.exit(1));
+  });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing open requests');
+    const force = setTimeout(() => {
+      logger.warn('requests still open after 10 s; closing anyway');
+      server.closeAllConnections();
+    }, 10_000);
+    force.unref();
+    server.close(() => {
+      database
+        .close()
+        .then(() => {
+          logger.info('stopped');
+          process.exit(0);
+        })
+        .catch((error: unknown) => {
+          logger.error({ err: error }, 'error while closing the database');
+          process.exit(1);
+        });
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error('Tsunagu could not start:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Express } from 'express';
+import mongoose from 'mongoose';
+import { createApp } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { connectDatabase, type Database } from '../../src/db.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import { startStore } from '../../src/store/index.js';
+
+let serverUri: Promise<string> | undefined;
+
+/**
+ * The MongoDB server tests run against: TEST_MONGODB_URI when set (a real MongoDB), otherwise one
+ * in-memory embedded store shared by the whole test run. Each test app gets a fresh database.
+ */
+export function testServerUri(): Promise<string> {
+  serverUri ??= process.env.TEST_MONGODB_URI
+    ? Promise.resolve(process.env.TEST_MONGODB_URI)
+    : startStore({ dataDir: null }).then((store) => store.uri);
+  return serverUri;
+}
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tsunagu-test-')),
+    SESSION_SECRET: 'test-secret-test-secret-test-secret-0123',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+}
+
+export interface TestApp {
+  app: Express;
+  config: Config;
+  database: Database;
+  close(): Promise<void>;
+}
+
+/** Builds the real app on a fresh database. Call close() in after(). */
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const uri = await testServerUri();
+  if (mongoose.connection.readyState !== 0) await mongoose.disconnect();
+  const config = testConfig({ MONGODB_URI: uri, ...env });
+  const database = await connectDatabase({
+    config,
+    logger: silentLogger,
+    dbName: `test_${randomUUID().replaceAll('-', '').slice(0, 12)}`,
+  });
+  const app = createApp({ config, logger: silentLogger, database });
+  return {
+    app,
+    config,
+    database,
+    async close() {
+      await database.connection.dropDatabase();
+      await database.close();
+    },
+  };
+}
