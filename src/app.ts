@@ -5,10 +5,13 @@ import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './config.js';
 import type { Database } from './db.js';
+import { authRouter } from './auth/auth.routes.js';
+import { authentication, createPassport } from './auth/passport.js';
 import { homeRouter } from './home/home.routes.js';
 import { healthRouter } from './home/health.routes.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { flash } from './http/flash.js';
+import { navigationFor } from './http/navigation.js';
 import { securityHeaders } from './http/security.js';
 import { csrf, csrfLocals, sessionMiddleware } from './http/session.js';
 import { configureViews } from './http/views.js';
@@ -70,16 +73,20 @@ export function createApp(deps: AppDeps): Express {
       connection: database.connection,
     }),
   );
+  const passport = createPassport();
+  app.use(authentication(passport));
   app.use(csrf.csrfSynchronisedProtection);
   app.use(csrfLocals);
   app.use(flash);
   app.use((req, res, next) => {
     res.locals.currentPath = req.path;
-    res.locals.currentUser = null;
+    res.locals.currentUser = req.user ?? null;
+    res.locals.navItems = navigationFor(req.user);
     next();
   });
 
   app.use(homeRouter());
+  app.use(authRouter(passport));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, !config.isProduction));

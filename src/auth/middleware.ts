@@ -1,0 +1,32 @@
+import type { RequestHandler, Request, Response } from 'express';
+import { forbidden } from '../lib/errors.js';
+import type { Role } from '../users/roles.js';
+
+function refuseAnonymous(req: Request, res: Response): void {
+  if (req.accepts(['html', 'json']) === 'json') {
+    res.status(401).json({ error: { code: 'unauthenticated', message: 'ログインしてください。' } });
+    return;
+  }
+  const next = req.method === 'GET' ? `?next=${encodeURIComponent(req.originalUrl)}` : '';
+  res.redirect(`/login${next}`);
+}
+
+/** Signed-in users only. HTML requests go to /login?next=…, JSON requests get 401. */
+export const requireAuth: RequestHandler = (req, res, next) => {
+  if (!req.user) return refuseAnonymous(req, res);
+  next();
+};
+
+/**
+ * Signed-in users holding any of the roles; administrators pass every requireRole.
+ * Others get 403 (the page exists, the role does not allow it); records are guarded by policy.ts.
+ */
+export function requireRole(...roles: Role[]): RequestHandler {
+  return (req, res, next) => {
+    const user = req.user;
+    if (!user) return refuseAnonymous(req, res);
+    if (user.roles.includes('admin') || user.roles.some((role) => roles.includes(role)))
+      return next();
+    next(forbidden());
+  };
+}

@@ -1,0 +1,92 @@
+import { Passport } from 'passport';
+import { Strategy as LocalStrategy } from 'passport-local';
+import { Types } from 'mongoose';
+import type { RequestHandler } from 'express';
+import { User, normaliseEmail, type UserDocument } from '../users/user.model.js';
+import { verifyAgainstDummy, verifyPassword } from './password.js';
+import type { SessionUser } from './session-user.js';
+
+export type PassportInstance = InstanceType<typeof Passport>;
+
+/** Why a sign-in did not succeed. Only 'invalid' is shown to someone who does not know the password. */
+export type SignInRefusal = 'invalid' | 'pending' | 'suspended';
+
+export function toSessionUser(user: {
+  _id: Types.ObjectId;
+  name: string;
+  email: string;
+  roles: string[];
+  status: string;
+  municipalityId?: Types.ObjectId | null;
+  regionId?: Types.ObjectId | null;
+  organisationId?: Types.ObjectId | null;
+}): SessionUser {
+  return {
+    id: String(user._id),
+    name: user.name,
+    email: user.email,
+    roles: user.roles as SessionUser['roles'],
+    status: user.status as SessionUser['status'],
+    municipalityId: user.municipalityId ? String(user.municipalityId) : null,
+    regionId: user.regionId ? String(user.regionId) : null,
+    organisationId: user.organisationId ? String(user.organisationId) : null,
+  };
+}
+
+/**
+ * Checks an address and password. Spends the same time whether or not the account exists.
+ * A pending or suspended account is only told apart once the password is right.
+ */
+export async function checkCredentials(
+  email: string,
+  password: string,
+): Promise<{ user: UserDocument } | { refusal: SignInRefusal; user?: UserDocument }> {
+  const user = await User.findOne({ email: { $eq: normaliseEmail(email) } }).select(
+    '+passwordHash',
+  );
+  if (!user) {
+    await verifyAgainstDummy(password);
+    return { refusal: 'invalid' };
+  }
+  if (!(await verifyPassword(password, user.passwordHash))) return { refusal: 'invalid', user };
+  if (user.status === 'pending') return { refusal: 'pending', user };
+  if (user.status === 'suspended') return { refusal: 'suspended', user };
+  return { user };
+}
+
+/**
+ * A passport instance for one app: the local strategy (e-mail + password), the user id in the
+ * session, and the user read again from the database on every request so that a suspension or
+ * a role change takes effect immediately (a user no longer active is signed out).
+ */
+export function createPassport(): PassportInstance {
+  const passport = new Passport();
+  passport.use(
+    new LocalStrategy(
+      { usernameField: 'email', passwordField: 'password' },
+      (email, password, done) => {
+        checkCredentials(email, password)
+          .then((result) =>
+            'refusal' in result
+              ? done(null, false, { message: result.refusal })
+              : done(null, toSessionUser(result.user)),
+          )
+          .catch(done);
+      },
+    ),
+  );
+  passport.serializeUser((user, done) => done(null, user.id));
+  passport.deserializeUser((id: unknown, done) => {
+    if (typeof id !== 'string' || !Types.ObjectId.isValid(id)) return done(null, false);
+    User.findById(id)
+      .lean()
+      .then((user) => done(null, user && user.status === 'active' ? toSessionUser(user) : false))
+      .catch(done);
+  });
+  return passport;
+}
+
+/** passport.initialize + passport.session: mount right after the session middleware. */
+export function authentication(passport: PassportInstance): RequestHandler[] {
+  return [passport.initialize() as RequestHandler, passport.session() as RequestHandler];
+}

@@ -1,0 +1,106 @@
+import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Password hashing with node's scrypt (memory-hard). Stored as a self-describing string
+ *   scrypt$N=32768,r=8,p=1$<salt base64url>$<hash base64url>
+ * so the cost can be raised later and old hashes still verify.
+ */
+export const PASSWORD_MIN_LENGTH = 10;
+export const PASSWORD_MAX_LENGTH = 200;
+
+const DEFAULT_COST = { N: 2 ** 15, r: 8, p: 1 };
+const KEY_LENGTH = 64;
+const SALT_BYTES = 16;
+
+function scryptAsync(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, options, (error, key) =>
+      error ? reject(error) : resolve(key),
+    );
+  });
+}
+
+function withMaxmem({ N, r, p }: { N: number; r: number; p: number }): ScryptOptions {
+  // scrypt needs about 128 * N * r bytes; allow twice that.
+  return { N, r, p, maxmem: 256 * N * r + 1024 * 1024 };
+}
+
+export async function hashPassword(password: string, cost = DEFAULT_COST): Promise<string> {
+  const salt = randomBytes(SALT_BYTES);
+  const key = await scryptAsync(password, salt, withMaxmem(cost));
+  return `scrypt$N=${cost.N},r=${cost.r},p=${cost.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+}
+
+const FORMAT = /^scrypt\$N=(\d+),r=(\d+),p=(\d+)\$([\w-]+)\$([\w-]+)$/;
+
+/** Constant-time comparison of a password with a stored hash. False for a malformed hash. */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const match = FORMAT.exec(stored);
+  if (!match) return false;
+  const [, n, r, p, saltText, keyText] = match;
+  const cost = { N: Number(n), r: Number(r), p: Number(p) };
+  if (cost.N > 2 ** 20 || cost.r > 32 || cost.p > 16) return false;
+  const expected = Buffer.from(keyText, 'base64url');
+  const actual = await scryptAsync(password, Buffer.from(saltText, 'base64url'), withMaxmem(cost));
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+let dummyHash: Promise<string> | undefined;
+
+/** Spends the same time as a real check, for sign-ins with an unknown address. */
+export async function verifyAgainstDummy(password: string): Promise<void> {
+  dummyHash ??= hashPassword(randomBytes(12).toString('hex'));
+  await verifyPassword(password, await dummyHash);
+}
+
+// The list ships in src/auth; from dist/auth the same relative path leads back to it.
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+let commonPasswords: Set<string> | undefined;
+
+function loadCommonPasswords(): Set<string> {
+  commonPasswords ??= new Set(
+    readFileSync(path.join(projectRoot, 'src', 'auth', 'common-passwords.txt'), 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#')),
+  );
+  return commonPasswords;
+}
+
+export function isCommonPassword(password: string): boolean {
+  const lowered = password.normalize('NFKC').toLowerCase();
+  const list = loadCommonPasswords();
+  return list.has(lowered) || /^(.)\1+$/u.test(lowered) || /^(.{1,3})\1{3,}$/u.test(lowered);
+}
+
+/**
+ * Checks a new password. Returns a Japanese message for the form, or null when it is acceptable.
+ * `personal` holds values the password must not equal (the e-mail address, its local part, the name).
+ */
+export function passwordProblem(password: string, personal: string[] = []): string | null {
+  const length = [...password].length;
+  if (length === 0) return 'パスワードを入力してください。';
+  if (length < PASSWORD_MIN_LENGTH)
+    return `パスワードは${PASSWORD_MIN_LENGTH}文字以上で入力してください。`;
+  if (length > PASSWORD_MAX_LENGTH)
+    return `パスワードは${PASSWORD_MAX_LENGTH}文字以内で入力してください。`;
+  if (isCommonPassword(password)) {
+    return 'このパスワードはよく使われていて推測されやすいため、使えません。別のパスワードにしてください。';
+  }
+  const lowered = password.toLowerCase();
+  for (const value of personal) {
+    const candidate = value.trim().toLowerCase();
+    if (candidate.length >= 4 && (lowered === candidate || lowered === candidate.split('@')[0])) {
+      return 'メールアドレスや氏名と同じパスワードは使えません。';
+    }
+  }
+  return null;
+}
+
+/** A random password that passes the rules: for the first administrator. */
+export function generatePassword(): string {
+  return randomBytes(15).toString('base64url');
+}

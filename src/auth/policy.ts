@@ -1,0 +1,133 @@
+import type { Types } from 'mongoose';
+import { notFound } from '../lib/errors.js';
+import type { Role } from '../users/roles.js';
+import type { SessionUser } from './session-user.js';
+
+/**
+ * Who may do what to which record: the one place that decides. Handlers load a record, then call
+ * `authorize(req.user, 'user.read', record)`, which throws 404 when the user may not see it (so ids
+ * cannot be probed). `can()` answers the same question for showing or hiding links and buttons.
+ *
+ * Each feature adds its rules to `rules` in its own marked section below.
+ */
+
+type Id = Types.ObjectId | string | null | undefined;
+
+/** Anything placed in the prefecture: a user, an organisation, an invitation, a report row. */
+export interface Placed {
+  municipalityId?: Id;
+  regionId?: Id;
+}
+
+type Rule = (user: SessionUser, resource?: never) => boolean;
+
+const same = (a: Id, b: Id) => a != null && b != null && String(a) === String(b);
+const isAdmin = (user: SessionUser) => user.roles.includes('admin');
+const has = (user: SessionUser, role: Role) => user.roles.includes(role);
+
+/** True when the record lies in the coordinator's municipality. */
+export function inOwnMunicipality(user: SessionUser, record: Placed | undefined): boolean {
+  return has(user, 'coordinator') && !!record && same(record.municipalityId, user.municipalityId);
+}
+
+/** True when the record lies in the regional viewer's region. */
+export function inOwnRegion(user: SessionUser, record: Placed | undefined): boolean {
+  return has(user, 'regional_viewer') && !!record && same(record.regionId, user.regionId);
+}
+
+/** Roles this user may give to others (when inviting, approving or editing). */
+export function grantableRoles(user: SessionUser): Role[] {
+  if (isAdmin(user)) return ['trainee', 'supervisor', 'coordinator', 'regional_viewer', 'admin'];
+  if (has(user, 'coordinator')) return ['trainee'];
+  return [];
+}
+
+const rules = {
+  // ── Accounts (A1) ──────────────────────────────────────────────────────────────────────────
+  /** See a user's profile: oneself, the coordinator of their municipality, the viewer of their region, admins. */
+  'user.read': (user: SessionUser, record?: Placed & { _id?: Id; id?: string }) =>
+    isAdmin(user) ||
+    (!!record &&
+      (same(record._id ?? record.id, user.id) ||
+        inOwnMunicipality(user, record) ||
+        inOwnRegion(user, record))),
+  /** Approve or reject a self-registration. */
+  'user.approve': (user: SessionUser, record?: Placed) =>
+    isAdmin(user) || inOwnMunicipality(user, record),
+  /** Invite someone: admins anywhere with any roles; coordinators in their municipality, trainees only. */
+  'user.invite': (user: SessionUser, invitation?: Placed & { roles?: Role[] }) => {
+    if (isAdmin(user)) return true;
+    if (!has(user, 'coordinator')) return false;
+    if (!invitation) return true; // may open the form
+    const allowed = grantableRoles(user);
+    return (
+      inOwnMunicipality(user, invitation) &&
+      (invitation.roles ?? []).every((role) => allowed.includes(role))
+    );
+  },
+  /** Change roles, suspend, reactivate. */
+  'user.manage': (user: SessionUser) => isAdmin(user),
+  /** Read the mail outbox (messages carry sign-in links). */
+  'mail.read': (user: SessionUser) => isAdmin(user),
+  /** Browse the audit log. */
+  'audit.read': (user: SessionUser) => isAdmin(user),
+
+  // ── Organisations & admin (A2) ─────────────────────────────────────────────────────────────
+  // Admin pages (/admin/users, /admin/organisations, /admin/audit) for admins, coordinators
+  // (their municipality) and regional viewers (their region, read-only). Record visibility on
+  // those pages is 'user.read' above; src/admin/scope.ts turns the same rule into query filters.
+  /** Open the organisations list (each sees their own area's; admins all). */
+  'organisation.list': (user: SessionUser) =>
+    isAdmin(user) || has(user, 'coordinator') || has(user, 'regional_viewer'),
+  /** See one organisation: admins; the coordinator of its municipality; the viewer of its region. */
+  'organisation.read': (user: SessionUser, record?: Placed) =>
+    isAdmin(user) || inOwnMunicipality(user, record) || inOwnRegion(user, record),
+  /** Create and edit organisations: center administrators only. */
+  'organisation.manage': (user: SessionUser) => isAdmin(user),
+  /** Open the users list (scoped like 'user.read'). */
+  'user.list': (user: SessionUser) =>
+    isAdmin(user) || has(user, 'coordinator') || has(user, 'regional_viewer'),
+  /**
+   * Suspend or reactivate: admins anyone but themselves; coordinators the people of their own
+   * municipality whose only role is trainee (not other coordinators, supervisors or admins), never
+   * themselves. Regional viewers are read-only. Role changes stay with admins ('user.manage').
+   */
+  'user.suspend': (
+    user: SessionUser,
+    record?: Placed & { _id?: Id; id?: string; roles?: Role[] },
+  ) => {
+    if (!record || same(record._id ?? record.id, user.id)) return false;
+    if (isAdmin(user)) return true;
+    return (
+      inOwnMunicipality(user, record) && (record.roles ?? []).every((role) => role === 'trainee')
+    );
+  },
+  /** Bulk import from CSV: admins anywhere; coordinators into their own municipality only. */
+  'user.import': (user: SessionUser, target?: Placed) =>
+    isAdmin(user) || (has(user, 'coordinator') && (!target || inOwnMunicipality(user, target))),
+
+  // ── Learning (L) ───────────────────────────────────────────────────────────────────────────
+} satisfies Record<string, Rule | ((user: SessionUser, resource?: never) => boolean)>;
+
+export type Action = keyof typeof rules;
+type ResourceOf<A extends Action> = Parameters<(typeof rules)[A]>[1];
+
+/** Whether the user may do `action` (to `resource`, when given). Anonymous users may do nothing here. */
+export function can<A extends Action>(
+  user: SessionUser | undefined | null,
+  action: A,
+  resource?: ResourceOf<A>,
+): boolean {
+  if (!user || user.status !== 'active') return false;
+  const rule = rules[action] as (user: SessionUser, resource?: unknown) => boolean;
+  return rule(user, resource);
+}
+
+/** Throws 404 unless the user may do `action` to `resource`. */
+export function authorize<A extends Action>(
+  user: SessionUser | undefined | null,
+  action: A,
+  resource: ResourceOf<A>,
+): void {
+  if (!can(user, action, resource)) throw notFound();
+}

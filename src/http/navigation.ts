@@ -1,0 +1,47 @@
+import type { SessionUser } from '../auth/session-user.js';
+import type { Role } from '../users/roles.js';
+
+export interface NavItem {
+  href: string;
+  label: string;
+}
+
+interface NavEntry extends NavItem {
+  /** Shown to signed-in users holding any of these roles (admins see every entry); omit for all signed-in users. */
+  roles?: Role[];
+  /** Shown only to anonymous visitors. */
+  anonymous?: boolean;
+}
+
+/**
+ * The main menu, in display order. Each feature adds its entries in its own section.
+ */
+const entries: NavEntry[] = [
+  { href: '/', label: 'ホーム' },
+
+  // ── Learning (L) ───────────────────────────────────────────────────────────────────────────
+
+  // ── Accounts (A1) ──────────────────────────────────────────────────────────────────────────
+  { href: '/approvals', label: '承認待ち', roles: ['coordinator'] },
+  { href: '/invitations/new', label: '招待', roles: ['coordinator'] },
+
+  // ── Organisations & admin (A2) ─────────────────────────────────────────────────────────────
+
+  // ── Accounts (A1), last ────────────────────────────────────────────────────────────────────
+  { href: '/admin/outbox', label: '送信メール', roles: ['admin'] },
+  { href: '/account', label: 'アカウント', roles: undefined },
+  { href: '/register', label: '利用登録', anonymous: true },
+];
+
+/** The menu for this user (undefined: an anonymous visitor). */
+export function navigationFor(user: SessionUser | undefined | null): NavItem[] {
+  return entries
+    .filter((entry) => {
+      if (entry.anonymous) return !user;
+      if (entry.href === '/') return true;
+      if (!user) return false;
+      if (!entry.roles) return true;
+      return user.roles.includes('admin') || entry.roles.some((role) => user.roles.includes(role));
+    })
+    .map(({ href, label }) => ({ href, label }));
+}

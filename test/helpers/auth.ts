@@ -1,0 +1,59 @@
+import type { Express } from 'express';
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent.js';
+import type { UserDocument } from '../../src/users/user.model.js';
+
+const CSRF_FIELD = /name="_csrf" value="([^"]+)"/;
+
+/** The CSRF token in a rendered page, or throws. */
+export function csrfFrom(html: string): string {
+  const match = CSRF_FIELD.exec(html);
+  if (!match) throw new Error('no CSRF token in the page');
+  return match[1];
+}
+
+export interface SignedIn {
+  /** A supertest agent carrying the session cookie. */
+  agent: TestAgent;
+  /** The CSRF token of the signed-in session. */
+  csrfToken: string;
+  get(url: string): request.Test;
+  /** POSTs a form, adding _csrf. */
+  post(url: string, form?: Record<string, string | string[]>): request.Test;
+}
+
+/** An anonymous agent with the CSRF token of its new session. */
+export async function anonymousAgent(
+  app: Express,
+): Promise<{ agent: TestAgent; csrfToken: string }> {
+  const agent = request.agent(app);
+  const page = await agent.get('/login').expect(200);
+  return { agent, csrfToken: csrfFrom(page.text) };
+}
+
+/** Signs the user in through the real login form and returns an agent for the session. */
+export async function signIn(
+  app: Express,
+  user: Pick<UserDocument, 'email'>,
+  password: string,
+): Promise<SignedIn> {
+  const { agent, csrfToken: loginToken } = await anonymousAgent(app);
+  const res = await agent
+    .post('/login')
+    .type('form')
+    .send({ email: user.email, password, _csrf: loginToken });
+  if (res.status !== 302) throw new Error(`sign-in failed with ${res.status}`);
+  // The session was regenerated at sign-in; read the new session's token.
+  const home = await agent.get('/').expect(200);
+  const csrfToken = csrfFrom(home.text);
+  return {
+    agent,
+    csrfToken,
+    get: (url) => agent.get(url),
+    post: (url, form = {}) =>
+      agent
+        .post(url)
+        .type('form')
+        .send({ ...form, _csrf: csrfToken }),
+  };
+}
