@@ -1,0 +1,252 @@
+import type { Document } from 'bson';
+import { find as mingoFind } from 'mingo';
+import type { Collection } from '../collection.js';
+import { StoreError, toStoreError } from '../errors.js';
+import { compileFilter, mingoOptions, runPipeline } from '../matcher.js';
+import { runQuery, type PlanInfo } from '../planner.js';
+import {
+  cloneValue,
+  compareValues,
+  isPlainObject,
+  parseSort,
+  valueKey,
+  valuesAtPath,
+  type Doc,
+  type SortSpec,
+} from '../values.js';
+import {
+  collectionName,
+  optionalDoc,
+  optionalNumber,
+  refuseCollation,
+  type CommandContext,
+  type Handler,
+} from './context.js';
+
+/** Applies a find projection (mingo), keeping `$` positional projections working. */
+export function project(docs: Doc[], projection: Doc, filter: Doc): Doc[] {
+  if (Object.keys(projection).length === 0) return docs;
+  const positional = Object.keys(projection).some((k) => k.endsWith('.$'));
+  try {
+    return mingoFind(docs, positional ? filter : {}, projection, mingoOptions).all() as Doc[];
+  } catch (err) {
+    throw toStoreError(err);
+  }
+}
+
+interface FindSpec {
+  filter: Doc;
+  sort: SortSpec;
+  skip: number;
+  limit: number;
+}
+
+function query(coll: Collection | undefined, spec: FindSpec, ctx: CommandContext, ns: string) {
+  const matcher = compileFilter(spec.filter);
+  if (!coll) {
+    const plan: PlanInfo = {
+      stage: 'COLLSCAN',
+      sortedByIndex: false,
+      docsExamined: 0,
+      keysExamined: 0,
+      nReturned: 0,
+    };
+    return { docs: [] as Doc[], plan };
+  }
+  const result = runQuery(coll, { ...spec, matcher });
+  ctx.engine.lastPlans.set(ns, result.plan);
+  return result;
+}
+
+function readFind(
+  body: Document,
+): FindSpec & { projection: Doc; batchSize?: number; single: boolean } {
+  refuseCollation(body.collation);
+  const limitRaw = optionalNumber(body.limit) ?? 0;
+  const skip = optionalNumber(body.skip) ?? 0;
+  if (skip < 0)
+    throw new StoreError(51024, `BSON field 'skip' value must be >= 0, actual value '${skip}'`);
+  return {
+    filter: optionalDoc(body.filter, 'filter'),
+    sort: parseSort(body.sort),
+    projection: optionalDoc(body.projection, 'projection'),
+    skip,
+    limit: Math.abs(limitRaw),
+    batchSize: optionalNumber(body.batchSize),
+    single: body.singleBatch === true || limitRaw < 0,
+  };
+}
+
+const find: Handler = (body, ctx) => {
+  const name = collectionName(body, 'find');
+  const ns = `${ctx.db}.${name}`;
+  const spec = readFind(body);
+  const { docs } = query(ctx.engine.getCollection(ctx.db, name), spec, ctx, ns);
+  const out = project(docs, spec.projection, spec.filter);
+  const batchSize = spec.limit > 0 && !spec.batchSize ? Math.min(spec.limit, 101) : spec.batchSize;
+  return ctx.cursors.firstBatch(ns, out, batchSize, spec.single);
+};
+
+const getMore: Handler = (body, ctx) => {
+  const id = body.getMore as unknown;
+  if (typeof id !== 'bigint')
+    throw new StoreError(14, "BSON field 'getMore' is the wrong type, expected type 'long'");
+  const ns = `${ctx.db}.${String(body.collection)}`;
+  return ctx.cursors.getMore(id, ns, optionalNumber(body.batchSize));
+};
+
+const killCursors: Handler = (body, ctx) => {
+  const ids = Array.isArray(body.cursors)
+    ? (body.cursors as unknown[]).filter((v) => typeof v === 'bigint')
+    : [];
+  return ctx.cursors.kill(ids);
+};
+
+const count: Handler = (body, ctx) => {
+  const name = collectionName(body, 'count');
+  refuseCollation(body.collation);
+  const coll = ctx.engine.getCollection(ctx.db, name);
+  const filter = optionalDoc(body.query, 'query');
+  const skip = optionalNumber(body.skip) ?? 0;
+  const limit = Math.abs(optionalNumber(body.limit) ?? 0);
+  if (!coll) return { n: 0, ok: 1 };
+  if (Object.keys(filter).length === 0) {
+    const total = Math.max(0, coll.docs.size - skip);
+    return { n: limit > 0 ? Math.min(limit, total) : total, ok: 1 };
+  }
+  const { docs } = query(coll, { filter, sort: [], skip, limit }, ctx, `${ctx.db}.${name}`);
+  return { n: docs.length, ok: 1 };
+};
+
+const distinct: Handler = (body, ctx) => {
+  const name = collectionName(body, 'distinct');
+  refuseCollation(body.collation);
+  if (typeof body.key !== 'string')
+    throw new StoreError(14, "BSON field 'distinct.key' is missing or not a string");
+  const path = body.key.split('.');
+  const coll = ctx.engine.getCollection(ctx.db, name);
+  const filter = optionalDoc(body.query, 'query');
+  const { docs } = query(coll, { filter, sort: [], skip: 0, limit: 0 }, ctx, `${ctx.db}.${name}`);
+  const seen = new Map<string, unknown>();
+  for (const doc of docs) {
+    for (const v of valuesAtPath(doc, path)) {
+      for (const item of Array.isArray(v) ? v : [v]) {
+        const k = valueKey(item);
+        if (!seen.has(k)) seen.set(k, item);
+      }
+    }
+  }
+  return { values: [...seen.values()].sort(compareValues), ok: 1 };
+};
+
+/** Runs leading $match/$sort/$skip/$limit stages through the planner, the rest through mingo. */
+function aggregateDocs(
+  coll: Collection | undefined,
+  pipeline: Doc[],
+  ctx: CommandContext,
+  ns: string,
+): Doc[] {
+  let i = 0;
+  let filter: Doc = {};
+  let sort: SortSpec = [];
+  let skip = 0;
+  let limit = 0;
+  if (pipeline[i]?.$match !== undefined && isPlainObject(pipeline[i].$match))
+    filter = pipeline[i++].$match as Doc;
+  if (pipeline[i]?.$sort !== undefined && isPlainObject(pipeline[i].$sort))
+    sort = parseSort(pipeline[i++].$sort);
+  if (typeof pipeline[i]?.$skip === 'number') skip = pipeline[i++].$skip as number;
+  if (typeof pipeline[i]?.$limit === 'number' && (pipeline[i].$limit as number) > 0)
+    limit = pipeline[i++].$limit as number;
+  const { docs } = query(coll, { filter, sort, skip, limit }, ctx, ns);
+  const rest = pipeline.slice(i);
+  if (rest.length === 0) return docs;
+  const cache = new Map<string, Doc[]>();
+  const resolve = (name: string): Doc[] => {
+    let docsOf = cache.get(name);
+    if (!docsOf) {
+      docsOf = [...(ctx.engine.getCollection(ctx.db, name)?.docs.values() ?? [])];
+      cache.set(name, docsOf);
+    }
+    return docsOf;
+  };
+  return runPipeline(docs.map(cloneValue), rest, resolve);
+}
+
+const aggregate: Handler = (body, ctx) => {
+  const target = body.aggregate as unknown;
+  refuseCollation(body.collation);
+  if (!Array.isArray(body.pipeline))
+    throw new StoreError(14, "'pipeline' option must be specified as an array");
+  const pipeline = body.pipeline as Doc[];
+  if (!body.explain && !isPlainObject(body.cursor)) {
+    throw new StoreError(
+      9,
+      "The 'cursor' option is required, except for aggregate with the explain argument",
+    );
+  }
+  let name: string;
+  let coll: Collection | undefined;
+  if (typeof target === 'string') {
+    name = target;
+    coll = ctx.engine.getCollection(ctx.db, name);
+  } else {
+    name = '$cmd.aggregate';
+  }
+  const ns = `${ctx.db}.${name}`;
+  const docs = aggregateDocs(coll, pipeline, ctx, ns);
+  if (body.explain) {
+    return { stages: pipeline, explainVersion: '1', ok: 1 };
+  }
+  const cursor = body.cursor as Doc;
+  return ctx.cursors.firstBatch(ns, docs, optionalNumber(cursor.batchSize));
+};
+
+const explain: Handler = (body, ctx) => {
+  const inner = body.explain as unknown;
+  if (!isPlainObject(inner)) throw new StoreError(9, 'explain command requires a nested object');
+  const cmd = Object.keys(inner)[0];
+  let filter: Doc;
+  let spec: FindSpec;
+  if (cmd === 'find') {
+    spec = readFind(inner);
+    filter = spec.filter;
+  } else if (cmd === 'count' || cmd === 'distinct') {
+    filter = optionalDoc(inner.query, 'query');
+    spec = { filter, sort: [], skip: 0, limit: 0 };
+  } else {
+    throw new StoreError(115, `explain of ${cmd} is not supported by the embedded store`);
+  }
+  const name = collectionName(inner, cmd);
+  const ns = `${ctx.db}.${name}`;
+  const coll = ctx.engine.getCollection(ctx.db, name);
+  const { plan } = query(coll, spec, ctx, ns);
+  const coll0 = coll?.indexes.get(plan.indexName ?? '');
+  const winningPlan =
+    plan.stage === 'IXSCAN'
+      ? {
+          stage: 'FETCH',
+          inputStage: { stage: 'IXSCAN', indexName: plan.indexName, keyPattern: coll0?.spec.key },
+        }
+      : { stage: plan.stage };
+  return {
+    queryPlanner: { namespace: ns, parsedQuery: filter, winningPlan, rejectedPlans: [] },
+    executionStats: {
+      executionSuccess: true,
+      nReturned: plan.nReturned,
+      totalKeysExamined: plan.keysExamined,
+      totalDocsExamined: plan.docsExamined,
+    },
+    ok: 1,
+  };
+};
+
+export const readCommands: Record<string, Handler> = {
+  find,
+  getMore,
+  killCursors,
+  count,
+  distinct,
+  aggregate,
+  explain,
+};

@@ -1,0 +1,211 @@
+import { ObjectId, type Document } from 'bson';
+import { StoreError, toStoreError } from '../errors.js';
+import { compileFilter } from '../matcher.js';
+import { runQuery } from '../planner.js';
+import {
+  applyUpdate,
+  buildUpsert,
+  isOperatorUpdate,
+  isPipelineUpdate,
+  validateUpdate,
+} from '../update.js';
+import { isPlainObject, parseSort, type Doc } from '../values.js';
+import {
+  checkedCollection,
+  optionalDoc,
+  refuseCollation,
+  type CommandContext,
+  type Handler,
+} from './context.js';
+import { project } from './read.js';
+
+function withId(doc: Doc): Doc {
+  if (doc._id !== undefined) {
+    if (Array.isArray(doc._id)) throw new StoreError(2, "can't use an array for _id");
+    if (Object.keys(doc)[0] === '_id') return doc;
+    // MongoDB stores _id as the first field.
+    const out: Doc = { _id: doc._id };
+    for (const k of Object.keys(doc)) if (k !== '_id') out[k] = doc[k];
+    return out;
+  }
+  return { _id: new ObjectId(), ...doc };
+}
+
+function writeReply(n: number, writeErrors: Document[], extra: Document = {}): Document {
+  const reply: Document = { n, ...extra };
+  if (writeErrors.length) reply.writeErrors = writeErrors;
+  reply.ok = 1;
+  return reply;
+}
+
+function statements(body: Document, field: string): Doc[] {
+  const list = body[field] as unknown;
+  if (!Array.isArray(list))
+    throw new StoreError(14, `BSON field '${field}' is missing or not an array`);
+  return list as Doc[];
+}
+
+const insert: Handler = async (body, ctx) => {
+  const name = checkedCollection(body, 'insert', ctx.db);
+  const docs = statements(body, 'documents');
+  const ordered = body.ordered !== false;
+  const ns = `${ctx.db}.${name}`;
+  return ctx.engine.write((tx) => {
+    tx.collection(ctx.db, name);
+    let n = 0;
+    const errors: Document[] = [];
+    docs.forEach((raw, i) => {
+      if (ordered && errors.length) return;
+      try {
+        if (!isPlainObject(raw)) throw new StoreError(2, 'document to insert must be an object');
+        tx.apply({ op: 'insert', ns, doc: withId(raw) });
+        n++;
+      } catch (err) {
+        errors.push(toStoreError(err).toWriteError(i));
+      }
+    });
+    return writeReply(n, errors);
+  });
+};
+
+const update: Handler = async (body, ctx) => {
+  const name = checkedCollection(body, 'update', ctx.db);
+  const list = statements(body, 'updates');
+  const ordered = body.ordered !== false;
+  const ns = `${ctx.db}.${name}`;
+  return ctx.engine.write((tx) => {
+    let n = 0;
+    let nModified = 0;
+    const upserted: Document[] = [];
+    const errors: Document[] = [];
+    for (let i = 0; i < list.length; i++) {
+      if (ordered && errors.length) break;
+      try {
+        const s = list[i];
+        refuseCollation(s.collation);
+        const filter = optionalDoc(s.q, 'q');
+        const u = s.u as unknown;
+        validateUpdate(u);
+        const multi = s.multi === true;
+        if (multi && !isOperatorUpdate(u) && !isPipelineUpdate(u)) {
+          throw new StoreError(9, 'multi update is not supported for replacement-style update');
+        }
+        const arrayFilters = Array.isArray(s.arrayFilters) ? (s.arrayFilters as Doc[]) : undefined;
+        const matcher = compileFilter(filter);
+        const coll = ctx.engine.getCollection(ctx.db, name);
+        const found = coll
+          ? runQuery(coll, { filter, matcher, sort: parseSort(s.sort), limit: multi ? 0 : 1 }).docs
+          : [];
+        for (const doc of found) {
+          n++;
+          const next = applyUpdate(doc, u, filter, arrayFilters);
+          if (next.modified) {
+            tx.apply({ op: 'replace', ns, doc: next.doc });
+            nModified++;
+          }
+        }
+        if (found.length === 0 && s.upsert === true) {
+          const doc = buildUpsert(filter, u, arrayFilters);
+          tx.collection(ctx.db, name);
+          tx.apply({ op: 'insert', ns, doc });
+          upserted.push({ index: i, _id: doc._id });
+          n++;
+        }
+      } catch (err) {
+        errors.push(toStoreError(err).toWriteError(i));
+      }
+    }
+    const extra: Document = { nModified };
+    if (upserted.length) extra.upserted = upserted;
+    return writeReply(n, errors, extra);
+  });
+};
+
+const del: Handler = async (body, ctx) => {
+  const name = checkedCollection(body, 'delete', ctx.db);
+  const list = statements(body, 'deletes');
+  const ordered = body.ordered !== false;
+  const ns = `${ctx.db}.${name}`;
+  return ctx.engine.write((tx) => {
+    let n = 0;
+    const errors: Document[] = [];
+    for (let i = 0; i < list.length; i++) {
+      if (ordered && errors.length) break;
+      try {
+        const s = list[i];
+        refuseCollation(s.collation);
+        const filter = optionalDoc(s.q, 'q');
+        const matcher = compileFilter(filter);
+        const coll = ctx.engine.getCollection(ctx.db, name);
+        if (!coll) continue;
+        const limit = Number(s.limit ?? 0) === 1 ? 1 : 0;
+        for (const doc of runQuery(coll, { filter, matcher, sort: [], limit }).docs) {
+          tx.apply({ op: 'delete', ns, id: doc._id });
+          n++;
+        }
+      } catch (err) {
+        errors.push(toStoreError(err).toWriteError(i));
+      }
+    }
+    return writeReply(n, errors);
+  });
+};
+
+const findAndModify: Handler = async (body, ctx: CommandContext) => {
+  const command = 'findAndModify' in body ? 'findAndModify' : 'findandmodify';
+  const name = checkedCollection(body, command, ctx.db);
+  const ns = `${ctx.db}.${name}`;
+  refuseCollation(body.collation);
+  const filter = optionalDoc(body.query, 'query');
+  const fields = optionalDoc(body.fields, 'fields');
+  const remove = body.remove === true;
+  const u = body.update as unknown;
+  if (remove && u !== undefined)
+    throw new StoreError(9, 'Cannot specify both an update and remove=true');
+  if (!remove && u === undefined)
+    throw new StoreError(9, 'Either an update or remove=true must be specified');
+  if (remove && body.upsert === true)
+    throw new StoreError(9, 'Cannot specify both upsert=true and remove=true');
+  if (!remove) validateUpdate(u);
+  const arrayFilters = Array.isArray(body.arrayFilters) ? (body.arrayFilters as Doc[]) : undefined;
+  const matcher = compileFilter(filter);
+  const sort = parseSort(body.sort);
+  const shape = (doc: Doc | null): Doc | null => (doc ? project([doc], fields, filter)[0] : null);
+  return ctx.engine.write((tx) => {
+    const coll = ctx.engine.getCollection(ctx.db, name);
+    const [doc] = coll ? runQuery(coll, { filter, matcher, sort, limit: 1 }).docs : [];
+    if (remove) {
+      if (doc) tx.apply({ op: 'delete', ns, id: doc._id });
+      return { lastErrorObject: { n: doc ? 1 : 0 }, value: shape(doc ?? null), ok: 1 };
+    }
+    const spec = u as Doc | Doc[];
+    if (doc) {
+      const next = applyUpdate(doc, spec, filter, arrayFilters);
+      if (next.modified) tx.apply({ op: 'replace', ns, doc: next.doc });
+      return {
+        lastErrorObject: { n: 1, updatedExisting: true },
+        value: shape(body.new === true ? next.doc : doc),
+        ok: 1,
+      };
+    }
+    if (body.upsert === true) {
+      const created = buildUpsert(filter, spec, arrayFilters);
+      tx.collection(ctx.db, name);
+      tx.apply({ op: 'insert', ns, doc: created });
+      return {
+        lastErrorObject: { n: 1, updatedExisting: false, upserted: created._id },
+        value: body.new === true ? shape(created) : null,
+        ok: 1,
+      };
+    }
+    return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
+  });
+};
+
+export const writeCommands: Record<string, Handler> = {
+  insert,
+  update,
+  delete: del,
+  findAndModify,
+  findandmodify: findAndModify,
+};

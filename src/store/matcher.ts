@@ -1,0 +1,176 @@
+import { Aggregator, Context, Query } from 'mingo';
+import { Lazy, type Iterator } from 'mingo/lazy';
+import { flatten, resolve } from 'mingo/util';
+import type { Options } from 'mingo/types';
+import { StoreError, notSupported, toStoreError } from './errors.js';
+import {
+  compareValues,
+  isPlainObject,
+  parseSort,
+  sortDocs,
+  typeRank,
+  valuesEqual,
+  type Doc,
+} from './values.js';
+
+/*
+ * mingo does the query, update and aggregation semantics. Its comparison operators compare
+ * values of different JS types by type name, which is wrong for int64 (bigint) and Decimal128
+ * against numbers; they are replaced here by versions using MongoDB's numeric-aware order.
+ */
+
+type Pred = (o: unknown) => boolean;
+
+function depthOf(selector: string): number {
+  let depth = 0;
+  for (const ch of selector) if (ch === '.') depth++;
+  return depth;
+}
+
+function eqPred(a: unknown, b: unknown, depth: number): boolean {
+  if (valuesEqual(a, b)) return true;
+  if (Array.isArray(a)) {
+    if (a.some((v) => valuesEqual(v, b))) return true;
+    return flatten(a, depth).some((v) => valuesEqual(v, b));
+  }
+  return false;
+}
+
+function inPred(a: unknown, list: unknown[]): boolean {
+  if (!Array.isArray(list)) throw new StoreError(2, '$in needs an array');
+  if (a === undefined || a === null) return list.some((v) => v === null);
+  const values = Array.isArray(a) ? a : [a];
+  for (const b of list) {
+    if (b instanceof RegExp) {
+      if (values.some((v) => typeof v === 'string' && b.test(v))) return true;
+    } else if (values.some((v) => valuesEqual(v, b)) || valuesEqual(a, b)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function rangePred(test: (c: number) => boolean) {
+  return (a: unknown, b: unknown): boolean => {
+    const rb = typeRank(b);
+    for (const v of Array.isArray(a) ? a : [a]) {
+      if (typeRank(v) === rb && test(compareValues(v, b))) return true;
+    }
+    return false;
+  };
+}
+
+function op(pred: (lhs: unknown, value: unknown, depth: number) => boolean) {
+  return (selector: string, value: unknown, _options: Options): Pred => {
+    const depth = depthOf(selector);
+    return (o: unknown) => pred(resolve(o as Doc, selector, { unwrapArray: true }), value, depth);
+  };
+}
+
+const gt = rangePred((c) => c > 0);
+const gte = rangePred((c) => c >= 0);
+const lt = rangePred((c) => c < 0);
+const lte = rangePred((c) => c <= 0);
+
+const queryOps = {
+  $eq: op(eqPred),
+  $ne: op((a, b, d) => !eqPred(a, b, d)),
+  $in: op((a, b) => inPred(a, b as unknown[])),
+  $nin: op((a, b) => !inPred(a, b as unknown[])),
+  $gt: op(gt),
+  $gte: op(gte),
+  $lt: op(lt),
+  $lte: op(lte),
+};
+
+function sortStage(coll: Iterator, spec: Record<string, unknown>): Iterator {
+  if (!isPlainObject(spec) || Object.keys(spec).length === 0) {
+    throw new StoreError(15976, '$sort stage must have at least one sort key');
+  }
+  const sort = parseSort(spec);
+  return coll.transform((items: unknown[]) => Lazy(sortDocs(items as Doc[], sort)));
+}
+
+const context = Context.init({
+  query: queryOps as never,
+  pipeline: { $sort: sortStage } as never,
+});
+
+export const mingoOptions: Partial<Options> = { context, scriptEnabled: false };
+
+const unsupportedQueryOps = new Set([
+  '$text',
+  '$near',
+  '$nearSphere',
+  '$geoWithin',
+  '$geoIntersects',
+  '$where',
+]);
+
+/** Refuses query operators the store does not implement, rather than answering wrongly. */
+export function checkFilter(filter: unknown): void {
+  if (Array.isArray(filter)) {
+    for (const f of filter) checkFilter(f);
+    return;
+  }
+  if (!isPlainObject(filter)) return;
+  for (const key of Object.keys(filter)) {
+    if (unsupportedQueryOps.has(key)) throw notSupported(`The ${key} query operator`);
+    checkFilter(filter[key]);
+  }
+}
+
+export type Matcher = (doc: Doc) => boolean;
+
+const matchAll: Matcher = () => true;
+
+/** Compiles a query filter into a predicate. */
+export function compileFilter(filter: unknown): Matcher {
+  if (filter === undefined || filter === null) return matchAll;
+  if (!isPlainObject(filter)) throw new StoreError(2, 'query filter must be an object');
+  if (Object.keys(filter).length === 0) return matchAll;
+  checkFilter(filter);
+  try {
+    const q = new Query(filter, mingoOptions);
+    return (doc) => q.test(doc);
+  } catch (err) {
+    throw toStoreError(err);
+  }
+}
+
+const unsupportedStages = new Set([
+  '$changeStream',
+  '$geoNear',
+  '$search',
+  '$searchMeta',
+  '$vectorSearch',
+  '$out',
+  '$merge',
+  '$collStats',
+  '$indexStats',
+  '$currentOp',
+  '$listSessions',
+  '$planCacheStats',
+]);
+
+/** Runs an aggregation pipeline over documents (already copied by the caller). */
+export function runPipeline(
+  docs: Doc[],
+  pipeline: Doc[],
+  resolveCollection: (name: string) => Doc[],
+): Doc[] {
+  for (const stage of pipeline) {
+    const name = Object.keys(stage)[0];
+    if (unsupportedStages.has(name)) throw notSupported(`The ${name} aggregation stage`);
+    if (name === '$match') checkFilter(stage.$match);
+  }
+  try {
+    const agg = new Aggregator(pipeline, {
+      ...mingoOptions,
+      collectionResolver: resolveCollection,
+    });
+    return agg.run(docs) as Doc[];
+  } catch (err) {
+    throw toStoreError(err);
+  }
+}

@@ -1,0 +1,71 @@
+import { Int32, Double, Long, type Document } from 'bson';
+import type { IndexSpec } from './indexes.js';
+import type { Doc } from './values.js';
+
+/**
+ * The journal's record vocabulary: every change the engine makes is one of these BSON
+ * documents, appended to the Persistence before the write is acknowledged. Replaying them in
+ * order from nothing rebuilds the state. `ns` is "<db>.<collection>".
+ *
+ *   { op: 'create',       ns, options }   create a collection (options as given to `create`)
+ *   { op: 'drop',         ns }            drop a collection with its documents and indexes
+ *   { op: 'dropDatabase', db }            drop every collection of a database
+ *   { op: 'insert',       ns, doc }       insert a document (a full document with its _id)
+ *   { op: 'replace',      ns, doc }       replace the document having doc._id by doc
+ *   { op: 'delete',       ns, id }        delete the document whose _id is id
+ *   { op: 'createIndex',  ns, spec }      build a secondary index ({ v, key, name, unique, … })
+ *   { op: 'dropIndex',    ns, name }      drop a secondary index by name
+ *
+ * A snapshot (see `stateRecords`) uses the same vocabulary: per collection one `create`, its
+ * `createIndex` records, then one `insert` per document.
+ */
+export type StoreRecord =
+  | { op: 'create'; ns: string; options: Doc }
+  | { op: 'drop'; ns: string }
+  | { op: 'dropDatabase'; db: string }
+  | { op: 'insert'; ns: string; doc: Doc }
+  | { op: 'replace'; ns: string; doc: Doc }
+  | { op: 'delete'; ns: string; id: unknown }
+  | { op: 'createIndex'; ns: string; spec: IndexSpec }
+  | { op: 'dropIndex'; ns: string; name: string };
+
+export interface CollectionState {
+  ns: string;
+  options: Doc;
+  indexes: IndexSpec[];
+  docs: Iterable<Doc>;
+}
+
+/** The records that rebuild the given state from nothing (for compaction snapshots). */
+export function* stateRecords(collections: Iterable<CollectionState>): Generator<Document> {
+  for (const c of collections) {
+    yield { op: 'create', ns: c.ns, options: c.options };
+    for (const spec of c.indexes) yield { op: 'createIndex', ns: c.ns, spec };
+    for (const doc of c.docs) yield { op: 'insert', ns: c.ns, doc };
+  }
+}
+
+/**
+ * Brings a decoded record to the engine's in-memory form whatever options the persistence
+ * layer decoded it with: Long → bigint, Int32/Double wrappers → number.
+ */
+export function normalizeDecoded<T>(v: T): T {
+  if (v === null || typeof v !== 'object') return v;
+  if (v instanceof Long) return v.toBigInt() as T;
+  if (v instanceof Int32 || v instanceof Double) return v.valueOf() as T;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = normalizeDecoded(v[i] as unknown);
+    return v;
+  }
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto === Object.prototype || proto === null) {
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) o[k] = normalizeDecoded(o[k]);
+  }
+  return v;
+}
+
+export function splitNs(ns: string): [string, string] {
+  const dot = ns.indexOf('.');
+  return [ns.slice(0, dot), ns.slice(dot + 1)];
+}

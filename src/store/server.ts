@@ -1,0 +1,118 @@
+import net from 'node:net';
+import type { Document } from 'bson';
+import type { Logger } from '../lib/logger.js';
+import { runCommand } from './commands/index.js';
+import type { CursorRegistry } from './cursors.js';
+import type { Engine } from './engine.js';
+import {
+  MalformedMessage,
+  OP_QUERY,
+  encodeMsg,
+  encodeReply,
+  maxMessageBytes,
+  parseMessage,
+} from './wire.js';
+
+export interface WireServerOptions {
+  engine: Engine;
+  cursors: CursorRegistry;
+  logger: Logger;
+}
+
+/** Accepts driver connections and answers their messages one at a time, in order. */
+export class WireServer {
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  private nextConnectionId = 1;
+  private readonly startedAt = new Date();
+
+  constructor(private readonly opts: WireServerOptions) {
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  private accept(socket: net.Socket): void {
+    const connectionId = this.nextConnectionId++;
+    this.sockets.add(socket);
+    socket.setNoDelay(true);
+    let buffered: Buffer[] = [];
+    let length = 0;
+    let queue: Promise<void> = Promise.resolve();
+    const fail = (reason: string) => {
+      this.opts.logger.warn(
+        { connectionId, reason },
+        'store: malformed message, closing connection',
+      );
+      buffered = [];
+      length = 0;
+      socket.destroy();
+    };
+    socket.on('data', (chunk) => {
+      buffered.push(chunk);
+      length += chunk.length;
+      while (length >= 4) {
+        const head = buffered.length === 1 ? buffered[0] : Buffer.concat(buffered);
+        buffered = [head];
+        const size = head.readInt32LE(0);
+        if (size < 16 || size > maxMessageBytes) return fail(`bad message length ${size}`);
+        if (length < size) return;
+        const message = head.subarray(0, size);
+        const rest = head.subarray(size);
+        buffered = rest.length ? [rest] : [];
+        length = rest.length;
+        let request;
+        try {
+          request = parseMessage(message);
+        } catch (err) {
+          return fail(err instanceof MalformedMessage ? err.message : String(err));
+        }
+        const req = request;
+        queue = queue.then(async () => {
+          const reply = await runCommand(req.body, {
+            engine: this.opts.engine,
+            cursors: this.opts.cursors,
+            db: req.db,
+            connectionId,
+            logger: this.opts.logger,
+            startedAt: this.startedAt,
+          });
+          if (req.moreToCome || socket.destroyed) return;
+          socket.write(this.encode(req.opCode, req.requestId, reply));
+        });
+        queue = queue.catch((err: unknown) => {
+          this.opts.logger.error(
+            { connectionId, err: (err as Error).message },
+            'store: cannot answer',
+          );
+          socket.destroy();
+        });
+      }
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.sockets.delete(socket));
+  }
+
+  private encode(opCode: number, requestId: number, reply: Document): Buffer {
+    return opCode === OP_QUERY ? encodeReply(requestId, reply) : encodeMsg(requestId, reply);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      for (const s of this.sockets) s.destroy();
+      this.server.close(() => resolve());
+    });
+  }
+}
