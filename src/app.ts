@@ -75,15 +75,16 @@ export function createApp(deps: AppDeps): Express {
   );
   const passport = createPassport();
   app.use(authentication(passport));
-  app.use(csrf.csrfSynchronisedProtection);
+  // Locals first, so that the error page of a refused CSRF check can render the layout too.
   app.use(csrfLocals);
-  app.use(flash);
   app.use((req, res, next) => {
     res.locals.currentPath = req.path;
     res.locals.currentUser = req.user ?? null;
     res.locals.navItems = navigationFor(req.user);
     next();
   });
+  app.use(csrf.csrfSynchronisedProtection);
+  app.use(flash);
 
   app.use(homeRouter());
   app.use(authRouter(passport));

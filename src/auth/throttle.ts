@@ -46,7 +46,7 @@ export async function waitBeforeAttempt(limits: Limit[], now = new Date()): Prom
   let wait = 0;
   for (const { key, max } of limits) {
     const recent = await LoginFailure.find(
-      { key: { $eq: key }, at: { $gt: windowStart } },
+      { key: { $eq: key }, at: mongoose.trusted({ $gt: windowStart }) },
       { at: 1 },
     )
       .sort({ at: -1 })

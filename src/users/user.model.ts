@@ -95,7 +95,7 @@ userSchema.static(
   'isEmailTaken',
   async function (email: string, excludeId?: string): Promise<boolean> {
     const filter: Record<string, unknown> = { email: { $eq: normaliseEmail(email) } };
-    if (excludeId) filter._id = { $ne: excludeId };
+    if (excludeId) filter._id = mongoose.trusted({ $ne: excludeId });
     return (await this.exists(filter)) !== null;
   },
 );
