@@ -154,7 +154,10 @@ export class FilePersistence implements Persistence {
     this.phase = 'closed';
     try {
       await this.compactions;
-      await this.writer?.close();
+      // A failure already reported stays reported; closing still releases the lock.
+      await this.writer?.close().catch((error) => {
+        if (!this.failure) throw error;
+      });
     } finally {
       await this.setup.lock.release();
     }
