@@ -1,4 +1,13 @@
-import { Aggregator, Context, Query } from 'mingo';
+import { Long } from 'bson';
+import { Context } from 'mingo';
+import { Aggregator } from 'mingo/aggregator';
+import * as accumulatorOperators from 'mingo/operators/accumulator';
+import * as expressionOperators from 'mingo/operators/expression';
+import * as pipelineOperators from 'mingo/operators/pipeline';
+import * as projectionOperators from 'mingo/operators/projection';
+import * as queryOperators from 'mingo/operators/query';
+import * as windowOperators from 'mingo/operators/window';
+import { Query } from 'mingo/query';
 import { Lazy, type Iterator } from 'mingo/lazy';
 import { flatten, resolve } from 'mingo/util';
 import type { Options } from 'mingo/types';
@@ -60,9 +69,31 @@ function rangePred(test: (c: number) => boolean) {
   };
 }
 
+/**
+ * mingo's Query JSON-stringifies its condition (an error message built eagerly), which throws
+ * on bigint: int64 values in filters travel through mingo as Long and are turned back here.
+ */
+export function hideBigInts<T>(v: T): T {
+  if (typeof v === 'bigint') return Long.fromBigInt(v) as T;
+  if (Array.isArray(v)) return v.map(hideBigInts) as T;
+  if (isPlainObject(v)) {
+    const out: Doc = {};
+    for (const k of Object.keys(v)) out[k] = hideBigInts(v[k]);
+    return out as T;
+  }
+  return v;
+}
+
+function unhide(v: unknown): unknown {
+  if (v instanceof Long) return v.toBigInt();
+  if (Array.isArray(v)) return v.map(unhide);
+  return v;
+}
+
 function op(pred: (lhs: unknown, value: unknown, depth: number) => boolean) {
-  return (selector: string, value: unknown, _options: Options): Pred => {
+  return (selector: string, hidden: unknown, _options: Options): Pred => {
     const depth = depthOf(selector);
+    const value = unhide(hidden);
     return (o: unknown) => pred(resolve(o as Doc, selector, { unwrapArray: true }), value, depth);
   };
 }
@@ -91,10 +122,17 @@ function sortStage(coll: Iterator, spec: Record<string, unknown>): Iterator {
   return coll.transform((items: unknown[]) => Lazy(sortDocs(items as Doc[], sort)));
 }
 
+// Operators added first take precedence in a mingo Context, so ours go in before mingo's own.
 const context = Context.init({
   query: queryOps as never,
   pipeline: { $sort: sortStage } as never,
-});
+})
+  .addQueryOps(queryOperators as never)
+  .addPipelineOps(pipelineOperators as never)
+  .addAccumulatorOps(accumulatorOperators as never)
+  .addExpressionOps(expressionOperators as never)
+  .addProjectionOps(projectionOperators as never)
+  .addWindowOps(windowOperators as never);
 
 export const mingoOptions: Partial<Options> = { context, scriptEnabled: false };
 
@@ -131,7 +169,7 @@ export function compileFilter(filter: unknown): Matcher {
   if (Object.keys(filter).length === 0) return matchAll;
   checkFilter(filter);
   try {
-    const q = new Query(filter, mingoOptions);
+    const q = new Query(hideBigInts(filter), mingoOptions);
     return (doc) => q.test(doc);
   } catch (err) {
     throw toStoreError(err);
@@ -164,6 +202,7 @@ export function runPipeline(
     if (unsupportedStages.has(name)) throw notSupported(`The ${name} aggregation stage`);
     if (name === '$match') checkFilter(stage.$match);
   }
+  pipeline = pipeline.map((stage) => ('$match' in stage ? hideBigInts(stage) : stage));
   try {
     const agg = new Aggregator(pipeline, {
       ...mingoOptions,

@@ -1,7 +1,7 @@
 import { ObjectId } from 'bson';
-import { updateOne } from 'mingo';
+import { updateOne } from 'mingo/updater';
 import { StoreError, toStoreError } from './errors.js';
-import { mingoOptions, runPipeline } from './matcher.js';
+import { hideBigInts, mingoOptions, runPipeline } from './matcher.js';
 import {
   cloneValue,
   formatValue,
@@ -128,7 +128,7 @@ function applyOperators(doc: Doc, u: Doc, filter: Doc, arrayFilters?: Doc[]): bo
   }
   if (Object.keys(ops).length === 0) return false;
   try {
-    const condition = touchesPositional(ops) ? filter : {};
+    const condition = touchesPositional(ops) ? hideBigInts(filter) : {};
     const res = updateOne(
       [doc],
       condition,

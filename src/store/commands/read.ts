@@ -1,8 +1,8 @@
 import type { Document } from 'bson';
-import { find as mingoFind } from 'mingo';
+import { Query } from 'mingo/query';
 import type { Collection } from '../collection.js';
 import { StoreError, toStoreError } from '../errors.js';
-import { compileFilter, mingoOptions, runPipeline } from '../matcher.js';
+import { compileFilter, hideBigInts, mingoOptions, runPipeline } from '../matcher.js';
 import { runQuery, type PlanInfo } from '../planner.js';
 import {
   cloneValue,
@@ -28,7 +28,9 @@ export function project(docs: Doc[], projection: Doc, filter: Doc): Doc[] {
   if (Object.keys(projection).length === 0) return docs;
   const positional = Object.keys(projection).some((k) => k.endsWith('.$'));
   try {
-    return mingoFind(docs, positional ? filter : {}, projection, mingoOptions).all() as Doc[];
+    return new Query(positional ? hideBigInts(filter) : {}, mingoOptions)
+      .find(docs, projection)
+      .all() as Doc[];
   } catch (err) {
     throw toStoreError(err);
   }
