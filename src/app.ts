@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import type { Database } from './db.js';
 import { authRouter } from './auth/auth.routes.js';
 import { authentication, createPassport } from './auth/passport.js';
+import { adminRouter } from './admin/admin.routes.js';
 import { homeRouter } from './home/home.routes.js';
 import { healthRouter } from './home/health.routes.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
@@ -87,6 +88,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(flash);
 
   app.use(homeRouter());
+  app.use(adminRouter());
   app.use(authRouter(passport));
 
   app.use(notFoundHandler);

@@ -26,6 +26,9 @@ const entries: NavEntry[] = [
   { href: '/invitations/new', label: '招待', roles: ['coordinator'] },
 
   // ── Organisations & admin (A2) ─────────────────────────────────────────────────────────────
+  { href: '/admin/users', label: '利用者', roles: ['coordinator', 'regional_viewer'] },
+  { href: '/admin/organisations', label: '所属機関', roles: ['coordinator', 'regional_viewer'] },
+  { href: '/admin/audit', label: '操作の記録', roles: ['admin'] },
 
   // ── Accounts (A1), last ────────────────────────────────────────────────────────────────────
   { href: '/admin/outbox', label: '送信メール', roles: ['admin'] },

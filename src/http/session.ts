@@ -39,6 +39,9 @@ export function sessionMiddleware({ secret, secure, connection }: SessionOptions
   });
 }
 
+/** POST routes taking multipart forms; each checks CSRF itself after multer (src/admin/import.routes.ts). */
+export const MULTIPART_ROUTES: ReadonlySet<string> = new Set(['/admin/users/import']);
+
 /**
  * CSRF protection with the synchronizer-token pattern: the token lives in the session and every
  * state-changing request must send it back as the `_csrf` form field or the `x-csrf-token` header.
@@ -52,6 +55,9 @@ export const csrf = csrfSync({
     return fromBody ?? (typeof fromHeader === 'string' ? fromHeader : undefined);
   },
   errorConfig: { statusCode: 403, code: 'EBADCSRFTOKEN', message: 'invalid csrf token' },
+  // Multipart routes: the body is not parsed yet here, so the route checks the token itself
+  // right after multer (csrf.isRequestValid). Only the exact paths listed are skipped.
+  skipCsrfProtection: (req) => req.method === 'POST' && MULTIPART_ROUTES.has(req.path),
 });
 
 /** Makes the CSRF token available to every view as `csrfToken`. */

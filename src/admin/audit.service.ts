@@ -1,0 +1,155 @@
+import mongoose, { Types } from 'mongoose';
+import { AUDIT_ACTIONS, AUDIT_ACTION_LABELS, AuditEvent } from '../audit/audit.model.js';
+import type { Geography } from '../organisations/geography.js';
+import { Organisation } from '../organisations/organisation.model.js';
+import { User } from '../users/user.model.js';
+import { literalPattern } from './forms.js';
+import { PAGE_SIZE, pageOf, skipFor, type Page } from './paging.js';
+
+export interface AuditFilters {
+  action: string;
+  actor: string;
+  from: string;
+  to: string;
+}
+
+export interface AuditRow {
+  id: string;
+  at: Date;
+  action: string;
+  actionLabel: string;
+  actorName: string;
+  targetLabel: string;
+  municipalityName: string;
+  ip: string;
+  details: string;
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Start of a calendar day in Japan time; null for anything that is not a real date. */
+export function startOfJapanDay(value: string): Date | null {
+  if (!DATE.test(value)) return null;
+  const date = new Date(`${value}T00:00:00+09:00`);
+  if (Number.isNaN(date.getTime())) return null;
+  // Reject 2026-02-31 and the like, which Date quietly rolls over.
+  const roundTrip = new Date(date.getTime() + 9 * 3600_000).toISOString().slice(0, 10);
+  return roundTrip === value ? date : null;
+}
+
+/** Field errors for the filter form (dates), in Japanese. */
+export function auditFilterErrors(filters: AuditFilters): Record<string, string> {
+  const errors: Record<string, string> = {};
+  const from = filters.from ? startOfJapanDay(filters.from) : undefined;
+  const to = filters.to ? startOfJapanDay(filters.to) : undefined;
+  if (from === null) errors.from = '日付は 2026-04-01 の形式で入力してください。';
+  if (to === null) errors.to = '日付は 2026-04-01 の形式で入力してください。';
+  if (from && to && from > to) errors.to = '終了日は開始日以降の日付を入力してください。';
+  if (filters.action && !(AUDIT_ACTIONS as readonly string[]).includes(filters.action)) {
+    errors.action = '操作の種類を一覧から選択してください。';
+  }
+  return errors;
+}
+
+/** Audit events, newest first, filtered by action, actor (name or address) and date range (JST days). */
+export async function listAuditEvents(
+  filters: AuditFilters,
+  geography: Geography,
+  page: number,
+): Promise<Page<AuditRow>> {
+  const filter: Record<string, unknown> = {};
+  if ((AUDIT_ACTIONS as readonly string[]).includes(filters.action))
+    filter.action = { $eq: filters.action };
+  const range: Record<string, Date> = {};
+  const from = filters.from ? startOfJapanDay(filters.from) : null;
+  const to = filters.to ? startOfJapanDay(filters.to) : null;
+  if (from) range.$gte = from;
+  if (to) range.$lt = new Date(to.getTime() + 24 * 3600_000);
+  if (Object.keys(range).length > 0) filter.at = mongoose.trusted(range);
+  if (filters.actor) {
+    const pattern = literalPattern(filters.actor);
+    const actors = await User.find(
+      {
+        $or: [
+          { name: mongoose.trusted({ $regex: pattern }) },
+          { email: mongoose.trusted({ $regex: pattern }) },
+        ],
+      },
+      { _id: 1 },
+    )
+      .limit(500)
+      .lean();
+    filter.actorId = mongoose.trusted({ $in: actors.map((actor) => actor._id) });
+  }
+
+  const [events, total] = await Promise.all([
+    AuditEvent.find(filter).sort({ at: -1, _id: -1 }).skip(skipFor(page)).limit(PAGE_SIZE).lean(),
+    AuditEvent.countDocuments(filter),
+  ]);
+
+  const userIds = new Set<string>();
+  const organisationIds = new Set<string>();
+  for (const event of events) {
+    if (event.actorId) userIds.add(String(event.actorId));
+    if (event.targetId && event.targetType === 'User') userIds.add(String(event.targetId));
+    if (event.targetId && event.targetType === 'Organisation')
+      organisationIds.add(String(event.targetId));
+  }
+  const [users, organisations] = await Promise.all([
+    userIds.size
+      ? User.find(
+          { _id: mongoose.trusted({ $in: [...userIds].map((id) => new Types.ObjectId(id)) }) },
+          { name: 1 },
+        ).lean()
+      : [],
+    organisationIds.size
+      ? Organisation.find(
+          {
+            _id: mongoose.trusted({
+              $in: [...organisationIds].map((id) => new Types.ObjectId(id)),
+            }),
+          },
+          { name: 1 },
+        ).lean()
+      : [],
+  ]);
+  const names = new Map<string, string>([
+    ...users.map((user) => [String(user._id), user.name] as [string, string]),
+    ...organisations.map(
+      (organisation) => [String(organisation._id), organisation.name] as [string, string],
+    ),
+  ]);
+
+  const rows = events.map((event) => ({
+    id: String(event._id),
+    at: event.at,
+    action: event.action,
+    actionLabel: AUDIT_ACTION_LABELS[event.action] ?? event.action,
+    actorName: event.actorId ? (names.get(String(event.actorId)) ?? '（不明な利用者）') : '—',
+    targetLabel: targetLabel(
+      event.targetType ?? null,
+      event.targetId ? String(event.targetId) : null,
+      names,
+    ),
+    municipalityName: event.municipalityId
+      ? (geography.byId.get(String(event.municipalityId))?.name ?? '')
+      : '',
+    ip: event.ip ?? '',
+    details: event.details ? JSON.stringify(event.details) : '',
+  }));
+  return pageOf(rows, total, page);
+}
+
+function targetLabel(type: string | null, id: string | null, names: Map<string, string>): string {
+  if (!type || !id) return '';
+  const kind =
+    type === 'User'
+      ? '利用者'
+      : type === 'Organisation'
+        ? '所属機関'
+        : type === 'ImportBatch'
+          ? '一括登録'
+          : type;
+  const name = names.get(id);
+  return name ? `${kind}：${name}` : kind;
+}

@@ -1,0 +1,213 @@
+import mongoose, { Types } from 'mongoose';
+import { recordAudit } from '../audit/audit.service.js';
+import type { SessionUser } from '../auth/session-user.js';
+import { invalidInput, notFound } from '../lib/errors.js';
+import type { Geography } from '../organisations/geography.js';
+import { Organisation } from '../organisations/organisation.model.js';
+import { isRole, needsMunicipality, ROLES, type Role } from '../users/roles.js';
+import { User, USER_STATUSES, type UserStatus } from '../users/user.model.js';
+import { literalPattern } from './forms.js';
+import { PAGE_SIZE, pageOf, skipFor, type Page } from './paging.js';
+import { type Scope } from './scope.js';
+
+export interface UserFilters {
+  q: string;
+  municipalityId: string;
+  regionId: string;
+  role: string;
+  status: string;
+}
+
+export interface UserRow {
+  id: string;
+  name: string;
+  nameKana: string;
+  email: string;
+  roles: Role[];
+  status: UserStatus;
+  municipalityName: string;
+  regionName: string;
+  organisationName: string;
+  profession: string | null;
+  lastLoginAt: Date | null;
+}
+
+const ID = /^[0-9a-f]{24}$/i;
+const oid = (id: string) => new Types.ObjectId(id);
+
+/** The part of a user query that keeps to the viewer's scope (municipality or region). */
+function scopeFilter(scope: Scope): Record<string, unknown> | null {
+  if (scope.all) return null;
+  const or: Record<string, unknown>[] = [];
+  if (scope.municipalityIds.length > 0) {
+    or.push({ municipalityId: mongoose.trusted({ $in: scope.municipalityIds.map(oid) }) });
+  }
+  if (scope.regionIds.length > 0)
+    or.push({ regionId: mongoose.trusted({ $in: scope.regionIds.map(oid) }) });
+  // A coordinator without a municipality sees nobody rather than everybody.
+  return or.length > 0
+    ? { $or: or }
+    : { _id: { $eq: new Types.ObjectId('000000000000000000000000') } };
+}
+
+/** Users matching the filters within the viewer's scope, ordered by reading (ふりがな). */
+export async function listUsers(
+  scope: Scope,
+  filters: UserFilters,
+  geography: Geography,
+  page: number,
+): Promise<Page<UserRow>> {
+  const and: Record<string, unknown>[] = [];
+  const scoped = scopeFilter(scope);
+  if (scoped) and.push(scoped);
+  if (filters.q) {
+    const pattern = literalPattern(filters.q);
+    and.push({
+      $or: [
+        { name: mongoose.trusted({ $regex: pattern }) },
+        { nameKana: mongoose.trusted({ $regex: pattern }) },
+        { email: mongoose.trusted({ $regex: pattern }) },
+      ],
+    });
+  }
+  if (ID.test(filters.municipalityId))
+    and.push({ municipalityId: { $eq: oid(filters.municipalityId) } });
+  if (ID.test(filters.regionId)) and.push({ regionId: { $eq: oid(filters.regionId) } });
+  if (isRole(filters.role)) and.push({ roles: { $eq: filters.role } });
+  if ((USER_STATUSES as readonly string[]).includes(filters.status))
+    and.push({ status: { $eq: filters.status } });
+  const filter = and.length > 0 ? { $and: and } : {};
+
+  const [docs, total] = await Promise.all([
+    User.find(filter).sort({ nameKana: 1, _id: 1 }).skip(skipFor(page)).limit(PAGE_SIZE).lean(),
+    User.countDocuments(filter),
+  ]);
+  const organisationIds = [
+    ...new Set(
+      docs
+        .map((doc) => doc.organisationId)
+        .filter(Boolean)
+        .map(String),
+    ),
+  ];
+  const organisations = organisationIds.length
+    ? await Organisation.find(
+        { _id: mongoose.trusted({ $in: organisationIds.map(oid) }) },
+        { name: 1 },
+      ).lean()
+    : [];
+  const organisationNames = new Map(
+    organisations.map((organisation) => [String(organisation._id), organisation.name]),
+  );
+  const rows = docs.map((doc) => {
+    const place = doc.municipalityId ? geography.byId.get(String(doc.municipalityId)) : undefined;
+    return {
+      id: String(doc._id),
+      name: doc.name,
+      nameKana: doc.nameKana,
+      email: doc.email,
+      roles: doc.roles,
+      status: doc.status,
+      municipalityName: place?.name ?? '',
+      regionName:
+        place?.regionName ??
+        (doc.regionId ? (geography.regionNames.get(String(doc.regionId)) ?? '') : ''),
+      organisationName: doc.organisationId
+        ? (organisationNames.get(String(doc.organisationId)) ?? '')
+        : '',
+      profession: doc.profession ?? null,
+      lastLoginAt: doc.lastLoginAt ?? null,
+    };
+  });
+  return pageOf(rows, total, page);
+}
+
+/** Loads a user by id from the request; a malformed or unknown id is a 404. */
+export async function findUserById(id: string) {
+  if (!ID.test(id)) throw notFound();
+  const user = await User.findById(id).lean();
+  if (!user) throw notFound();
+  return user;
+}
+
+export type AdminUserRecord = Awaited<ReturnType<typeof findUserById>>;
+
+/** Role edits: the roles must be known, at least one, and need a municipality unless admin only. */
+export async function changeRoles(
+  actor: SessionUser,
+  target: AdminUserRecord,
+  requested: unknown,
+  ip: string | undefined,
+): Promise<{ before: Role[]; after: Role[] }> {
+  const list = Array.isArray(requested) ? requested : requested === undefined ? [] : [requested];
+  if (list.some((value) => !isRole(value)))
+    throw invalidInput({ roles: '役割の指定に誤りがあります。' });
+  const after = ROLES.filter((role) => list.includes(role));
+  if (after.length === 0) throw invalidInput({ roles: '役割を一つ以上選択してください。' });
+  const before = target.roles;
+  const targetId = String(target._id);
+  if (targetId === actor.id && before.includes('admin') && !after.includes('admin')) {
+    throw invalidInput({
+      roles: 'ご自身のセンター管理者の役割は外せません。別の管理者に依頼してください。',
+    });
+  }
+  if (needsMunicipality(after) && !target.municipalityId) {
+    throw invalidInput({
+      roles:
+        'この利用者には市町村が登録されていないため、センター管理者以外の役割は付けられません。',
+    });
+  }
+  if (before.length === after.length && before.every((role) => after.includes(role))) {
+    return { before, after };
+  }
+  await User.updateOne({ _id: { $eq: target._id } }, { $set: { roles: after } });
+  await recordAudit({
+    actorId: actor.id,
+    action: 'user.roles_changed',
+    targetType: 'User',
+    targetId,
+    municipalityId: target.municipalityId ? String(target.municipalityId) : null,
+    ip: ip ?? null,
+    details: { before, after },
+  });
+  return { before, after };
+}
+
+/** Suspends a user. Their next request signs them out (the session user is re-read each time). */
+export async function suspendUser(
+  actor: SessionUser,
+  target: AdminUserRecord,
+  ip: string | undefined,
+) {
+  if (target.status === 'suspended') return false;
+  await User.updateOne({ _id: { $eq: target._id } }, { $set: { status: 'suspended' } });
+  await recordAudit({
+    actorId: actor.id,
+    action: 'user.suspended',
+    targetType: 'User',
+    targetId: String(target._id),
+    municipalityId: target.municipalityId ? String(target.municipalityId) : null,
+    ip: ip ?? null,
+    details: { previousStatus: target.status },
+  });
+  return true;
+}
+
+/** Lifts a suspension: the account becomes usable again. */
+export async function reactivateUser(
+  actor: SessionUser,
+  target: AdminUserRecord,
+  ip: string | undefined,
+) {
+  if (target.status !== 'suspended') return false;
+  await User.updateOne({ _id: { $eq: target._id } }, { $set: { status: 'active' } });
+  await recordAudit({
+    actorId: actor.id,
+    action: 'user.reactivated',
+    targetType: 'User',
+    targetId: String(target._id),
+    municipalityId: target.municipalityId ? String(target.municipalityId) : null,
+    ip: ip ?? null,
+  });
+  return true;
+}

@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import { SECTORS } from './organisation.model.js';
+
+/** The organisation form (create and edit). Messages are shown next to each field. */
+export const organisationForm = z.object({
+  name: z
+    .string({ error: '名称を入力してください。' })
+    .trim()
+    .min(1, { error: '名称を入力してください。' })
+    .max(100, { error: '名称は100文字以内で入力してください。' }),
+  sector: z.enum(SECTORS, { error: '分野を選択してください。' }),
+  municipalityId: z
+    .string({ error: '市町村を選択してください。' })
+    .regex(/^[0-9a-f]{24}$/i, { error: '市町村を選択してください。' }),
+});
+export type OrganisationInput = z.infer<typeof organisationForm>;

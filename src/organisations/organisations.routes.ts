@@ -1,0 +1,182 @@
+import { Router, type Request, type Response } from 'express';
+import { recordAudit } from '../audit/audit.service.js';
+import { requireAuth, requireRole } from '../auth/middleware.js';
+import { authorize } from '../auth/policy.js';
+import { fieldErrors, text } from '../admin/forms.js';
+import { pageFrom, pageLink } from '../admin/paging.js';
+import { municipalityIdsIn, scopeOf } from '../admin/scope.js';
+import { AppError } from '../lib/errors.js';
+import { loadGeography, type Geography } from './geography.js';
+import { SECTORS } from './organisation.model.js';
+import { organisationForm } from './organisation.schema.js';
+import {
+  createOrganisation,
+  getOrganisation,
+  listOrganisations,
+  updateOrganisation,
+} from './organisation-admin.service.js';
+import {
+  listMunicipalitiesByRegion,
+  regionSelectOptions,
+  toSelectOptions,
+} from './organisations.service.js';
+
+const BASE = '/admin/organisations';
+
+/** 所属機関の管理: administrators manage; coordinators and regional viewers look at their area's. */
+export function organisationsRouter(): Router {
+  const router = Router();
+
+  router.get(BASE, requireAuth, requireRole('coordinator', 'regional_viewer'), async (req, res) => {
+    const user = req.user!;
+    authorize(user, 'organisation.list', undefined);
+    const scope = scopeOf(user);
+    const [geography, groups, visible] = await Promise.all([
+      loadGeography(),
+      listMunicipalitiesByRegion(),
+      municipalityIdsIn(scope),
+    ]);
+    const filters = {
+      q: text(req.query.q, 100),
+      regionId: text(req.query.regionId, 24),
+      municipalityId: text(req.query.municipalityId, 24),
+      sector: text(req.query.sector, 20),
+    };
+    const page = pageFrom(req.query.page);
+    const result = await listOrganisations(visible, filters, geography, page);
+    const visibleGroups =
+      visible === 'all'
+        ? groups
+        : groups
+            .map((group) => ({
+              ...group,
+              municipalities: group.municipalities.filter((m) => visible.includes(m.id)),
+            }))
+            .filter((group) => group.municipalities.length > 0);
+    res.render('organisations/index', {
+      title: '所属機関',
+      result,
+      filters,
+      canManage: user.roles.includes('admin'),
+      regionOptions: regionSelectOptions(visibleGroups),
+      municipalityOptions: toSelectOptions(visibleGroups),
+      sectorOptions: SECTORS.map((sector) => ({ value: sector, label: sector })),
+      pageLink: (n: number) => pageLink(BASE, filters, n),
+    });
+  });
+
+  router.get(`${BASE}/new`, requireAuth, requireRole('admin'), async (req, res) => {
+    const municipalityId = text(req.query.municipalityId, 24);
+    await renderForm(res, { values: { name: '', sector: '', municipalityId }, errors: {} });
+  });
+
+  router.post(BASE, requireAuth, requireRole('admin'), async (req, res) => {
+    const values = formValues(req);
+    const parsed = organisationForm.safeParse(values);
+    if (!parsed.success) {
+      return renderForm(res, { values, errors: fieldErrors(parsed.error) }, 422);
+    }
+    const geography = await loadGeography();
+    try {
+      const organisation = await createOrganisation(parsed.data, geography);
+      await recordAudit({
+        actorId: req.user!.id,
+        action: 'organisation.created',
+        targetType: 'Organisation',
+        targetId: String(organisation._id),
+        municipalityId: parsed.data.municipalityId,
+        ip: req.ip,
+        details: { name: parsed.data.name, sector: parsed.data.sector },
+      });
+      req.flash('success', `所属機関「${parsed.data.name}」を登録しました。`);
+      res.redirect(303, listLinkFor(parsed.data.municipalityId));
+    } catch (error) {
+      if (error instanceof AppError && error.fields) {
+        return renderForm(res, { values, errors: error.fields }, 422);
+      }
+      throw error;
+    }
+  });
+
+  router.get(`${BASE}/:id/edit`, requireAuth, requireRole('admin'), async (req, res) => {
+    const organisation = await getOrganisation(req.params.id as string);
+    await renderForm(res, {
+      id: String(organisation._id),
+      values: {
+        name: organisation.name,
+        sector: organisation.sector,
+        municipalityId: String(organisation.municipalityId),
+      },
+      errors: {},
+    });
+  });
+
+  router.post(`${BASE}/:id`, requireAuth, requireRole('admin'), async (req, res) => {
+    const organisation = await getOrganisation(req.params.id as string);
+    const id = String(organisation._id);
+    const values = formValues(req);
+    const parsed = organisationForm.safeParse(values);
+    if (!parsed.success) {
+      return renderForm(res, { id, values, errors: fieldErrors(parsed.error) }, 422);
+    }
+    const geography: Geography = await loadGeography();
+    try {
+      await updateOrganisation(id, parsed.data, geography);
+    } catch (error) {
+      if (error instanceof AppError && error.fields) {
+        return renderForm(res, { id, values, errors: error.fields }, 422);
+      }
+      throw error;
+    }
+    await recordAudit({
+      actorId: req.user!.id,
+      action: 'organisation.updated',
+      targetType: 'Organisation',
+      targetId: id,
+      municipalityId: parsed.data.municipalityId,
+      ip: req.ip,
+      details: {
+        before: {
+          name: organisation.name,
+          sector: organisation.sector,
+          municipalityId: String(organisation.municipalityId),
+        },
+        after: parsed.data,
+      },
+    });
+    req.flash('success', `所属機関「${parsed.data.name}」を更新しました。`);
+    res.redirect(303, listLinkFor(parsed.data.municipalityId));
+  });
+
+  return router;
+}
+
+interface FormState {
+  id?: string;
+  values: { name: string; sector: string; municipalityId: string };
+  errors: Record<string, string>;
+}
+
+function formValues(req: Request) {
+  const body = (req.body ?? {}) as Record<string, unknown>;
+  return {
+    name: text(body.name, 200),
+    sector: text(body.sector, 20),
+    municipalityId: text(body.municipalityId, 24),
+  };
+}
+
+async function renderForm(res: Response, state: FormState, status = 200): Promise<void> {
+  const groups = await listMunicipalitiesByRegion();
+  res.status(status).render('organisations/form', {
+    title: state.id ? '所属機関の編集' : '所属機関の登録',
+    ...state,
+    action: state.id ? `${BASE}/${state.id}` : BASE,
+    municipalityOptions: toSelectOptions(groups),
+    sectorOptions: SECTORS.map((sector) => ({ value: sector, label: sector })),
+  });
+}
+
+function listLinkFor(municipalityId: string): string {
+  return pageLink(BASE, { municipalityId }, 1);
+}
