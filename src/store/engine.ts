@@ -74,6 +74,7 @@ export class Engine {
       } catch (err) {
         throw new Error(
           `store: cannot replay record #${count} (${String(record.op)}): ${(err as Error).message}`,
+          { cause: err },
         );
       }
       count++;
@@ -206,7 +207,7 @@ export class Engine {
       throw err;
     }
     if (tx.records.length === 0) return result;
-    const appended = this.persistence.append(tx.records as Document[]);
+    const appended = this.persistence.append(tx.records);
     this.pending.add(appended);
     try {
       await appended;

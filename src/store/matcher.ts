@@ -124,15 +124,15 @@ function sortStage(coll: Iterator, spec: Record<string, unknown>): Iterator {
 
 // Operators added first take precedence in a mingo Context, so ours go in before mingo's own.
 const context = Context.init({
-  query: queryOps as never,
+  query: queryOps,
   pipeline: { $sort: sortStage } as never,
 })
-  .addQueryOps(queryOperators as never)
-  .addPipelineOps(pipelineOperators as never)
-  .addAccumulatorOps(accumulatorOperators as never)
-  .addExpressionOps(expressionOperators as never)
-  .addProjectionOps(projectionOperators as never)
-  .addWindowOps(windowOperators as never);
+  .addQueryOps(queryOperators)
+  .addPipelineOps(pipelineOperators)
+  .addAccumulatorOps(accumulatorOperators)
+  .addExpressionOps(expressionOperators)
+  .addProjectionOps(projectionOperators)
+  .addWindowOps(windowOperators);
 
 export const mingoOptions: Partial<Options> = { context, scriptEnabled: false };
 
@@ -208,7 +208,7 @@ export function runPipeline(
       ...mingoOptions,
       collectionResolver: resolveCollection,
     });
-    return agg.run(docs) as Doc[];
+    return agg.run<Doc>(docs);
   } catch (err) {
     throw toStoreError(err);
   }

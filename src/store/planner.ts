@@ -140,8 +140,9 @@ function planIndex(
     score += 2;
     contiguous = points.length === 1;
   } else if (next && (next.lo || next.hi)) {
-    let { lo, hi } = next;
-    if (index.multikey && lo && hi) hi = undefined;
+    const lo = next.lo;
+    // A multikey range must not intersect both bounds: different elements may satisfy each.
+    const hi = index.multikey && lo ? undefined : next.hi;
     if (index.sparse && (lo?.v === null || hi?.v === null)) return null;
     const d = dirs[pos];
     regions = [(k) => prefixRel(k, prefix) || rangePosition(k[pos], lo, hi) * d];
@@ -175,7 +176,8 @@ function idLookups(filter: Doc): unknown[] | null {
   if (isPlainObject(v) && Object.keys(v).some((k) => k.startsWith('$'))) {
     const keys = Object.keys(v);
     if (keys.length === 1 && '$eq' in v && usableEquality(v.$eq)) return [v.$eq];
-    if (keys.length === 1 && Array.isArray(v.$in) && v.$in.every(usableEquality)) return v.$in;
+    if (keys.length === 1 && Array.isArray(v.$in) && v.$in.every(usableEquality))
+      return v.$in as unknown[];
     return null;
   }
   return usableEquality(v) ? [v] : null;

@@ -218,7 +218,8 @@ export function formatValue(v: unknown): string {
     if (keys.length === 0) return '{}';
     return '{ ' + keys.map((k) => `${k}: ${formatValue(o[k])}`).join(', ') + ' }';
   }
-  return String(v);
+  if (typeof v === 'object') return JSON.stringify(v);
+  return typeof v === 'symbol' ? v.toString() : JSON.stringify(v) ?? 'undefined';
 }
 
 /** Plain objects and arrays are copied; bson values, dates and buffers are shared (immutable). */
@@ -252,7 +253,7 @@ export function valuesAtPath(doc: unknown, path: string[], from = 0): unknown[] 
     const part = path[from];
     const out: unknown[] = [];
     if (/^\d+$/.test(part)) {
-      const el = doc[Number(part)];
+      const el: unknown = doc[Number(part)];
       if (el !== undefined) out.push(...valuesAtPath(el, path, from + 1));
     }
     for (const el of doc) {

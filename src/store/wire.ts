@@ -93,9 +93,8 @@ export function parseMessage(buf: Buffer): Request {
     return { requestId, opCode, body, db, moreToCome: (flags & MORE_TO_COME) !== 0 };
   }
   if (opCode === OP_QUERY) {
-    let at = 20;
-    let ns: string;
-    [ns, at] = readCString(buf, at, buf.length);
+    const [ns, nsEnd] = readCString(buf, 20, buf.length);
+    let at = nsEnd;
     at += 8; // numberToSkip, numberToReturn
     let query: Document;
     [query] = readDoc(buf, at, buf.length);

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unsafe-return -- documents read through the driver are untyped */
 import { expect } from 'chai';
 import { MongoBulkWriteError, MongoServerError, type Collection, type Document } from 'mongodb';
 import { connectTestDb, type TestDb } from './helpers.js';
@@ -150,8 +151,8 @@ describe('store: CRUD through the mongodb driver', () => {
       { $inc: { 'items.$[it].q': 100 } },
       { arrayFilters: [{ 'it.k': 'a' }] },
     );
-    await c.updateOne({ _id: 1 as never }, { $push: { tags: 'y' } });
-    await c.updateOne({ _id: 1 as never }, { $pull: { tags: 'x' } });
+    await c.updateOne({ _id: 1 as never }, { $push: { tags: 'y' } as never });
+    await c.updateOne({ _id: 1 as never }, { $pull: { tags: 'x' } as never });
     const doc = await c.findOne({ _id: 1 as never });
     expect(doc!.items).to.deep.equal([
       { k: 'a', q: 101 },

@@ -1,5 +1,6 @@
+/* eslint-disable @typescript-eslint/no-unsafe-return -- documents read through the driver are untyped */
 import { expect } from 'chai';
-import { Binary, Decimal128, Double, Int32, Long, ObjectId, UUID } from 'mongodb';
+import { Binary, Decimal128, Double, Int32, Long, ObjectId, UUID, type Document } from 'mongodb';
 import mongoose, { Schema } from 'mongoose';
 import { connectTestDb, type TestDb } from './helpers.js';
 
@@ -40,10 +41,10 @@ describe('store: mongoose models', () => {
       { name: 'A', email: 'a@example.jp', age: 30, org: org._id, joined: new Date('2024-04-01') },
       { name: 'B', email: 'b@example.jp', age: 40, org: org._id, score: '12.50' },
     ]);
-    const people = await PersonModel.find({ age: { $gte: 20 } })
+    const people = (await PersonModel.find({ age: { $gte: 20 } })
       .sort({ age: -1 })
       .populate('org')
-      .lean();
+      .lean()) as Document[];
     expect(people.map((p) => p.name)).to.deep.equal(['B', 'A']);
     expect((people[0].org as { name: string }).name).to.equal('長野センター');
     expect(people[1].joined).to.be.instanceOf(Date);

@@ -61,7 +61,7 @@ export async function runCommand(body: Document, ctx: CommandContext): Promise<D
   } finally {
     const ms = performance.now() - started;
     if (ms > 100) {
-      const coll = typeof body[name] === 'string' ? (body[name] as string) : undefined;
+      const coll = typeof body[name] === 'string' ? body[name] : undefined;
       ctx.logger.warn({ cmd: name, db: ctx.db, coll, ms: Math.round(ms) }, 'store: slow operation');
     }
   }

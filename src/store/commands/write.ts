@@ -84,7 +84,7 @@ const update: Handler = async (body, ctx) => {
         const s = list[i];
         refuseCollation(s.collation);
         const filter = optionalDoc(s.q, 'q');
-        const u = s.u as unknown;
+        const u = s.u;
         validateUpdate(u);
         const multi = s.multi === true;
         if (multi && !isOperatorUpdate(u) && !isPipelineUpdate(u)) {
