@@ -5,6 +5,9 @@ import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './config.js';
 import type { Database } from './db.js';
+import { courseAssetsRouter } from './courses/assets.routes.js';
+import type { Catalog } from './courses/catalog.types.js';
+import { learningRouter } from './learning/learning.routes.js';
 import { authRouter } from './auth/auth.routes.js';
 import { authentication, createPassport } from './auth/passport.js';
 import { adminRouter } from './admin/admin.routes.js';
@@ -22,6 +25,8 @@ export interface AppDeps {
   config: Config;
   logger: Logger;
   database: Database;
+  /** The training content, loaded and validated before the app is built (src/courses/loader.ts). */
+  catalog: Catalog;
 }
 
 const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,7 +34,7 @@ const REQUEST_ID = /^[\w.-]{8,64}$/;
 
 /** Builds the Express app. Connecting and listening are the caller's business (src/server.ts, tests). */
 export function createApp(deps: AppDeps): Express {
-  const { config, logger, database } = deps;
+  const { config, logger, database, catalog } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.isProduction ? 1 : false);
@@ -88,6 +93,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(flash);
 
   app.use(homeRouter());
+  app.use(courseAssetsRouter(catalog));
+  app.use(learningRouter(catalog));
   app.use(adminRouter());
   app.use(authRouter(passport));
 

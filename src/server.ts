@@ -2,6 +2,7 @@ import 'dotenv/config';
 import type { Server } from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { CourseContentError, loadCatalog } from './courses/loader.js';
 import { connectDatabase } from './db.js';
 import { createLogger } from './lib/logger.js';
 
@@ -17,8 +18,19 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.log);
+  // The whole training content is validated before anything else starts: never half-loaded.
+  let catalog;
+  try {
+    catalog = await loadCatalog(config.coursesDir);
+  } catch (error) {
+    if (error instanceof CourseContentError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
   const database = await connectDatabase({ config, logger });
-  const app = createApp({ config, logger, database });
+  const app = createApp({ config, logger, database, catalog });
 
   const server: Server = app.listen(config.port, config.host, () => {
     logger.info({ url: config.baseUrl }, `Tsunagu is running: open ${config.baseUrl}`);

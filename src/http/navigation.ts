@@ -20,6 +20,8 @@ const entries: NavEntry[] = [
   { href: '/', label: 'ホーム' },
 
   // ── Learning (L) ───────────────────────────────────────────────────────────────────────────
+  { href: '/learn', label: '研修' },
+  { href: '/learn/me', label: '学習の記録' },
 
   // ── Accounts (A1) ──────────────────────────────────────────────────────────────────────────
   { href: '/approvals', label: '承認待ち', roles: ['coordinator'] },

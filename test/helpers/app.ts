@@ -6,6 +6,8 @@ import type { Express } from 'express';
 import mongoose from 'mongoose';
 import { createApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import type { Catalog } from '../../src/courses/catalog.types.js';
+import { loadCatalog } from '../../src/courses/loader.js';
 import { connectDatabase, type Database } from '../../src/db.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { startStore } from '../../src/store/index.js';
@@ -33,6 +35,15 @@ export function testConfig(env: Record<string, string> = {}): Config {
   });
 }
 
+let realCatalog: Promise<Catalog> | undefined;
+
+/** The training content of config.coursesDir: the real ./courses is loaded once per run, other folders each time. */
+export function testCatalog(config: Config): Promise<Catalog> {
+  if (config.coursesDir !== path.resolve('courses')) return loadCatalog(config.coursesDir);
+  realCatalog ??= loadCatalog(config.coursesDir);
+  return realCatalog;
+}
+
 export interface TestApp {
   app: Express;
   config: Config;
@@ -50,7 +61,8 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     logger: silentLogger,
     dbName: `test_${randomUUID().replaceAll('-', '').slice(0, 12)}`,
   });
-  const app = createApp({ config, logger: silentLogger, database });
+  const catalog = await testCatalog(config);
+  const app = createApp({ config, logger: silentLogger, database, catalog });
   return {
     app,
     config,

@@ -1,0 +1,54 @@
+import type { Catalog, Lesson, Module, Program } from '../courses/catalog.types.js';
+import type { Learner } from './learner.js';
+import {
+  listLessonProgress,
+  loadProgramProgress,
+  type ProgramProgress,
+} from './progress.service.js';
+import { listAttempts, type AttemptSummary } from './quiz.service.js';
+
+export interface MyProgram {
+  progress: ProgramProgress;
+  /** Lessons read, in content order, with when. */
+  done: { module: Module; lesson: Lesson; readAt: Date }[];
+  attempts: (AttemptSummary & { module: Module | undefined; quizTitle: string })[];
+  minutesSpent: number;
+}
+
+/** Everything "My learning" shows: per program, what is done, what is next, quiz results, time spent. */
+export async function myLearning(
+  catalog: Catalog,
+  learner: Learner,
+): Promise<{ myPrograms: MyProgram[] }> {
+  const myPrograms = await Promise.all(
+    catalog.programs.map(async (program: Program): Promise<MyProgram> => {
+      const [progress, lessonRecords, attempts] = await Promise.all([
+        loadProgramProgress(learner, program),
+        listLessonProgress(learner, program.id),
+        listAttempts(learner, program.id),
+      ]);
+      const readAt = new Map(
+        lessonRecords.filter((r) => r.readAt).map((r) => [r.lessonId, r.readAt!]),
+      );
+      const done = program.modules.flatMap((module) =>
+        module.lessons
+          .filter((l) => readAt.has(l.id))
+          .map((lesson) => ({ module, lesson, readAt: readAt.get(lesson.id)! })),
+      );
+      return {
+        progress,
+        done,
+        attempts: attempts.map((attempt) => {
+          const module = program.modules.find((m) => m.id === attempt.moduleId);
+          return {
+            ...attempt,
+            module,
+            quizTitle: module?.quiz?.title ?? '（現在は公開されていない確認テスト）',
+          };
+        }),
+        minutesSpent: Math.round(progress.summary.secondsSpent / 60),
+      };
+    }),
+  );
+  return { myPrograms };
+}

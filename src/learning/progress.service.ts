@@ -1,0 +1,339 @@
+import type { Lesson, Module, Program } from '../courses/catalog.types.js';
+import { caseStudyApproved } from './case-study-hook.js';
+import { LearnerProgress, type QuizSummary } from './learner-progress.model.js';
+import { LessonProgress } from './lesson-progress.model.js';
+import { isDuplicateKey, upsertWithRetry, type Learner } from './learner.js';
+
+export type ModuleStatus = 'not_started' | 'in_progress' | 'completed';
+export const MODULE_STATUS_LABELS: Record<ModuleStatus, string> = {
+  not_started: '未着手',
+  in_progress: '学習中',
+  completed: '修了',
+};
+
+/** The summary read for every learning page: one document per learner and program. */
+export interface ProgressSummary {
+  readLessons: string[];
+  openedModules: string[];
+  quizzes: Record<string, QuizSummary>;
+  secondsSpent: number;
+  position: { moduleId: string | null; lessonId: string | null; at: Date | null } | null;
+}
+
+const EMPTY: ProgressSummary = {
+  readLessons: [],
+  openedModules: [],
+  quizzes: {},
+  secondsSpent: 0,
+  position: null,
+};
+
+function toSummary(doc: Partial<ProgressSummary> | null | undefined): ProgressSummary {
+  if (!doc) return EMPTY;
+  return {
+    readLessons: doc.readLessons ?? [],
+    openedModules: doc.openedModules ?? [],
+    quizzes: doc.quizzes ?? {},
+    secondsSpent: doc.secondsSpent ?? 0,
+    position: doc.position ?? null,
+  };
+}
+
+/** One lean read: the learner's summary of a program. */
+export async function getProgress(learner: Learner, programId: string): Promise<ProgressSummary> {
+  const doc = await LearnerProgress.findOne(
+    { userId: { $eq: learner.userId }, programId: { $eq: programId } },
+    { readLessons: 1, openedModules: 1, quizzes: 1, secondsSpent: 1, position: 1 },
+  ).lean<ProgressSummary>();
+  return toSummary(doc);
+}
+
+export interface ModuleProgress {
+  module: Module;
+  status: ModuleStatus;
+  statusLabel: string;
+  readCount: number;
+  lessonCount: number;
+  read: ReadonlySet<string>;
+  quiz: QuizSummary | null;
+  quizPassed: boolean;
+  /** 0–100: lessons read and quiz passed, over all lessons and the quiz. */
+  percent: number;
+}
+
+export interface NextStep {
+  kind: 'resume' | 'lesson' | 'quiz' | 'caseStudy' | 'done';
+  label: string;
+  href: string | null;
+  module?: Module;
+  lesson?: Lesson;
+}
+
+export interface ProgramProgress {
+  program: Program;
+  modules: ModuleProgress[];
+  percent: number;
+  doneItems: number;
+  totalItems: number;
+  completed: boolean;
+  caseStudyRequired: boolean;
+  caseStudyApproved: boolean;
+  next: NextStep;
+  summary: ProgressSummary;
+}
+
+export const lessonHref = (program: Program, module: Module, lesson: Lesson) =>
+  `/learn/${program.id}/${module.id}/${lesson.id}`;
+export const quizHref = (program: Program, module: Module) =>
+  `/learn/${program.id}/${module.id}/quiz`;
+export const moduleHref = (program: Program, module: Module) => `/learn/${program.id}/${module.id}`;
+
+/**
+ * Module and program status from the summary, following the program's completion rule. Only
+ * lessons and quizzes present in the current content count: read marks of removed lessons stay
+ * in the database but no longer count.
+ */
+export function computeModuleProgress(
+  program: Program,
+  module: Module,
+  summary: ProgressSummary,
+): ModuleProgress {
+  const readAll = new Set(summary.readLessons);
+  const read = new Set(module.lessons.filter((l) => readAll.has(l.id)).map((l) => l.id));
+  const quiz = module.quiz ? (summary.quizzes[module.quiz.id] ?? null) : null;
+  const quizPassed = !!quiz?.passed;
+  const lessonsDone = program.completion.lessons === 'none' || read.size === module.lessons.length;
+  const quizDone = program.completion.quizzes === 'none' || !module.quiz || quizPassed;
+  const started =
+    read.size > 0 || (quiz?.attempts ?? 0) > 0 || summary.openedModules.includes(module.id);
+  const status: ModuleStatus =
+    lessonsDone && quizDone ? 'completed' : started ? 'in_progress' : 'not_started';
+  const total = module.lessons.length + (module.quiz ? 1 : 0);
+  const done = read.size + (module.quiz && quizPassed ? 1 : 0);
+  return {
+    module,
+    status,
+    statusLabel: MODULE_STATUS_LABELS[status],
+    readCount: read.size,
+    lessonCount: module.lessons.length,
+    read,
+    quiz,
+    quizPassed,
+    percent: total === 0 ? 100 : Math.floor((done * 100) / total),
+  };
+}
+
+export function computeProgramProgress(
+  program: Program,
+  summary: ProgressSummary,
+  caseStudyIsApproved: boolean,
+): ProgramProgress {
+  const modules = program.modules.map((module) => computeModuleProgress(program, module, summary));
+  const caseStudyRequired = program.completion.caseStudy === 'approved';
+  let doneItems = 0;
+  let totalItems = 0;
+  for (const m of modules) {
+    totalItems += m.lessonCount + (m.module.quiz ? 1 : 0);
+    doneItems += m.readCount + (m.module.quiz && m.quizPassed ? 1 : 0);
+  }
+  if (caseStudyRequired) {
+    totalItems += 1;
+    doneItems += caseStudyIsApproved ? 1 : 0;
+  }
+  const modulesDone = modules.every((m) => m.status === 'completed');
+  const completed = modulesDone && (!caseStudyRequired || caseStudyIsApproved);
+  return {
+    program,
+    modules,
+    percent: totalItems === 0 ? 0 : Math.floor((doneItems * 100) / totalItems),
+    doneItems,
+    totalItems,
+    completed,
+    caseStudyRequired,
+    caseStudyApproved: caseStudyIsApproved,
+    next: nextStep(program, modules, summary, caseStudyRequired && !caseStudyIsApproved),
+    summary,
+  };
+}
+
+function nextStep(
+  program: Program,
+  modules: ModuleProgress[],
+  summary: ProgressSummary,
+  caseStudyPending: boolean,
+): NextStep {
+  const position = summary.position;
+  if (position?.moduleId && position.lessonId) {
+    const module = program.modules.find((m) => m.id === position.moduleId);
+    const lesson = module?.lessons.find((l) => l.id === position.lessonId);
+    if (module && lesson && !summary.readLessons.includes(lesson.id)) {
+      return {
+        kind: 'resume',
+        label: `続きから読む：${lesson.title}`,
+        href: lessonHref(program, module, lesson),
+        module,
+        lesson,
+      };
+    }
+  }
+  for (const m of modules) {
+    const lesson = m.module.lessons.find((l) => !m.read.has(l.id));
+    if (lesson) {
+      const first = m.readCount === 0 && m.status === 'not_started';
+      return {
+        kind: 'lesson',
+        label: `${first ? '学習を始める' : '次のレッスン'}：${lesson.title}`,
+        href: lessonHref(program, m.module, lesson),
+        module: m.module,
+        lesson,
+      };
+    }
+    if (m.module.quiz && !m.quizPassed) {
+      return {
+        kind: 'quiz',
+        label: `確認テストを受ける：${m.module.title}`,
+        href: quizHref(program, m.module),
+        module: m.module,
+      };
+    }
+  }
+  if (caseStudyPending && program.caseStudy) {
+    return { kind: 'caseStudy', label: `${program.caseStudy.title}に取り組む`, href: null };
+  }
+  return { kind: 'done', label: 'すべての学習を終えました', href: null };
+}
+
+/** Reads the summary and the case-study hook, and computes the program's progress. */
+export async function loadProgramProgress(
+  learner: Learner,
+  program: Program,
+): Promise<ProgramProgress> {
+  const needsCaseStudy = program.completion.caseStudy === 'approved';
+  const [summary, approved] = await Promise.all([
+    getProgress(learner, program.id),
+    needsCaseStudy ? caseStudyApproved(String(learner.userId), program.id) : Promise.resolve(false),
+  ]);
+  return computeProgramProgress(program, summary, approved);
+}
+
+/** Time counted for a lesson between opening and marking read: twice the estimate, 10–60 minutes. */
+export function lessonTimeCapSeconds(lesson: Lesson): number {
+  return Math.min(Math.max(lesson.estimatedMinutes * 2, 10), 60) * 60;
+}
+
+/**
+ * A lesson page was opened: remember first/last opening and the position for "resume". Returns the
+ * learner's summary (read in the same round trip as the position update).
+ */
+export async function recordLessonOpened(
+  learner: Learner,
+  program: Program,
+  module: Module,
+  lesson: Lesson,
+): Promise<ProgressSummary> {
+  const now = new Date();
+  const key = { userId: { $eq: learner.userId }, programId: { $eq: program.id } };
+  const [, summary] = await Promise.all([
+    upsertWithRetry(() =>
+      LessonProgress.updateOne(
+        { ...key, lessonId: { $eq: lesson.id } },
+        {
+          $set: { lastOpenedAt: now, moduleId: module.id },
+          $setOnInsert: {
+            firstOpenedAt: now,
+            municipalityId: learner.municipalityId,
+            regionId: learner.regionId,
+          },
+        },
+        { upsert: true },
+      ),
+    ),
+    upsertWithRetry(() =>
+      LearnerProgress.findOneAndUpdate(
+        key,
+        {
+          $set: { position: { moduleId: module.id, lessonId: lesson.id, at: now } },
+          $addToSet: { openedModules: module.id },
+          $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
+        },
+        {
+          upsert: true,
+          returnDocument: 'after',
+          projection: {
+            readLessons: 1,
+            openedModules: 1,
+            quizzes: 1,
+            secondsSpent: 1,
+            position: 1,
+          },
+        },
+      ).lean<ProgressSummary>(),
+    ),
+  ]);
+  return toSummary(summary);
+}
+
+/**
+ * Marks a lesson as read, once: a second mark changes nothing. Time spent is the time since the
+ * lesson was last opened, capped. Returns false when it was already read.
+ */
+export async function markLessonRead(
+  learner: Learner,
+  program: Program,
+  module: Module,
+  lesson: Lesson,
+): Promise<boolean> {
+  const now = new Date();
+  const key = { userId: { $eq: learner.userId }, programId: { $eq: program.id } };
+  const existing = await LessonProgress.findOne(
+    { ...key, lessonId: { $eq: lesson.id } },
+    { lastOpenedAt: 1, readAt: 1 },
+  ).lean();
+  if (existing?.readAt) return false;
+  const seconds = existing
+    ? Math.min(
+        lessonTimeCapSeconds(lesson),
+        Math.max(0, Math.round((now.getTime() - existing.lastOpenedAt.getTime()) / 1000)),
+      )
+    : 0;
+  try {
+    // The readAt: null filter makes marking atomic: a concurrent second mark matches nothing and
+    // its upsert collides with the unique index.
+    await LessonProgress.updateOne(
+      { ...key, lessonId: { $eq: lesson.id }, readAt: { $eq: null } },
+      {
+        $set: { readAt: now, secondsSpent: seconds, moduleId: module.id },
+        $setOnInsert: {
+          firstOpenedAt: now,
+          lastOpenedAt: now,
+          municipalityId: learner.municipalityId,
+          regionId: learner.regionId,
+        },
+      },
+      { upsert: true },
+    );
+  } catch (error) {
+    if (isDuplicateKey(error)) return false;
+    throw error;
+  }
+  await upsertWithRetry(() =>
+    LearnerProgress.updateOne(
+      key,
+      {
+        $addToSet: { readLessons: lesson.id, openedModules: module.id },
+        $inc: { secondsSpent: seconds },
+        $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
+      },
+      { upsert: true },
+    ),
+  );
+  return true;
+}
+
+/** The learner's lesson records of a program (for "My learning"). */
+export function listLessonProgress(learner: Learner, programId: string) {
+  return LessonProgress.find(
+    { userId: { $eq: learner.userId }, programId: { $eq: programId } },
+    { lessonId: 1, moduleId: 1, readAt: 1, secondsSpent: 1, firstOpenedAt: 1, lastOpenedAt: 1 },
+  ).lean();
+}

@@ -1,0 +1,143 @@
+import { Router, type Request, type Response } from 'express';
+import type { Catalog, Module, Program, Quiz } from '../courses/catalog.types.js';
+import { AppError, notFound } from '../lib/errors.js';
+import { formatDateTime } from './format.js';
+import { learnerOf } from './learner.js';
+import { resolveModule } from './resolve.js';
+import { moduleHref, quizHref } from './progress.service.js';
+import {
+  answerField,
+  checkAnswers,
+  findAttempt,
+  listAttempts,
+  startAttempt,
+  submitAttempt,
+  type AttemptView,
+  type RawAnswers,
+} from './quiz.service.js';
+import { getProgress } from './progress.service.js';
+
+const ATTEMPT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** ア, イ, ウ … : option labels in the order shown. */
+export const OPTION_LABELS = ['ア', 'イ', 'ウ', 'エ', 'オ', 'カ', 'キ', 'ク', 'ケ', 'コ'];
+
+function resolveQuiz(
+  catalog: Catalog,
+  req: Request,
+): { program: Program; module: Module; quiz: Quiz } {
+  const { program, module } = resolveModule(catalog, req);
+  if (!module.quiz) throw notFound('この単元には確認テストがありません。');
+  return { program, module, quiz: module.quiz };
+}
+
+/** The attempt in the URL, the learner's own and of this quiz, or 404. */
+async function resolveAttempt(catalog: Catalog, req: Request) {
+  const resolved = resolveQuiz(catalog, req);
+  const attemptId = (req.params as { attemptId: string }).attemptId;
+  if (!ATTEMPT_ID.test(attemptId)) throw notFound('お探しの受験記録は見つかりませんでした。');
+  const attempt = await findAttempt(learnerOf(req.user!), attemptId);
+  if (
+    !attempt ||
+    attempt.programId !== resolved.program.id ||
+    attempt.quizId !== resolved.quiz.id
+  ) {
+    throw notFound('お探しの受験記録は見つかりませんでした。');
+  }
+  return { ...resolved, attempt };
+}
+
+const attemptHref = (program: Program, module: Module, attemptId: string) =>
+  `${quizHref(program, module)}/attempts/${attemptId}`;
+
+/** Quiz pages: status and history, start (new attempt, shuffled), answer form, submission, result. */
+export function quizRoutes(catalog: Catalog): Router {
+  const router = Router();
+  const common = { moduleHref, quizHref, attemptHref, formatDateTime, OPTION_LABELS, answerField };
+
+  router.get('/learn/:program/:module/quiz', async (req, res) => {
+    const { program, module, quiz } = resolveQuiz(catalog, req);
+    const learner = learnerOf(req.user!);
+    const [summary, attempts] = await Promise.all([
+      getProgress(learner, program.id),
+      listAttempts(learner, program.id, quiz.id),
+    ]);
+    res.render('learning/quiz', {
+      title: quiz.title,
+      program,
+      module,
+      quiz,
+      quizSummary: summary.quizzes[quiz.id] ?? null,
+      attempts,
+      ...common,
+    });
+  });
+
+  router.get('/learn/:program/:module/quiz/start', async (req, res) => {
+    const { program, module, quiz } = resolveQuiz(catalog, req);
+    const attemptId = await startAttempt(learnerOf(req.user!), program, module, quiz);
+    res.redirect(303, attemptHref(program, module, attemptId));
+  });
+
+  const renderForm = (
+    res: Response,
+    resolved: { program: Program; module: Module; quiz: Quiz; attempt: AttemptView },
+    chosen: Map<string, string[]>,
+    errors: Record<string, string>,
+  ) =>
+    res.render('learning/attempt', {
+      title: resolved.quiz.title,
+      ...resolved,
+      chosen,
+      errors,
+      ...common,
+    });
+
+  router.get('/learn/:program/:module/quiz/attempts/:attemptId', async (req, res) => {
+    const resolved = await resolveAttempt(catalog, req);
+    const { attempt } = resolved;
+    if (!attempt.submittedAt) return renderForm(res, resolved, new Map(), {});
+    res.render('learning/result', {
+      title: `結果：${resolved.quiz.title}`,
+      ...resolved,
+      answers: new Map((attempt.answers ?? []).map((a) => [a.questionId, a])),
+      outdated: attempt.fingerprint !== resolved.quiz.fingerprint,
+      ...common,
+    });
+  });
+
+  router.post('/learn/:program/:module/quiz/attempts/:attemptId', async (req, res) => {
+    const resolved = await resolveAttempt(catalog, req);
+    const { program, module, quiz, attempt } = resolved;
+    if (attempt.submittedAt) return renderAlreadySubmitted(res, resolved);
+    if (attempt.fingerprint !== quiz.fingerprint) {
+      // The quiz changed since this attempt started: its questions no longer apply.
+      req.flash('info', '確認テストの内容が更新されたため、新しい問題でもう一度受験してください。');
+      return res.redirect(303, quizHref(program, module));
+    }
+    const check = checkAnswers(attempt, (req.body ?? {}) as RawAnswers);
+    if (check.kind === 'foreign')
+      throw new AppError(check.message, { status: 400, code: 'foreign_answer' });
+    if (check.kind === 'incomplete') {
+      res.status(422);
+      return renderForm(res, resolved, check.answers, check.fields);
+    }
+    const result = await submitAttempt(learnerOf(req.user!), attempt, check.answers);
+    if (result.kind === 'already_submitted') return renderAlreadySubmitted(res, resolved);
+    res.redirect(303, attemptHref(program, module, attempt.attemptId));
+  });
+
+  return router;
+}
+
+/** A second submission of the same attempt: nothing is recorded; say so and link to the result. */
+function renderAlreadySubmitted(
+  res: Response,
+  resolved: { program: Program; module: Module; quiz: Quiz; attempt: AttemptView },
+) {
+  res.status(409).render('learning/already-submitted', {
+    title: 'この回答は提出済みです',
+    ...resolved,
+    resultHref: attemptHref(resolved.program, resolved.module, resolved.attempt.attemptId),
+    quizHref,
+  });
+}

@@ -1,0 +1,271 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import mongoose from 'mongoose';
+import type { Module, Program, Quiz } from '../courses/catalog.types.js';
+import { LearnerProgress } from './learner-progress.model.js';
+import { upsertWithRetry, type Learner } from './learner.js';
+import { QuizAttempt } from './quiz-attempt.model.js';
+
+/** An unsubmitted attempt is reused when the learner opens the quiz again within this time. */
+const REUSE_OPEN_ATTEMPT_MS = 24 * 60 * 60 * 1000;
+/** Time counted for a quiz between start and submission. */
+export const QUIZ_TIME_CAP_SECONDS = 30 * 60;
+
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+const byLearnerAndQuiz = (learner: Learner, program: Program, quiz: Quiz) => ({
+  userId: { $eq: learner.userId },
+  programId: { $eq: program.id },
+  quizId: { $eq: quiz.id },
+});
+
+/**
+ * Starts an attempt with questions and options in a fresh random order, stored server-side. Opening
+ * the quiz again before submitting returns the same attempt (same order), unless the quiz changed.
+ */
+export async function startAttempt(
+  learner: Learner,
+  program: Program,
+  module: Module,
+  quiz: Quiz,
+): Promise<string> {
+  const open = await QuizAttempt.findOne(
+    {
+      ...byLearnerAndQuiz(learner, program, quiz),
+      submittedAt: { $eq: null },
+      fingerprint: { $eq: quiz.fingerprint },
+    },
+    { attemptId: 1, startedAt: 1 },
+  )
+    .sort({ startedAt: -1 })
+    .lean();
+  if (open && Date.now() - open.startedAt.getTime() < REUSE_OPEN_ATTEMPT_MS) return open.attemptId;
+
+  const attemptId = randomUUID();
+  await QuizAttempt.create({
+    attemptId,
+    userId: learner.userId,
+    programId: program.id,
+    moduleId: module.id,
+    quizId: quiz.id,
+    fingerprint: quiz.fingerprint,
+    passPercent: quiz.passPercent,
+    municipalityId: learner.municipalityId,
+    regionId: learner.regionId,
+    questions: shuffled(quiz.questions).map((q) => ({
+      id: q.id,
+      type: q.type,
+      text: q.text,
+      options: shuffled(q.options).map((o) => ({ id: o.id, text: o.text })),
+      answer: [...q.answer],
+      explanation: q.explanation,
+    })),
+    total: quiz.questions.length,
+    startedAt: new Date(),
+  });
+  await upsertWithRetry(() =>
+    LearnerProgress.updateOne(
+      { userId: { $eq: learner.userId }, programId: { $eq: program.id } },
+      {
+        $addToSet: { openedModules: module.id },
+        $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
+      },
+      { upsert: true },
+    ),
+  );
+  return attemptId;
+}
+
+export interface ShownQuestion {
+  id: string;
+  type: 'single' | 'multiple';
+  text: string;
+  options: { id: string; text: string }[];
+  answer: string[];
+  explanation: string;
+}
+
+export interface AttemptView {
+  attemptId: string;
+  programId: string;
+  moduleId: string;
+  quizId: string;
+  fingerprint: string;
+  passPercent: number;
+  questions: ShownQuestion[];
+  answers?: { questionId: string; optionIds: string[]; correct: boolean }[];
+  score: number | null;
+  correctCount: number | null;
+  total: number;
+  passed: boolean | null;
+  startedAt: Date;
+  submittedAt: Date | null;
+}
+
+/** The learner's own attempt, or null (someone else's attempt is as good as missing). */
+export function findAttempt(learner: Learner, attemptId: string): Promise<AttemptView | null> {
+  return QuizAttempt.findOne({
+    attemptId: { $eq: attemptId },
+    userId: { $eq: learner.userId },
+  }).lean<AttemptView>();
+}
+
+export type RawAnswers = Record<string, unknown>;
+
+export type AnswerCheck =
+  | { kind: 'ok'; answers: Map<string, string[]> }
+  /** Values that cannot come from the form: options of other questions, unknown questions, two answers to a single. */
+  | { kind: 'foreign'; message: string }
+  /** Some questions not answered: show the form again with these messages and the choices kept. */
+  | { kind: 'incomplete'; fields: Record<string, string>; answers: Map<string, string[]> };
+
+export const answerField = (questionId: string) => `q_${questionId}`;
+
+/** Checks submitted answers against the questions of the attempt. */
+export function checkAnswers(
+  attempt: Pick<AttemptView, 'questions'>,
+  body: RawAnswers,
+): AnswerCheck {
+  const answers = new Map<string, string[]>();
+  const fields: Record<string, string> = {};
+  const known = new Set(attempt.questions.map((q) => answerField(q.id)));
+  for (const key of Object.keys(body)) {
+    if (key.startsWith('q_') && !known.has(key)) {
+      return { kind: 'foreign', message: 'この確認テストにない問題への回答が含まれています。' };
+    }
+  }
+  for (const [index, question] of attempt.questions.entries()) {
+    const raw = body[answerField(question.id)];
+    const values = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+    if (values.some((value) => typeof value !== 'string')) {
+      return { kind: 'foreign', message: '回答の形式が正しくありません。' };
+    }
+    const chosen = [...new Set(values as string[])];
+    const optionIds = new Set(question.options.map((o) => o.id));
+    if (chosen.some((id) => !optionIds.has(id))) {
+      return {
+        kind: 'foreign',
+        message: `問${index + 1}の回答に、その問題の選択肢にないものが含まれています。`,
+      };
+    }
+    if (question.type === 'single' && chosen.length > 1) {
+      return { kind: 'foreign', message: `問${index + 1}は選択肢を1つだけ選ぶ問題です。` };
+    }
+    answers.set(question.id, chosen);
+    if (chosen.length === 0) {
+      fields[answerField(question.id)] =
+        question.type === 'single'
+          ? '選択肢を1つ選んでください。'
+          : '当てはまる選択肢をすべて選んでください。';
+    }
+  }
+  if (Object.keys(fields).length > 0) return { kind: 'incomplete', fields, answers };
+  return { kind: 'ok', answers };
+}
+
+export type SubmitResult =
+  { kind: 'submitted'; passed: boolean; score: number } | { kind: 'already_submitted' };
+
+/**
+ * Grades and records a submission exactly once: the update only matches while submittedAt is null,
+ * so a second (or concurrent) submission records nothing.
+ */
+export async function submitAttempt(
+  learner: Learner,
+  attempt: AttemptView,
+  answers: Map<string, string[]>,
+): Promise<SubmitResult> {
+  const graded = attempt.questions.map((question) => {
+    const chosen = answers.get(question.id) ?? [];
+    const correct =
+      chosen.length === question.answer.length &&
+      question.answer.every((id) => chosen.includes(id));
+    return { questionId: question.id, optionIds: chosen, correct };
+  });
+  const correctCount = graded.filter((g) => g.correct).length;
+  const score = attempt.total === 0 ? 0 : Math.floor((correctCount * 100) / attempt.total);
+  const passed = score >= attempt.passPercent;
+  const now = new Date();
+  const updated = await QuizAttempt.findOneAndUpdate(
+    {
+      attemptId: { $eq: attempt.attemptId },
+      userId: { $eq: learner.userId },
+      submittedAt: { $eq: null },
+    },
+    { $set: { answers: graded, correctCount, score, passed, submittedAt: now } },
+    { projection: { _id: 1 } },
+  ).lean();
+  if (!updated) return { kind: 'already_submitted' };
+
+  const seconds = Math.min(
+    QUIZ_TIME_CAP_SECONDS,
+    Math.max(0, Math.round((now.getTime() - attempt.startedAt.getTime()) / 1000)),
+  );
+  const path = `quizzes.${attempt.quizId}`;
+  await upsertWithRetry(() =>
+    LearnerProgress.updateOne(
+      { userId: { $eq: learner.userId }, programId: { $eq: attempt.programId } },
+      {
+        $inc: { [`${path}.attempts`]: 1, secondsSpent: seconds },
+        $max: { [`${path}.bestScore`]: score },
+        $set: { [`${path}.lastScore`]: score, ...(passed ? { [`${path}.passed`]: true } : {}) },
+        ...(passed ? { $min: { [`${path}.passedAt`]: now } } : {}),
+        $addToSet: { openedModules: attempt.moduleId },
+        $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
+      },
+      { upsert: true },
+    ),
+  );
+  return { kind: 'submitted', passed, score };
+}
+
+export interface AttemptSummary {
+  attemptId: string;
+  quizId: string;
+  moduleId: string;
+  score: number;
+  correctCount: number;
+  total: number;
+  passed: boolean;
+  passPercent: number;
+  fingerprint: string;
+  startedAt: Date;
+  submittedAt: Date;
+}
+
+/** Submitted attempts, newest first: of one quiz, or (quizId omitted) of the whole program. */
+export function listAttempts(
+  learner: Learner,
+  programId: string,
+  quizId?: string,
+): Promise<AttemptSummary[]> {
+  return QuizAttempt.find(
+    {
+      userId: { $eq: learner.userId },
+      programId: { $eq: programId },
+      ...(quizId ? { quizId: { $eq: quizId } } : {}),
+      submittedAt: mongoose.trusted({ $ne: null }),
+    },
+    {
+      attemptId: 1,
+      quizId: 1,
+      moduleId: 1,
+      score: 1,
+      correctCount: 1,
+      total: 1,
+      passed: 1,
+      passPercent: 1,
+      fingerprint: 1,
+      startedAt: 1,
+      submittedAt: 1,
+    },
+  )
+    .sort({ submittedAt: -1 })
+    .lean<AttemptSummary[]>();
+}
