@@ -52,8 +52,10 @@ describe('store durability: compaction', () => {
     const { persistence, state } = await openLoaded(dir, 200);
     for (let i = 0; i < 20; i++) await write(persistence, state, `k${i % 5}`, i);
     expect(persistence.wantsCompaction()).to.equal(true);
+    const journalBefore = persistence.stats().journalBytes;
     await persistence.compact(stateRecords(state));
     expect(persistence.wantsCompaction()).to.equal(false);
+    expect(persistence.stats().journalBytes).to.be.within(1, journalBefore / 10);
     await write(persistence, state, 'k0', 'after');
     const stats = persistence.stats();
     expect(stats.records).to.equal(6);
@@ -196,7 +198,7 @@ describe('store durability: lock and disk errors', () => {
 });
 
 describe('store durability: speed', () => {
-  it('replays 100k small records well under 2 s', async function () {
+  it('replays 100k small records in well under 2 s of CPU time', async function () {
     this.timeout(30_000);
     const dir = tempDir();
     const writer = await openFilePersistence(dir, { fsync: 'never' });
@@ -210,13 +212,14 @@ describe('store durability: speed', () => {
       await writer.append(records);
     }
     await writer.close();
-    const started = performance.now();
+    // CPU time rather than wall time: the machine running the tests may be busy with others.
+    const started = process.cpuUsage();
     const reader = await openFilePersistence(dir);
     let count = 0;
     for await (const _record of reader.load()) count++;
-    const ms = performance.now() - started;
+    const { user, system } = process.cpuUsage(started);
     await reader.close();
     expect(count).to.equal(100_000);
-    expect(ms).to.be.lessThan(2000);
+    expect((user + system) / 1000).to.be.lessThan(1500);
   });
 });

@@ -67,10 +67,22 @@ export class FilePersistence implements Persistence {
     const { dir, logger, deserializeOptions } = this.setup;
     const started = performance.now();
     const figures: ReplayFigures = { records: 0, bytes: 0, truncated: [] };
-    if (this.snapshot) yield* replaySnapshot(dir, this.snapshot, deserializeOptions, figures);
+    if (this.snapshot) {
+      for await (const docs of replaySnapshot(dir, this.snapshot, deserializeOptions, figures)) {
+        for (const doc of docs) yield doc;
+      }
+    }
     const snapshotRecords = figures.records;
     const generations = this.journals.map((j) => j.generation);
-    yield* replayJournals(dir, generations, deserializeOptions, logger, figures);
+    for await (const docs of replayJournals(
+      dir,
+      generations,
+      deserializeOptions,
+      logger,
+      figures,
+    )) {
+      for (const doc of docs) yield doc;
+    }
     // Only the journal total is known; it is attributed to the first file (stats are sums).
     this.journals[0].records = figures.records - snapshotRecords;
     const active = this.journals[this.journals.length - 1];

@@ -51,8 +51,13 @@ export class JournalWriter {
     private readonly policy: FsyncPolicy,
     private readonly onFailure: (error: Error) => void,
   ) {
-    // The failure is reported through the queued appends and onFailure, not here.
-    opened.catch(() => undefined);
+    // A failure is reported through the queued appends and onFailure, not here.
+    opened.then(
+      ({ size }) => {
+        if (!this.handle) this.size = size;
+      },
+      () => undefined,
+    );
   }
 
   append(payloads: Uint8Array[], records: number): Promise<void> {

@@ -53,7 +53,7 @@ export async function readSnapshotMeta(dir: string): Promise<SnapshotMeta | null
   if (!handle) return null;
   try {
     const { size } = await handle.stat();
-    for await (const event of scanFrames(handle, size)) {
+    for await (const [event] of scanFrames(handle, size)) {
       const meta = event.kind === 'frame' && event.recordCount === 0 ? metaOf(event) : null;
       if (meta?.format !== SNAPSHOT_FORMAT || meta.version !== FORMAT_VERSION) break;
       return { generation: Number(meta.generation), records: Number(meta.records), bytes: size };
@@ -64,30 +64,34 @@ export async function readSnapshotMeta(dir: string): Promise<SnapshotMeta | null
   }
 }
 
-/** Yields the snapshot's records. Any damage is fatal: a snapshot is written whole or not at all. */
+/**
+ * Yields the snapshot's records, a chunk at a time. Any damage is fatal: a snapshot is written
+ * whole or not at all.
+ */
 export async function* replaySnapshot(
   dir: string,
   meta: SnapshotMeta,
   options: DeserializeOptions,
   figures: ReplayFigures,
-): AsyncGenerator<Document> {
+): AsyncGenerator<Document[]> {
   const file = path.join(dir, SNAPSHOT_FILE);
   const handle = await open(file, 'r');
   let records = 0;
   try {
     const { size } = await handle.stat();
-    for await (const event of scanFrames(handle, size)) {
-      if (event.kind === 'bad') {
-        throw new Error(
-          `store snapshot ${file} is damaged at byte ${event.offset} (${event.reason}); ` +
-            'the store cannot start without it: restore the data directory from a backup',
-        );
+    for await (const events of scanFrames(handle, size)) {
+      const docs: Document[] = [];
+      for (const event of events) {
+        if (event.kind === 'bad') {
+          throw new Error(
+            `store snapshot ${file} is damaged at byte ${event.offset} (${event.reason}); ` +
+              'the store cannot start without it: restore the data directory from a backup',
+          );
+        }
+        if (event.recordCount > 0) docs.push(...decode(file, event, options));
       }
-      if (event.recordCount === 0) continue;
-      for (const doc of decode(file, event, options)) {
-        records++;
-        yield doc;
-      }
+      records += docs.length;
+      yield docs;
     }
     if (records !== meta.records) {
       throw new Error(
@@ -103,7 +107,7 @@ export async function* replaySnapshot(
 }
 
 /**
- * Yields the records of the journals `generations` in order. Damage after which no valid frame
+ * Yields the records of the journals `generations` in order, a chunk at a time. Damage after which no valid frame
  * follows (in this file or a later one) is a torn tail: it is logged and cut off. Damage with valid
  * frames after it is refused, since skipping it would silently lose acknowledged writes.
  */
@@ -113,7 +117,7 @@ export async function* replayJournals(
   options: DeserializeOptions,
   logger: Logger,
   figures: ReplayFigures,
-): AsyncGenerator<Document> {
+): AsyncGenerator<Document[]> {
   for (const [i, generation] of generations.entries()) {
     const file = path.join(dir, journalFileName(generation));
     const handle = await open(file, 'r+').catch((error) => {
@@ -123,23 +127,23 @@ export async function* replayJournals(
       const { size } = await handle.stat();
       let first = true;
       let bad: (ScanEvent & { kind: 'bad' }) | null = null;
-      for await (const event of scanFrames(handle, size)) {
-        if (event.kind === 'bad') {
-          bad = event;
-          break;
-        }
-        if (first) {
-          const meta = event.recordCount === 0 ? metaOf(event) : null;
-          if (meta?.format !== JOURNAL_FORMAT || meta.generation !== generation) {
-            throw new Error(`store journal ${file} does not start with its header`);
+      for await (const events of scanFrames(handle, size)) {
+        const docs: Document[] = [];
+        for (const event of events) {
+          if (event.kind === 'bad') {
+            bad = event;
+          } else if (first) {
+            const meta = event.recordCount === 0 ? metaOf(event) : null;
+            if (meta?.format !== JOURNAL_FORMAT || meta.generation !== generation) {
+              throw new Error(`store journal ${file} does not start with its header`);
+            }
+            first = false;
+          } else {
+            docs.push(...decode(file, event, options));
           }
-          first = false;
-          continue;
         }
-        for (const doc of decode(file, event, options)) {
-          figures.records++;
-          yield doc;
-        }
+        figures.records += docs.length;
+        if (docs.length > 0) yield docs;
       }
       if (!bad) {
         // An empty file is what a crash right after creating it leaves: give it its header.

@@ -27,25 +27,28 @@ async function readInto(handle: FileHandle, target: Buffer, from: number, positi
 }
 
 /**
- * Yields the frames of a file in order, stopping at the first bad one (reported with its byte
- * offset). A yielded frame's bytes stay valid after the scan moves on.
+ * Yields the frames of a file in order, a chunk's worth at a time, stopping at the first bad one
+ * (reported with its byte offset, as the last event). A frame's bytes stay valid afterwards.
  */
-export async function* scanFrames(handle: FileHandle, size: number): AsyncGenerator<ScanEvent> {
+export async function* scanFrames(handle: FileHandle, size: number): AsyncGenerator<ScanEvent[]> {
   let buf = Buffer.alloc(0);
   let bufOffset = 0; // file offset of buf[0]
   let at = 0;
   let readPos = 0;
+  let events: ScanEvent[] = [];
   for (;;) {
     const atEof = readPos >= size;
-    if (atEof && at === buf.length) return;
+    if (atEof && at === buf.length) break;
     const check = checkFrame(buf, at, atEof);
     if (check.kind === 'frame') {
-      yield { ...check, offset: bufOffset + at, buf };
+      events.push({ ...check, offset: bufOffset + at, buf });
       at = check.end;
     } else if (check.kind === 'bad') {
-      yield { kind: 'bad', offset: bufOffset + at, reason: check.reason, ...pick(check) };
-      return;
+      events.push({ kind: 'bad', offset: bufOffset + at, reason: check.reason, ...pick(check) });
+      break;
     } else {
+      if (events.length > 0) yield events;
+      events = [];
       const leftover = buf.length - at;
       const want = Math.min(Math.max(CHUNK_BYTES, check.needed - leftover), size - readPos);
       const next = Buffer.allocUnsafe(leftover + want);
@@ -58,6 +61,7 @@ export async function* scanFrames(handle: FileHandle, size: number): AsyncGenera
       at = 0;
     }
   }
+  if (events.length > 0) yield events;
 }
 
 function pick(check: { recordCount?: number }) {
