@@ -1,0 +1,109 @@
+import express from 'express';
+import path from 'node:path';
+import { expect } from 'chai';
+import request from 'supertest';
+import { errorHandler } from '../src/http/errors.js';
+import { configureViews } from '../src/http/views.js';
+import { silentLogger } from '../src/lib/logger.js';
+import { createTestApp, type TestApp } from './helpers/app.js';
+
+describe('the app foundation', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  describe('GET /', () => {
+    it('serves a Japanese home page with the layout and a way to sign in', async () => {
+      const res = await request(t.app).get('/').expect(200).expect('content-type', /html/);
+      expect(res.text).to.contain('<html lang="ja">');
+      expect(res.text).to.contain('ひきこもり支援者 多職種基礎研修');
+      expect(res.text).to.match(/href="\/login"/);
+      expect(res.text).to.contain('/public/css/app.css');
+    });
+
+    it('sends security headers and a request id', async () => {
+      const res = await request(t.app).get('/').expect(200);
+      expect(res.headers['content-security-policy']).to.contain("default-src 'self'");
+      expect(res.headers['content-security-policy']).to.contain("script-src 'self'");
+      expect(res.headers['x-content-type-options']).to.equal('nosniff');
+      expect(res.headers['x-frame-options']).to.equal('SAMEORIGIN');
+      expect(res.headers['x-powered-by']).to.equal(undefined);
+      expect(res.headers['x-request-id']).to.match(/^[\w-]{8,}$/);
+    });
+  });
+
+  describe('GET /healthz', () => {
+    it('reports the database up with a ping time', async () => {
+      const res = await request(t.app).get('/healthz').expect(200).expect('content-type', /json/);
+      expect(res.body.status).to.equal('ok');
+      expect(res.body.database.up).to.equal(true);
+      expect(res.body.database.pingMs).to.be.a('number');
+    });
+  });
+
+  describe('static files', () => {
+    it('serves the stylesheet from public/', async () => {
+      const res = await request(t.app).get('/public/css/app.css').expect(200);
+      expect(res.headers['content-type']).to.match(/css/);
+    });
+
+    it('does not serve files outside public/', async () => {
+      await request(t.app).get('/public/../package.json').expect(404);
+      await request(t.app).get('/public/%2e%2e/package.json').expect(404);
+    });
+  });
+
+  describe('unknown pages', () => {
+    it('answers 404 with a Japanese page', async () => {
+      const res = await request(t.app).get('/no-such-page').expect(404);
+      expect(res.text).to.contain('ページが見つかりません');
+      expect(res.text).to.contain('<html lang="ja">');
+    });
+
+    it('answers 404 as JSON to JSON clients', async () => {
+      const res = await request(t.app).get('/no-such-page').set('accept', 'application/json').expect(404);
+      expect(res.body.error.code).to.equal('not_found');
+    });
+  });
+
+  describe('CSRF protection', () => {
+    it('refuses a POST without a token', async () => {
+      const res = await request(t.app).post('/').type('form').send({ a: 'b' }).expect(403);
+      expect(res.text).to.contain('ページの有効期限が切れたか');
+    });
+  });
+});
+
+describe('the error handler', () => {
+  function appThatFails(showDetails: boolean) {
+    const app = express();
+    configureViews(app, path.resolve('views'), false);
+    app.locals.appName = 'つなぐ';
+    app.use((_req, res, next) => {
+      res.locals.currentPath = '/';
+      res.locals.csrfToken = '';
+      next();
+    });
+    app.get('/boom', () => {
+      throw new Error('secret internal detail');
+    });
+    app.use(errorHandler(silentLogger, showDetails));
+    return app;
+  }
+
+  it('hides internals in production and gives a reference number', async () => {
+    const res = await request(appThatFails(false)).get('/boom').expect(500);
+    expect(res.text).to.contain('システムエラーが発生しました');
+    expect(res.text).not.to.contain('secret internal detail');
+    expect(res.text).to.contain('受付番号');
+  });
+
+  it('shows the stack trace in development', async () => {
+    const res = await request(appThatFails(true)).get('/boom').expect(500);
+    expect(res.text).to.contain('secret internal detail');
+  });
+});

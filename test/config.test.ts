@@ -1,0 +1,51 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { ConfigError, loadConfig, parseEnv } from '../src/config.js';
+
+describe('config', () => {
+  it('starts with zero configuration: port 3000, ./data, generated session secret', () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'tsunagu-config-'));
+    const config = loadConfig({ DATA_DIR: dataDir });
+    expect(config.port).to.equal(3000);
+    expect(config.mongodbUri).to.equal(undefined);
+    expect(config.sessionSecret).to.have.length.greaterThan(31);
+    const file = path.join(dataDir, 'session-secret');
+    expect(existsSync(file)).to.equal(true);
+    // The same secret is used again on the next start, so sessions survive restarts.
+    expect(loadConfig({ DATA_DIR: dataDir }).sessionSecret).to.equal(readFileSync(file, 'utf8').trim());
+  });
+
+  it('defaults DATA_DIR to ./data', () => {
+    expect(parseEnv({}).DATA_DIR).to.equal('./data');
+  });
+
+  it('lists every bad variable in one message', () => {
+    try {
+      parseEnv({ PORT: 'eighty', MONGODB_URI: 'postgres://x', LOG_LEVEL: 'loud' });
+      expect.fail('parseEnv accepted bad values');
+    } catch (error) {
+      expect(error).to.be.instanceOf(ConfigError);
+      const problems = (error as ConfigError).problems.join('\n');
+      expect(problems).to.contain('PORT');
+      expect(problems).to.contain('MONGODB_URI');
+      expect(problems).to.contain('LOG_LEVEL');
+    }
+  });
+
+  it('requires SESSION_SECRET in production', () => {
+    expect(() => parseEnv({ NODE_ENV: 'production' })).to.throw(ConfigError, /SESSION_SECRET/);
+    expect(() => parseEnv({ NODE_ENV: 'production', SESSION_SECRET: 'short' })).to.throw(
+      ConfigError,
+      /SESSION_SECRET/,
+    );
+    expect(parseEnv({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(40) }).NODE_ENV).to.equal(
+      'production',
+    );
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(parseEnv({ PORT: '', MONGODB_URI: '' }).PORT).to.equal(3000);
+  });
+});
