@@ -5,6 +5,7 @@ import {
   readdirSync,
   statSync,
   truncateSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -111,6 +112,28 @@ describe('store durability: compaction', () => {
     expect(existsSync(path.join(afterRename, J1))).to.equal(false);
   });
 
+  it('refuses to start when a damaged journal is followed by a later journal with records', async () => {
+    const dir = tempDir();
+    const { persistence, state } = await openLoaded(dir);
+    for (let i = 0; i < 3; i++) await write(persistence, state, `k${i}`, i);
+    await persistence.compact(stateRecords(state));
+    await write(persistence, state, 'k9', 9);
+    await persistence.close();
+    // As if killed before the rename: no snapshot, journals 1 and 2; then damage journal 1's tail.
+    const crashed = copyDir(dir, [J2]);
+    const previous = tempDir();
+    const { persistence: p1 } = await openLoaded(previous);
+    for (let i = 0; i < 3; i++) await p1.append([{ k: `k${i}`, v: i }]);
+    await p1.close();
+    copyDir(previous, [J1], crashed);
+    truncateSync(path.join(crashed, J1), statSync(path.join(crashed, J1)).size - 1);
+    const reopened = await openFilePersistence(crashed);
+    const error = await loadAll(reopened).catch((e: Error) => e.message);
+    await reopened.close();
+    expect(error).to.contain(`${path.join(crashed, J1)} is damaged at byte`);
+    expect(error).to.contain('later journal files hold records');
+  });
+
   it('refuses to start on a damaged snapshot', async () => {
     const dir = tempDir();
     const { persistence, state } = await openLoaded(dir);
@@ -158,6 +181,20 @@ describe('store durability: lock and disk errors', () => {
     expect(await loadAll(persistence)).to.deep.equal([{ holder: child.pid }]);
     await persistence.close();
     expect(lines.some((l) => l.msg.includes('stale data directory lock'))).to.equal(true);
+  });
+
+  it('refuses a lock another host touched recently, and takes over one left untouched', async () => {
+    const dir = tempDir();
+    const lock = path.join(dir, 'LOCK');
+    const owner = { pid: 4242, host: 'other-host', procStart: '1', since: '2026-01-01T00:00:00Z' };
+    writeFileSync(lock, JSON.stringify(owner));
+    const refused = await openFilePersistence(dir).catch((e: Error) => e.message);
+    expect(refused).to.contain(`is in use by process 4242 on host other-host`);
+    const old = new Date(Date.now() - 5 * 60_000);
+    utimesSync(lock, old, old);
+    const persistence = await openFilePersistence(dir);
+    await persistence.close();
+    expect(existsSync(lock)).to.equal(false);
   });
 
   it('says clearly when the directory cannot be created', async () => {

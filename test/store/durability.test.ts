@@ -156,6 +156,19 @@ describe('store durability: journal', () => {
     }
   });
 
+  for (const fsync of ['batch', 'never'] as const) {
+    it(`keeps what was appended with fsync '${fsync}' across a reopen`, async () => {
+      const dir = tempDir();
+      const persistence = await openFilePersistence(dir, { fsync });
+      await loadAll(persistence);
+      await Promise.all([persistence.append([{ k: 'a' }]), persistence.append([{ k: 'b' }])]);
+      await new Promise((resolve) => setTimeout(resolve, 80)); // past the batch fsync timer
+      await persistence.append([{ k: 'c' }]);
+      await persistence.close();
+      expect((await reopen(dir)).records).to.deep.equal(['a', 'b', 'c']);
+    });
+  }
+
   it('refuses appends before load() and after close()', async () => {
     const persistence = await openFilePersistence(tempDir());
     const before = await persistence.append([{ a: 1 }]).catch((e: Error) => e.message);

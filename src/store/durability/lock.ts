@@ -1,17 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, open, readFile, unlink } from 'node:fs/promises';
+import { link, open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../../lib/logger.js';
 import { LOCK_FILE, diskError } from './files.js';
 
 /**
- * The data-directory lock: a file created exclusively, holding the owner's pid, host and the
- * kernel's start time of that pid. A lock whose process is gone (or whose pid now belongs to a
- * process started later) is stale and taken over, so a SIGKILLed store never blocks its
- * directory for good.
+ * The data-directory lock: a file that appears atomically (hard link of a fully written temp
+ * file), holding the owner's pid, host name and the kernel's start time of that pid. The owner
+ * touches it every HEARTBEAT_MS.
+ *
+ * A lock is stale, and taken over, when:
+ * - on the same host: its pid is not alive, or now belongs to a process started later;
+ * - from another host (or another container sharing the volume, whose pids we cannot see): it
+ *   has not been touched for STALE_AFTER_MS.
+ * So a SIGKILLed store never blocks its directory for good, not even after its container is
+ * recreated under a new host name.
  */
+
+export const HEARTBEAT_MS = 10_000;
+export const STALE_AFTER_MS = 60_000;
 
 interface LockOwner {
   pid: number;
@@ -70,7 +79,6 @@ export async function acquireDirLock(dir: string, logger: Logger): Promise<DirLo
     since: new Date().toISOString(),
   };
   const content = JSON.stringify(mine);
-  // Written aside and then hard-linked into place: the lock appears atomically, complete.
   const temp = path.join(dir, `${LOCK_FILE}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   try {
     const handle = await open(temp, 'w');
@@ -89,8 +97,14 @@ export async function acquireDirLock(dir: string, logger: Logger): Promise<DirLo
   } finally {
     await unlink(temp).catch(() => undefined);
   }
+  const heartbeat = setInterval(() => {
+    const now = new Date();
+    utimes(file, now, now).catch(() => undefined);
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
   return {
     async release() {
+      clearInterval(heartbeat);
       const text = await readFile(file, 'utf8').catch(() => null);
       if (text === content) await unlink(file);
     },
@@ -114,21 +128,24 @@ async function takeLock(
       }
     }
     let text: string;
+    let touchedAgo: number;
     try {
       text = await readFile(file, 'utf8');
+      touchedAgo = Date.now() - (await stat(file)).mtimeMs;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw diskError('cannot lock the data directory: reading', file, error);
     }
+    // An unparsable lock (it appears complete, so only damage makes one) is treated as stale.
     const owner = parseOwner(text);
-    // An unparsable lock is not ours to interpret: treat it as stale.
-    if (owner && owner.host !== mine.host) {
+    if (owner && owner.host !== mine.host && touchedAgo < STALE_AFTER_MS) {
       throw new Error(
         `data directory ${path.resolve(dir)} is in use by process ${owner.pid} on host ${owner.host} ` +
-          `(since ${owner.since}); if that process is gone, delete ${path.resolve(file)}`,
+          `(since ${owner.since}, alive ${Math.round(touchedAgo / 1000)} s ago); ` +
+          'stop it first or use another directory',
       );
     }
-    if (owner && isAlive(owner)) {
+    if (owner && owner.host === mine.host && isAlive(owner)) {
       const who = owner.pid === process.pid ? ' (this process)' : '';
       throw new Error(
         `data directory ${path.resolve(dir)} is in use by process ${owner.pid}${who} ` +
