@@ -95,7 +95,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(homeRouter());
   app.use(courseAssetsRouter(catalog));
   app.use(learningRouter(catalog));
-  app.use(adminRouter());
+  app.use(adminRouter({ config, logger }));
   app.use(authRouter(passport));
 
   app.use(notFoundHandler);
