@@ -8,7 +8,6 @@ import type { Database } from './db.js';
 import { courseAssetsRouter } from './courses/assets.routes.js';
 import type { Catalog } from './courses/catalog.types.js';
 import { learningRouter } from './learning/learning.routes.js';
-import { authRouter } from './auth/auth.routes.js';
 import { authentication, createPassport } from './auth/passport.js';
 import { adminRouter } from './admin/admin.routes.js';
 import { homeRouter } from './home/home.routes.js';
@@ -17,6 +16,8 @@ import { errorHandler, notFoundHandler } from './http/errors.js';
 import { flash } from './http/flash.js';
 import { navigationFor } from './http/navigation.js';
 import { securityHeaders } from './http/security.js';
+import { createMailer } from './mail/mailer.js';
+import { accountsRouter } from './users/accounts.routes.js';
 import { csrf, csrfLocals, sessionMiddleware } from './http/session.js';
 import { configureViews } from './http/views.js';
 import type { Logger } from './lib/logger.js';
@@ -96,7 +97,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(courseAssetsRouter(catalog));
   app.use(learningRouter(catalog));
   app.use(adminRouter({ config, logger }));
-  app.use(authRouter(passport));
+  app.use(accountsRouter({ config, logger, passport, mailer: createMailer({ config, logger }) }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, !config.isProduction));

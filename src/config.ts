@@ -35,6 +35,32 @@ const envSchema = z.object({
   BASE_URL: z.string().url().optional(),
   /** Folder holding the training programs. */
   COURSES_DIR: z.string().min(1).default('./courses'),
+  /**
+   * Outgoing mail server, e.g. smtps://user:pass@mail.example.jp:465 or smtp://relay.local:25.
+   * When unset, every message is written to DATA_DIR/outbox as an .eml file and listed for
+   * administrators at /admin/outbox (nothing is dropped).
+   */
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'smtp:// または smtps:// で始まるURL')
+    .optional(),
+  /** Sender of every message Tsunagu sends: an address, optionally with a display name. */
+  MAIL_FROM: z.string().min(3).default('つなぐ（長野県ひきこもり支援センター） <no-reply@tsunagu.local>'),
+  /**
+   * E-mail address of the first administrator, created on the first start of an empty database.
+   * When unset, admin@tsunagu.local is used.
+   */
+  ADMIN_EMAIL: z.string().email('メールアドレスの形式で指定してください').optional(),
+  /**
+   * Password of that first administrator (10 characters or more). When unset, one is generated
+   * and printed once on the console.
+   */
+  ADMIN_PASSWORD: z.string().min(10, '10文字以上が必要です').optional(),
+  /**
+   * Demo mode: adds users of every role in 長野市 and 松本市 with a known password (see README)
+   * and prints them at start. Never in production use.
+   */
+  DEMO: z.enum(['true', 'false']).default('false'),
   /** Log level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Pretty, human-readable logs (development). Defaults to on outside production. */
@@ -55,6 +81,10 @@ export interface Config {
   baseUrl: string;
   coursesDir: string;
   log: { level: string; pretty: boolean };
+  mail: { smtpUrl: string | undefined; from: string };
+  /** First administrator from the environment (first start only). */
+  admin: { email: string | undefined; password: string | undefined };
+  demo: boolean;
 }
 
 export class ConfigError extends Error {
@@ -112,5 +142,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       level: env.LOG_LEVEL,
       pretty: env.LOG_PRETTY ? env.LOG_PRETTY === 'true' : env.NODE_ENV === 'development',
     },
+    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
+    admin: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD },
+    demo: env.DEMO === 'true',
   };
 }

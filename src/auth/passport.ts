@@ -75,12 +75,21 @@ export function createPassport(): PassportInstance {
       },
     ),
   );
-  passport.serializeUser((user, done) => done(null, user.id));
-  passport.deserializeUser((id: unknown, done) => {
-    if (typeof id !== 'string' || !Types.ObjectId.isValid(id)) return done(null, false);
-    User.findById(id)
+  // The session holds "<user id>.<sign-in time>": a password change or reset after that time
+  // ends every older session of the account at its next request.
+  passport.serializeUser((user, done) => done(null, `${user.id}.${Date.now()}`));
+  passport.deserializeUser((value: unknown, done) => {
+    const match = typeof value === 'string' ? /^([0-9a-f]{24})\.(\d{13})$/.exec(value) : null;
+    if (!match) return done(null, false);
+    const signedInAt = Number(match[2]);
+    User.findById(match[1])
       .lean()
-      .then((user) => done(null, user && user.status === 'active' ? toSessionUser(user) : false))
+      .then((user) => {
+        if (!user || user.status !== 'active') return done(null, false);
+        if (user.passwordChangedAt && user.passwordChangedAt.getTime() > signedInAt)
+          return done(null, false);
+        done(null, toSessionUser(user));
+      })
       .catch(done);
   });
   return passport;

@@ -1,6 +1,9 @@
 import type { Express } from 'express';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
+import type { ParsedMail } from '../../src/mail/eml.js';
+import { outboxDirOf } from '../../src/mail/mailer.js';
+import { listOutbox, readOutboxMessage } from '../../src/mail/outbox.js';
 import type { UserDocument } from '../../src/users/user.model.js';
 
 const CSRF_FIELD = /name="_csrf" value="([^"]+)"/;
@@ -56,4 +59,36 @@ export async function signIn(
         .type('form')
         .send({ ...form, _csrf: csrfToken }),
   };
+}
+
+/** The messages in the test app's outbox (DATA_DIR/outbox), oldest first, decoded. */
+export async function readOutbox(config: { dataDir: string }): Promise<ParsedMail[]> {
+  const dir = outboxDirOf(config.dataDir);
+  const entries = await listOutbox(dir, 10_000);
+  const messages = await Promise.all(entries.map((entry) => readOutboxMessage(dir, entry.id)));
+  return messages
+    .filter((message): message is NonNullable<typeof message> => message !== null)
+    .reverse();
+}
+
+/** The newest message to this address, or throws. */
+export async function lastMailTo(
+  config: { dataDir: string },
+  address: string,
+): Promise<ParsedMail> {
+  const messages = (await readOutbox(config)).filter((message) =>
+    message.to.includes(address.toLowerCase()),
+  );
+  const last = messages[messages.length - 1];
+  if (!last) throw new Error(`no mail to ${address}`);
+  return last;
+}
+
+/** The first link in a message to a path on the app, as a path with its query (for supertest). */
+export function linkIn(message: ParsedMail, pathPrefix: string): string {
+  const match = new RegExp(`https?://[^/\\s]+(${pathPrefix.replace(/[/?]/g, '\\$&')}[^\\s]*)`).exec(
+    message.text,
+  );
+  if (!match) throw new Error(`no link to ${pathPrefix} in the mail`);
+  return match[1];
 }

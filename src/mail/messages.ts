@@ -1,0 +1,137 @@
+import { ROLE_LABELS, type Role } from '../users/roles.js';
+
+/** The Japanese text of every message Tsunagu sends. Plain text; links on their own line. */
+export interface MessageContent {
+  subject: string;
+  text: string;
+}
+
+const SIGNATURE = `
+──────────────────────
+長野県ひきこもり支援センター
+多職種基礎研修システム「つなぐ」
+このメールは送信専用です。ご返信いただいてもお答えできません。`;
+
+function formatDateTime(date: Date): string {
+  return new Intl.DateTimeFormat('ja-JP', {
+    timeZone: 'Asia/Tokyo',
+    dateStyle: 'long',
+    timeStyle: 'short',
+  }).format(date);
+}
+
+export function invitationMessage(options: {
+  inviterName: string;
+  municipalityName: string | null;
+  roles: Role[];
+  link: string;
+  expiresAt: Date;
+}): MessageContent {
+  const roles = options.roles.map((role) => ROLE_LABELS[role]).join('、');
+  return {
+    subject: '【つなぐ】研修システムへの招待',
+    text: `${options.inviterName} さんから、研修システム「つなぐ」への招待が届いています。
+
+所属市町村：${options.municipalityName ?? '（センター）'}
+役割：${roles}
+
+次のリンクを開き、氏名とパスワードを登録してください。
+
+${options.link}
+
+このリンクは ${formatDateTime(options.expiresAt)} まで、1回だけ使えます。
+お心当たりのない場合は、このメールを破棄してください。
+${SIGNATURE}`,
+  };
+}
+
+export function passwordResetMessage(options: {
+  name: string;
+  link: string;
+  expiresAt: Date;
+}): MessageContent {
+  return {
+    subject: '【つなぐ】パスワードの再設定',
+    text: `${options.name} さん
+
+パスワードの再設定のお申し込みを受け付けました。
+次のリンクを開き、新しいパスワードを設定してください。
+
+${options.link}
+
+このリンクは ${formatDateTime(options.expiresAt)} まで（1時間）、1回だけ使えます。
+お申し込みに心当たりのない場合は、このメールを破棄してください。パスワードは変わりません。
+${SIGNATURE}`,
+  };
+}
+
+export function passwordChangedMessage(options: {
+  name: string;
+  loginUrl: string;
+}): MessageContent {
+  return {
+    subject: '【つなぐ】パスワードが変更されました',
+    text: `${options.name} さん
+
+あなたのアカウントのパスワードが変更されました。
+
+お心当たりのない場合は、すぐに次のページからパスワードを再設定し、センターにご連絡ください。
+${options.loginUrl}
+${SIGNATURE}`,
+  };
+}
+
+export function registrationReceivedMessage(options: {
+  name: string;
+  municipalityName: string;
+}): MessageContent {
+  return {
+    subject: '【つなぐ】利用登録の申請を受け付けました',
+    text: `${options.name} さん
+
+研修システム「つなぐ」の利用登録の申請を受け付けました。
+${options.municipalityName}の担当者が確認し、承認されるとメールでお知らせします。
+承認まで、しばらくお待ちください。
+${SIGNATURE}`,
+  };
+}
+
+export function registrationPendingMessage(options: {
+  municipalityName: string;
+  approvalsUrl: string;
+}): MessageContent {
+  return {
+    subject: '【つなぐ】承認待ちの利用登録があります',
+    text: `${options.municipalityName}の利用登録の申請が届いています。
+次のページで内容を確認し、承認または却下してください。
+
+${options.approvalsUrl}
+${SIGNATURE}`,
+  };
+}
+
+export function registrationApprovedMessage(options: {
+  name: string;
+  loginUrl: string;
+}): MessageContent {
+  return {
+    subject: '【つなぐ】利用登録が承認されました',
+    text: `${options.name} さん
+
+利用登録が承認されました。次のページから、登録したメールアドレスとパスワードでログインできます。
+
+${options.loginUrl}
+${SIGNATURE}`,
+  };
+}
+
+export function registrationRejectedMessage(options: { name: string }): MessageContent {
+  return {
+    subject: '【つなぐ】利用登録について',
+    text: `${options.name} さん
+
+申請いただいた利用登録は、承認されませんでした。
+ご不明な点は、お住まいの市町村の担当窓口またはセンターにお問い合わせください。
+${SIGNATURE}`,
+  };
+}
