@@ -1,13 +1,15 @@
 import path from 'node:path';
 import { expect } from 'chai';
 import iconv from 'iconv-lite';
+import request from 'supertest';
 import { AuditEvent } from '../../src/audit/audit.model.js';
 import { ImportBatch } from '../../src/admin/import/import-batch.model.js';
 import { listOutbox, readOutboxMessage } from '../../src/mail/outbox.js';
 import { Municipality, Organisation, seedOrganisations } from '../../src/organisations/index.js';
 import { Invitation } from '../../src/users/invitation.model.js';
+import { User } from '../../src/users/user.model.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { signIn, type SignedIn } from '../helpers/auth.js';
+import { csrfFrom, lastMailTo, linkIn, signIn, type SignedIn } from '../helpers/auth.js';
 import { buildUser } from '../helpers/factories.js';
 
 const HEADER = '氏名,ふりがな,メールアドレス,市町村,所属機関,職種,役割';
@@ -205,6 +207,31 @@ describe('CSV import (/admin/users/import)', () => {
     const batch = await ImportBatch.findById(id).lean();
     expect(batch).to.include({ status: 'completed', createdUserCount: 2 });
     expect(batch!.rows).to.have.length(0);
+
+    // End to end: the invitee follows the mailed link and gets an account in 長野市.
+    const mail = await lastMailTo(testApp.config, 'hanako.yamada@example.jp');
+    const acceptPath = linkIn(mail, '/invitations/accept?token=');
+    const invitee = request.agent(testApp.app);
+    const acceptPage = await invitee.get(acceptPath).expect(200);
+    const token = /name="token" value="([^"]+)"/.exec(acceptPage.text)![1];
+    await invitee
+      .post('/invitations/accept')
+      .type('form')
+      .send({
+        token,
+        _csrf: csrfFrom(acceptPage.text),
+        name: '山田 花子',
+        nameKana: 'やまだ はなこ',
+        profession: '保健師',
+        password: 'zenkoji-temple-2026',
+        passwordConfirm: 'zenkoji-temple-2026',
+      })
+      .expect(302);
+    const account = await User.findOne({ email: { $eq: 'hanako.yamada@example.jp' } }).lean();
+    expect(account).to.include({ status: 'active' });
+    expect(account!.roles).to.deep.equal(['trainee']);
+    const nagano = await Municipality.findOne({ name: { $eq: '長野市' } }).lean();
+    expect(String(account!.municipalityId)).to.equal(String(nagano!._id));
 
     // A second confirmation does nothing.
     await admin.post(`/admin/users/import/${id}/confirm`).expect(303);
