@@ -1,5 +1,6 @@
 import { StoreError } from './errors.js';
 import { compileFilter, type Matcher } from './matcher.js';
+import { SortedList } from './sorted-list.js';
 import { compareValues, formatValue, valueKey, valuesAtPath, type Doc } from './values.js';
 
 /** An index as listIndexes shows it and as the journal records it. */
@@ -36,7 +37,7 @@ export class Index {
   readonly dirs: number[];
   private readonly paths: string[][];
   private readonly partial: Matcher | null;
-  private entries: Entry[] = [];
+  private readonly entries = new SortedList<Entry>();
   /** True once any document put an array into the key (sorts cannot use the index then). */
   multikey = false;
 
@@ -58,7 +59,7 @@ export class Index {
   }
 
   get size(): number {
-    return this.entries.length;
+    return this.entries.size;
   }
 
   get unique(): boolean {
@@ -133,36 +134,12 @@ export class Index {
     return this.compareKeys(a.k, b.k) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   }
 
-  /** First position whose entry is not before `e`. */
-  private lowerBound(e: Entry): number {
-    let lo = 0;
-    let hi = this.entries.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.compareEntries(this.entries[mid], e) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  private firstWhere(rel: KeyRelation, atLeast: number): number {
-    let lo = 0;
-    let hi = this.entries.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (rel(this.entries[mid].k) < atLeast) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
   /** Checks that `doc` (with id `id`) would not duplicate another document's key. */
   checkUnique(doc: Doc, id: string, keys = this.keysOf(doc)): void {
     if (!this.unique) return;
     for (const k of keys) {
       const rel: KeyRelation = (x) => this.compareKeys(x, k);
-      for (let i = this.firstWhere(rel, 0); i < this.entries.length; i++) {
-        const e = this.entries[i];
+      for (const e of this.entries.from(this.entries.lowerBound((x) => rel(x.k) >= 0))) {
         if (rel(e.k) !== 0) break;
         if (e.id !== id) throw this.duplicateError(k);
       }
@@ -183,46 +160,39 @@ export class Index {
   add(doc: Doc, id: string, keys = this.keysOf(doc)): void {
     for (const k of keys) {
       const e = { k, id };
-      this.entries.splice(this.lowerBound(e), 0, e);
+      this.entries.insert(e, (x) => this.compareEntries(x, e) >= 0);
     }
   }
 
   remove(doc: Doc, id: string, keys = this.keysOf(doc)): void {
     for (const k of keys) {
       const e = { k, id };
-      const at = this.lowerBound(e);
-      if (at < this.entries.length && this.compareEntries(this.entries[at], e) === 0) {
-        this.entries.splice(at, 1);
-      }
+      const at = this.entries.lowerBound((x) => this.compareEntries(x, e) >= 0);
+      const found = this.entries.at(at);
+      if (found && this.compareEntries(found, e) === 0) this.entries.removeAt(at);
     }
   }
 
   clear(): void {
-    this.entries = [];
+    this.entries.clear();
     this.multikey = false;
   }
 
   /** Ids of the entries inside a region, in index order (or reversed), possibly repeated. */
   *scan(rel: KeyRelation, reverse = false): Generator<string> {
-    if (!reverse) {
-      for (let i = this.firstWhere(rel, 0); i < this.entries.length; i++) {
-        const e = this.entries[i];
-        if (rel(e.k) !== 0) return;
-        yield e.id;
-      }
-    } else {
-      for (let i = this.firstWhere(rel, 1) - 1; i >= 0; i--) {
-        const e = this.entries[i];
-        if (rel(e.k) !== 0) return;
-        yield e.id;
-      }
+    const entries = reverse
+      ? this.entries.before(this.entries.lowerBound((x) => rel(x.k) >= 1))
+      : this.entries.from(this.entries.lowerBound((x) => rel(x.k) >= 0));
+    for (const e of entries) {
+      if (rel(e.k) !== 0) return;
+      yield e.id;
     }
   }
 
   /** Every id in index order (or reversed). */
   *all(reverse = false): Generator<string> {
-    if (!reverse) for (const e of this.entries) yield e.id;
-    else for (let i = this.entries.length - 1; i >= 0; i--) yield this.entries[i].id;
+    const entries = reverse ? this.entries.before([Infinity, 0]) : this.entries.from([0, 0]);
+    for (const e of entries) yield e.id;
   }
 }
 

@@ -12,6 +12,7 @@ import { Lazy, type Iterator } from 'mingo/lazy';
 import { flatten, resolve } from 'mingo/util';
 import type { Options } from 'mingo/types';
 import { StoreError, notSupported, toStoreError } from './errors.js';
+import { $avg, $max, $min, $sum } from './numeric.js';
 import {
   compareValues,
   isPlainObject,
@@ -126,6 +127,7 @@ function sortStage(coll: Iterator, spec: Record<string, unknown>): Iterator {
 const context = Context.init({
   query: queryOps,
   pipeline: { $sort: sortStage } as never,
+  accumulator: { $sum, $avg, $min, $max },
 })
   .addQueryOps(queryOperators)
   .addPipelineOps(pipelineOperators)

@@ -2,6 +2,7 @@ import { ObjectId } from 'bson';
 import { updateOne } from 'mingo/updater';
 import { StoreError, toStoreError } from './errors.js';
 import { hideBigInts, mingoOptions, runPipeline } from './matcher.js';
+import { applyNumericOps } from './numeric.js';
 import {
   cloneValue,
   formatValue,
@@ -121,12 +122,35 @@ function guardId(u: Doc, current: unknown): Doc {
   return out;
 }
 
+/** Refuses two operators touching the same path, or a path and its parent (code 40). */
+function checkConflicts(u: Doc): void {
+  const paths: string[] = [];
+  for (const op of Object.keys(u)) {
+    const spec = u[op] as Doc;
+    for (const path of Object.keys(spec)) {
+      paths.push(path);
+      if (op === '$rename' && typeof spec[path] === 'string') paths.push(spec[path]);
+    }
+  }
+  const sorted = [...paths].sort();
+  for (let i = 1; i < sorted.length; i++) {
+    const [a, b] = [sorted[i - 1], sorted[i]];
+    if (a === b || b.startsWith(a + '.')) {
+      throw new StoreError(40, `Updating the path '${b}' would create a conflict at '${a}'`);
+    }
+  }
+}
+
 function applyOperators(doc: Doc, u: Doc, filter: Doc, arrayFilters?: Doc[]): boolean {
-  const ops: Doc = {};
+  let ops: Doc = {};
   for (const op of Object.keys(u)) {
     if (op !== '$setOnInsert' && Object.keys(u[op] as Doc).length > 0) ops[op] = u[op];
   }
   if (Object.keys(ops).length === 0) return false;
+  checkConflicts(ops);
+  const numeric = applyNumericOps(doc, ops);
+  ops = numeric.rest;
+  if (Object.keys(ops).length === 0) return numeric.modified;
   try {
     const condition = touchesPositional(ops) ? hideBigInts(filter) : {};
     const res = updateOne(
@@ -142,7 +166,7 @@ function applyOperators(doc: Doc, u: Doc, filter: Doc, arrayFilters?: Doc[]): bo
         'The positional operator did not find the match needed from the query.',
       );
     }
-    return res.modifiedCount > 0;
+    return res.modifiedCount > 0 || numeric.modified;
   } catch (err) {
     throw toStoreError(err);
   }

@@ -219,7 +219,7 @@ export function formatValue(v: unknown): string {
     return '{ ' + keys.map((k) => `${k}: ${formatValue(o[k])}`).join(', ') + ' }';
   }
   if (typeof v === 'object') return JSON.stringify(v);
-  return typeof v === 'symbol' ? v.toString() : JSON.stringify(v) ?? 'undefined';
+  return typeof v === 'symbol' ? v.toString() : (JSON.stringify(v) ?? 'undefined');
 }
 
 /** Plain objects and arrays are copied; bson values, dates and buffers are shared (immutable). */

@@ -1,0 +1,222 @@
+import { Decimal128 } from 'bson';
+import { $push as pushAccumulator } from 'mingo/operators/accumulator';
+import type { Options } from 'mingo/types';
+import { StoreError } from './errors.js';
+import {
+  compareValues,
+  formatValue,
+  getPath,
+  isNumeric,
+  setPath,
+  toNumber,
+  typeRank,
+  type Doc,
+} from './values.js';
+
+/*
+ * Arithmetic across MongoDB's numeric types, for what mingo does with plain JS numbers only:
+ * the $inc/$mul/$min/$max update operators and the $sum/$avg/$min/$max accumulators.
+ * int64 is bigint; Decimal128 is computed exactly as (bigint mantissa, exponent).
+ */
+
+type Num = number | bigint | Decimal128;
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+interface Dec {
+  m: bigint;
+  e: number;
+}
+
+function toDec(v: Num): Dec | null {
+  const s = typeof v === 'number' ? (Number.isFinite(v) ? numberToPlain(v) : '') : v.toString();
+  const match = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(s);
+  if (!match || (match[2] === '' && !match[3])) return null;
+  const digits = (match[2] || '') + (match[3] || '');
+  const m = BigInt(digits || '0') * (match[1] === '-' ? -1n : 1n);
+  return { m, e: Number(match[4] ?? 0) - (match[3]?.length ?? 0) };
+}
+
+function numberToPlain(n: number): string {
+  return Number.isInteger(n) && Math.abs(n) < 1e21 ? BigInt(n).toString() : String(n);
+}
+
+function decToDecimal128(d: Dec): Decimal128 {
+  const neg = d.m < 0n;
+  const digits = (neg ? -d.m : d.m).toString();
+  return Decimal128.fromStringWithRounding(`${neg ? '-' : ''}${digits}E${d.e}`);
+}
+
+function align(a: Dec, b: Dec): [bigint, bigint, number] {
+  const e = Math.min(a.e, b.e);
+  return [a.m * 10n ** BigInt(a.e - e), b.m * 10n ** BigInt(b.e - e), e];
+}
+
+function isDecimal(v: unknown): v is Decimal128 {
+  return v instanceof Decimal128;
+}
+
+function fitsInt32(n: number): boolean {
+  return Number.isInteger(n) && n >= INT32_MIN && n <= INT32_MAX;
+}
+
+/** a + b with MongoDB's result types (int32 overflow widens to int64). */
+export function add(a: Num, b: Num): Num {
+  if (isDecimal(a) || isDecimal(b)) {
+    const x = toDec(a);
+    const y = toDec(b);
+    if (!x || !y) return Decimal128.fromString(String(toNumber(a) + toNumber(b)));
+    const [mx, my, e] = align(x, y);
+    return decToDecimal128({ m: mx + my, e });
+  }
+  if (typeof a === 'bigint' || typeof b === 'bigint') {
+    if (typeof a === 'number' && !Number.isInteger(a)) return a + Number(b);
+    if (typeof b === 'number' && !Number.isInteger(b)) return Number(a) + b;
+    return BigInt(a) + BigInt(b);
+  }
+  const sum = a + b;
+  if (fitsInt32(a) && fitsInt32(b) && !fitsInt32(sum)) return BigInt(a) + BigInt(b);
+  return sum;
+}
+
+/** a * b with MongoDB's result types. */
+export function multiply(a: Num, b: Num): Num {
+  if (isDecimal(a) || isDecimal(b)) {
+    const x = toDec(a);
+    const y = toDec(b);
+    if (!x || !y) return Decimal128.fromString(String(toNumber(a) * toNumber(b)));
+    return decToDecimal128({ m: x.m * y.m, e: x.e + y.e });
+  }
+  if (typeof a === 'bigint' || typeof b === 'bigint') {
+    if (typeof a === 'number' && !Number.isInteger(a)) return a * Number(b);
+    if (typeof b === 'number' && !Number.isInteger(b)) return Number(a) * b;
+    return BigInt(a) * BigInt(b);
+  }
+  const product = a * b;
+  if (fitsInt32(a) && fitsInt32(b) && !fitsInt32(product) && Number.isSafeInteger(product)) {
+    return BigInt(a) * BigInt(b);
+  }
+  return product;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'boolean') return 'bool';
+  if (v instanceof Date) return 'date';
+  return typeof v === 'object' ? 'object' : typeof v;
+}
+
+const numericOps = new Set(['$inc', '$mul', '$min', '$max']);
+
+/**
+ * Applies $inc, $mul, $min and $max on plain (non-positional) paths to `doc` in place, and
+ * returns the update without them plus whether anything changed. Positional paths are left to
+ * mingo.
+ */
+export function applyNumericOps(doc: Doc, update: Doc): { rest: Doc; modified: boolean } {
+  const rest: Doc = {};
+  let modified = false;
+  for (const op of Object.keys(update)) {
+    if (!numericOps.has(op)) {
+      rest[op] = update[op];
+      continue;
+    }
+    const spec = update[op] as Doc;
+    const leftover: Doc = {};
+    for (const path of Object.keys(spec)) {
+      const operand = spec[path];
+      if ((op === '$inc' || op === '$mul') && !isNumeric(operand)) {
+        const verb = op === '$inc' ? 'increment' : 'multiply';
+        throw new StoreError(
+          14,
+          `Cannot ${verb} with non-numeric argument: {${path}: ${formatValue(operand)}}`,
+        );
+      }
+      if (path.includes('$')) {
+        leftover[path] = operand;
+        continue;
+      }
+      const current = getPath(doc, path);
+      let next: unknown;
+      if (op === '$min' || op === '$max') {
+        const c =
+          current === undefined ? (op === '$min' ? 1 : -1) : compareValues(operand, current);
+        if ((op === '$min' && c < 0) || (op === '$max' && c > 0)) next = operand;
+        else continue;
+      } else if (current === undefined) {
+        next = op === '$inc' ? operand : multiply(operand as Num, 0);
+      } else if (!isNumeric(current)) {
+        throw new StoreError(
+          14,
+          `Cannot apply ${op} to a value of non-numeric type. {_id: ${formatValue(doc._id)}} has the field '${path.split('.').pop()}' of non-numeric type ${typeName(current)}`,
+        );
+      } else {
+        next =
+          op === '$inc'
+            ? add(current as Num, operand as Num)
+            : multiply(current as Num, operand as Num);
+        if (
+          typeRank(next) === 3 &&
+          compareValues(next, current) === 0 &&
+          typeof next === typeof current
+        ) {
+          continue;
+        }
+      }
+      setPath(doc, path, next);
+      modified = true;
+    }
+    if (Object.keys(leftover).length) rest[op] = leftover;
+  }
+  return { rest, modified };
+}
+
+type Accumulator = (collection: Doc[], expr: unknown, options: Options) => unknown;
+
+function values(collection: Doc[], expr: unknown, options: Options): unknown[] {
+  return (pushAccumulator as Accumulator)(collection, expr, options) as unknown[];
+}
+
+/** $sum over every numeric type (non-numeric values are ignored, as in MongoDB). */
+export const $sum: Accumulator = (collection, expr, options) => {
+  let total: Num = 0;
+  for (const v of values(collection, expr, options)) {
+    if (isNumeric(v)) total = add(total, v as Num);
+  }
+  return total;
+};
+
+/** $avg over every numeric type; a double unless a Decimal128 is involved. */
+export const $avg: Accumulator = (collection, expr, options) => {
+  let total: Num = 0;
+  let n = 0;
+  for (const v of values(collection, expr, options)) {
+    if (isNumeric(v)) {
+      total = add(total, v as Num);
+      n++;
+    }
+  }
+  if (n === 0) return null;
+  if (isDecimal(total)) {
+    const d = toDec(total);
+    return d ? Decimal128.fromStringWithRounding(String(Number(d.m) / n / 10 ** -d.e)) : total;
+  }
+  return toNumber(total) / n;
+};
+
+function extreme(sign: number): Accumulator {
+  return (collection, expr, options) => {
+    let best: unknown = null;
+    for (const v of values(collection, expr, options)) {
+      if (v === null || v === undefined) continue;
+      if (best === null || compareValues(v, best) * sign > 0) best = v;
+    }
+    return best;
+  };
+}
+
+export const $max = extreme(1);
+export const $min = extreme(-1);
