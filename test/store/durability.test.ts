@@ -1,7 +1,8 @@
 import { copyFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Decimal128, ObjectId } from 'bson';
+import { Binary, Decimal128, ObjectId, serialize } from 'bson';
 import { expect } from 'chai';
+import { encodeFrame } from '../../src/store/durability/frames.js';
 import { openFilePersistence } from '../../src/store/durability/index.js';
 import { WARN, capturingLogger, frameStarts, loadAll, tempDir } from './fixtures/crash-helpers.js';
 
@@ -125,6 +126,27 @@ describe('store durability: journal', () => {
       const { records, warnings } = await reopen(dir);
       expect(records, `flip at ${at}`).to.deep.equal(['a1', 'b1', 'b2', 'b3']);
       expect(warnings[0], `flip at ${at}`).to.include({ offset: last });
+    }
+  });
+
+  it('does not mistake frames stored inside a damaged last record for records that follow', async () => {
+    const dir = tempDir();
+    const persistence = await openFilePersistence(dir);
+    await loadAll(persistence);
+    await persistence.append([{ k: 'a1' }]);
+    // A document holding a copy of a journal frame (say, an uploaded backup of a journal).
+    const inner = encodeFrame([serialize({ k: 'inner' })], 1);
+    await persistence.append([{ k: 'upload', data: new Binary(inner) }, { k: 'tail' }]);
+    await persistence.close();
+    const { starts, length } = frameStarts(path.join(dir, JOURNAL));
+    const last = starts[starts.length - 1];
+    for (const damage of [
+      (file: string) => truncateSync(file, length - 3),
+      (file: string) => flipByte(file, length - 3),
+    ]) {
+      const { records, warnings } = await reopen(damagedCopy(dir, damage));
+      expect(records).to.deep.equal(['a1']);
+      expect(warnings[0]).to.include({ offset: last, droppedRecords: 2 });
     }
   });
 

@@ -25,6 +25,7 @@ import {
 } from './replay.js';
 
 const SNAPSHOT_FRAME_BYTES = 1 << 20;
+const COMPACTION_RETRY_MS = 60_000;
 
 export interface FilePersistenceSetup {
   dir: string;
@@ -55,6 +56,8 @@ export class FilePersistence implements Persistence {
   private snapshot: SnapshotMeta | null;
   private compactions: Promise<void> = Promise.resolve();
   private compacting = 0;
+  /** After a failed compaction (a full disk, say), wait before trying again. */
+  private retryCompactionAt = 0;
 
   constructor(private readonly setup: FilePersistenceSetup) {
     this.snapshot = setup.snapshot;
@@ -119,6 +122,7 @@ export class FilePersistence implements Persistence {
 
   wantsCompaction(): boolean {
     if (this.phase !== 'ready' || this.failure || this.compacting > 0) return false;
+    if (Date.now() < this.retryCompactionAt) return false;
     const { journalBytes, snapshotBytes } = this.stats();
     return journalBytes > this.setup.compactAfterBytes && journalBytes > snapshotBytes;
   }
@@ -284,6 +288,7 @@ export class FilePersistence implements Persistence {
     } catch (error) {
       await unlink(temp).catch(() => undefined);
       const failure = diskError('writing the store snapshot', temp, error);
+      this.retryCompactionAt = Date.now() + COMPACTION_RETRY_MS;
       logger.error({ err: failure }, 'store compaction failed; the journal keeps everything');
       throw failure;
     }

@@ -46,7 +46,8 @@ export function encodeMetaFrame(meta: Document): Buffer {
 export type FrameCheck =
   | { kind: 'frame'; recordCount: number; payloadStart: number; end: number }
   | { kind: 'incomplete'; needed: number }
-  | { kind: 'bad'; reason: string; recordCount?: number };
+  /** recordCount and frameBytes are given when the header is intact (so they can be trusted). */
+  | { kind: 'bad'; reason: string; recordCount?: number; frameBytes?: number };
 
 /**
  * Checks the frame starting at `at` in `buf`, where `buf` holds the file from some offset on and
@@ -74,11 +75,17 @@ export function checkFrame(buf: Buffer, at: number, atEof: boolean): FrameCheck 
           kind: 'bad',
           reason: `torn frame (${available} of ${HEADER_BYTES + length} bytes)`,
           recordCount,
+          frameBytes: HEADER_BYTES + length,
         }
       : { kind: 'incomplete', needed: HEADER_BYTES + length };
   }
   if (crc32(buf.subarray(at + HEADER_BYTES, end)) !== buf.readUInt32LE(at + 12)) {
-    return { kind: 'bad', reason: 'frame checksum mismatch', recordCount };
+    return {
+      kind: 'bad',
+      reason: 'frame checksum mismatch',
+      recordCount,
+      frameBytes: HEADER_BYTES + length,
+    };
   }
   return { kind: 'frame', recordCount, payloadStart: at + HEADER_BYTES, end };
 }

@@ -72,8 +72,10 @@ export async function openFilePersistence(
   const logger = opts.logger ?? silentLogger;
   dir = path.resolve(dir);
   try {
-    await mkdir(dir, { recursive: true });
+    const created = await mkdir(dir, { recursive: true });
     if (!(await stat(dir)).isDirectory()) throw new Error('not a directory');
+    // A new directory's own entry must survive a power loss too.
+    if (created) await fsyncDir(path.dirname(dir));
   } catch (error) {
     throw diskError('cannot use the data directory: creating', dir, error);
   }

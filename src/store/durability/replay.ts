@@ -151,7 +151,9 @@ export async function* replayJournals(
         figures.bytes += first ? 0 : size;
         continue;
       }
-      const followedBy = (await validDataFollows(handle, size, bad.offset + 1))
+      // With an intact header, look past the damaged frame: its payload is data, not frames.
+      const after = bad.offset + (bad.frameBytes ?? 1);
+      const followedBy = (await validDataFollows(handle, size, after))
         ? 'valid records follow in the same file'
         : (await laterJournalHasData(dir, generations.slice(i + 1)))
           ? 'later journal files hold records'

@@ -13,7 +13,7 @@ export type ScanEvent =
       payloadStart: number;
       end: number;
     }
-  | { kind: 'bad'; offset: number; reason: string; recordCount?: number };
+  | { kind: 'bad'; offset: number; reason: string; recordCount?: number; frameBytes?: number };
 
 async function readInto(handle: FileHandle, target: Buffer, from: number, position: number) {
   let filled = from;
@@ -44,7 +44,7 @@ export async function* scanFrames(handle: FileHandle, size: number): AsyncGenera
       events.push({ ...check, offset: bufOffset + at, buf });
       at = check.end;
     } else if (check.kind === 'bad') {
-      events.push({ kind: 'bad', offset: bufOffset + at, reason: check.reason, ...pick(check) });
+      events.push({ ...check, offset: bufOffset + at });
       break;
     } else {
       if (events.length > 0) yield events;
@@ -62,10 +62,6 @@ export async function* scanFrames(handle: FileHandle, size: number): AsyncGenera
     }
   }
   if (events.length > 0) yield events;
-}
-
-function pick(check: { recordCount?: number }) {
-  return check.recordCount === undefined ? {} : { recordCount: check.recordCount };
 }
 
 /** Reads the file from `from` to its end and says whether a valid data frame starts there. */
