@@ -142,10 +142,10 @@ export function applyNumericOps(doc: Doc, update: Doc): { rest: Doc; modified: b
       const current = getPath(doc, path);
       let next: unknown;
       if (op === '$min' || op === '$max') {
-        const c =
-          current === undefined ? (op === '$min' ? 1 : -1) : compareValues(operand, current);
-        if ((op === '$min' && c < 0) || (op === '$max' && c > 0)) next = operand;
-        else continue;
+        const c = current === undefined ? 0 : compareValues(operand, current);
+        if (current === undefined || (op === '$min' && c < 0) || (op === '$max' && c > 0)) {
+          next = operand;
+        } else continue;
       } else if (current === undefined) {
         next = op === '$inc' ? operand : multiply(operand as Num, 0);
       } else if (!isNumeric(current)) {

@@ -201,6 +201,32 @@ describe('store: CRUD through the mongodb driver', () => {
     expect(await c.estimatedDocumentCount()).to.equal(3);
   });
 
+  it('runs pipeline updates, findOneAndDelete with sort and projection, and lists databases', async () => {
+    const c = coll('pipeline');
+    await c.insertMany([
+      { k: 1, a: 2, b: 3 },
+      { k: 2, a: 5, b: 5 },
+    ]);
+    await c.updateMany({}, [{ $set: { total: { $add: ['$a', '$b'] } } }, { $unset: 'b' }]);
+    expect(
+      await c
+        .find({}, { projection: { _id: 0 } })
+        .sort({ k: 1 })
+        .toArray(),
+    ).to.deep.equal([
+      { k: 1, a: 2, total: 5 },
+      { k: 2, a: 5, total: 10 },
+    ]);
+    const removed = await c.findOneAndDelete(
+      {},
+      { sort: { total: -1 }, projection: { _id: 0, k: 1 } },
+    );
+    expect(removed).to.deep.equal({ k: 2 });
+    expect(await c.countDocuments()).to.equal(1);
+    const { databases } = await t.client.db('admin').admin().listDatabases();
+    expect(databases.map((d) => d.name)).to.include(t.dbName);
+  });
+
   it('answers create twice with 48 and listIndexes on a missing collection with 26', async () => {
     await t.db.createCollection('made');
     const e = (await t.db.createCollection('made').catch((x: unknown) => x)) as MongoServerError;
