@@ -2,7 +2,8 @@ import mongoose, { Types } from 'mongoose';
 import { AUDIT_ACTIONS, AUDIT_ACTION_LABELS, AuditEvent } from '../audit/audit.model.js';
 import type { Geography } from '../organisations/geography.js';
 import { Organisation } from '../organisations/organisation.model.js';
-import { User } from '../users/user.model.js';
+import { isRole, ROLE_LABELS } from '../users/roles.js';
+import { User, USER_STATUS_LABELS, USER_STATUSES, type UserStatus } from '../users/user.model.js';
 import { literalPattern } from './forms.js';
 import { PAGE_SIZE, pageOf, skipFor, type Page } from './paging.js';
 
@@ -135,7 +136,7 @@ export async function listAuditEvents(
       ? (geography.byId.get(String(event.municipalityId))?.name ?? '')
       : '',
     ip: event.ip ?? '',
-    details: event.details ? JSON.stringify(event.details) : '',
+    details: formatDetails(event.details),
   }));
   return pageOf(rows, total, page);
 }
@@ -152,4 +153,41 @@ function targetLabel(type: string | null, id: string | null, names: Map<string, 
           : type;
   const name = names.get(id);
   return name ? `${kind}：${name}` : kind;
+}
+
+const DETAIL_LABELS: Record<string, string> = {
+  before: '変更前',
+  after: '変更後',
+  previousStatus: '変更前の状態',
+  roles: '役割',
+  rows: '行数',
+  invitations: '招待',
+  organisationsCreated: '新しい所属機関',
+  encoding: '文字コード',
+  name: '名称',
+  sector: '分野',
+};
+
+function formatValue(value: unknown): string {
+  if (Array.isArray(value)) return value.map(formatValue).join('、');
+  if (typeof value === 'string') {
+    if (isRole(value)) return ROLE_LABELS[value];
+    if ((USER_STATUSES as readonly string[]).includes(value))
+      return USER_STATUS_LABELS[value as UserStatus];
+    return value;
+  }
+  if (value && typeof value === 'object') {
+    return Object.entries(value as Record<string, unknown>)
+      .map(([key, inner]) => `${DETAIL_LABELS[key] ?? key}=${formatValue(inner)}`)
+      .join(' ');
+  }
+  return String(value);
+}
+
+/** The small facts of an event, readable: 「変更前：受講者 / 変更後：受講者、スーパーバイザー」. */
+export function formatDetails(details: unknown): string {
+  if (!details || typeof details !== 'object') return '';
+  return Object.entries(details as Record<string, unknown>)
+    .map(([key, value]) => `${DETAIL_LABELS[key] ?? key}：${formatValue(value)}`)
+    .join(' / ');
 }
