@@ -222,8 +222,14 @@ export function lessonTimeCapSeconds(lesson: Lesson): number {
 }
 
 /**
+ * Reopening the lesson the learner is already on within this time writes nothing (like the
+ * session store's touchAfter): a reload or a quick back-and-forth costs one read, not two writes.
+ */
+export const REOPEN_WRITE_AFTER_MS = 60_000;
+
+/**
  * A lesson page was opened: remember first/last opening and the position for "resume". Returns the
- * learner's summary (read in the same round trip as the position update).
+ * learner's summary. One read; the two writes only when the position changes or has gone stale.
  */
 export async function recordLessonOpened(
   learner: Learner,
@@ -233,7 +239,17 @@ export async function recordLessonOpened(
 ): Promise<ProgressSummary> {
   const now = new Date();
   const key = { userId: { $eq: learner.userId }, programId: { $eq: program.id } };
-  const [, summary] = await Promise.all([
+  const summary = await getProgress(learner, program.id);
+  const position = summary.position;
+  if (
+    position?.lessonId === lesson.id &&
+    position.moduleId === module.id &&
+    position.at &&
+    now.getTime() - new Date(position.at).getTime() < REOPEN_WRITE_AFTER_MS
+  ) {
+    return summary;
+  }
+  await Promise.all([
     upsertWithRetry(() =>
       LessonProgress.updateOne(
         { ...key, lessonId: { $eq: lesson.id } },
@@ -249,28 +265,24 @@ export async function recordLessonOpened(
       ),
     ),
     upsertWithRetry(() =>
-      LearnerProgress.findOneAndUpdate(
+      LearnerProgress.updateOne(
         key,
         {
           $set: { position: { moduleId: module.id, lessonId: lesson.id, at: now } },
           $addToSet: { openedModules: module.id },
           $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
         },
-        {
-          upsert: true,
-          returnDocument: 'after',
-          projection: {
-            readLessons: 1,
-            openedModules: 1,
-            quizzes: 1,
-            secondsSpent: 1,
-            position: 1,
-          },
-        },
-      ).lean<ProgressSummary>(),
+        { upsert: true },
+      ),
     ),
   ]);
-  return toSummary(summary);
+  return {
+    ...summary,
+    position: { moduleId: module.id, lessonId: lesson.id, at: now },
+    openedModules: summary.openedModules.includes(module.id)
+      ? summary.openedModules
+      : [...summary.openedModules, module.id],
+  };
 }
 
 /**
