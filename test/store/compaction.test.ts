@@ -1,0 +1,93 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { MongoClient } from 'mongodb';
+import { pino } from 'pino';
+import { openFilePersistence } from '../../src/store/durability/index.js';
+import { startStore } from '../../src/store/index.js';
+import { decodeOptions } from '../../src/store/wire.js';
+import { onRealMongo } from './helpers.js';
+
+describe('store: compaction and the standalone server (embedded store only)', () => {
+  let dir: string;
+  before(function () {
+    if (onRealMongo) this.skip();
+    dir = mkdtempSync(path.join(tmpdir(), 'tsunagu-compact-'));
+  });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('compacts the journal into a snapshot and reopens with the same state and indexes', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(l) });
+    const open = () =>
+      openFilePersistence(dir, { compactAfterBytes: 20_000, deserializeOptions: decodeOptions });
+    const store = await startStore({ persistence: await open(), logger });
+    const client = await MongoClient.connect(store.uri);
+    const c = client.db('app').collection('records');
+    await c.createIndex({ code: 1 }, { unique: true });
+    for (let round = 0; round < 6; round++) {
+      await c.insertMany(Array.from({ length: 50 }, (_, i) => ({ code: `r${round}-${i}`, round })));
+      await c.updateMany({ round }, { $set: { touched: true } });
+      await c.deleteMany({ round: round - 1, code: /-1\d$/ });
+    }
+    const expected = await c
+      .find({}, { projection: { _id: 0 } })
+      .sort({ code: 1 })
+      .toArray();
+    await client.close();
+    await store.close();
+    expect(lines.some((l) => l.includes('store: compacted journal'))).to.equal(true);
+    expect(lines.join('\n')).to.not.contain('r0-1');
+
+    const reopened = await startStore({ persistence: await open() });
+    const client2 = await MongoClient.connect(reopened.uri);
+    try {
+      const c2 = client2.db('app').collection('records');
+      expect(
+        await c2
+          .find({}, { projection: { _id: 0 } })
+          .sort({ code: 1 })
+          .toArray(),
+      ).to.deep.equal(expected);
+      const dup = await c2.insertOne({ code: 'r5-0' }).catch((e: unknown) => e);
+      expect((dup as { code?: number }).code).to.equal(11000);
+    } finally {
+      await client2.close();
+      await reopened.close();
+    }
+  });
+
+  it('npm run db: serves on DB_PORT with data in DATA_DIR/store and stops on SIGTERM', async function () {
+    this.timeout(30_000);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/store/cli.ts'], {
+      env: { ...process.env, DB_PORT: '0', DATA_DIR: dir, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const uri = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const m = /"uri":"(mongodb:\/\/[^"]+)"/.exec(out);
+          if (m && out.includes('store: ready')) resolve(m[1]);
+        });
+        child.on('exit', (code) => reject(new Error(`store exited with ${code}: ${out}`)));
+      });
+      const client = await MongoClient.connect(`${uri}/tsunagu`);
+      await client.db().collection('probe').insertOne({ ok: true });
+      expect(await client.db().collection('probe').countDocuments()).to.equal(1);
+      await client.close();
+      const code = await new Promise<number | null>((resolve) => {
+        child.on('exit', resolve);
+        child.kill('SIGTERM');
+      });
+      expect(code).to.equal(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
