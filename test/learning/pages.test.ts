@@ -1,42 +1,237 @@
 import { expect } from 'chai';
+import request from 'supertest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { signIn, type SignedIn } from '../helpers/auth.js';
 import { buildUser } from '../helpers/factories.js';
-import { LessonProgress } from '../../src/learning/lesson-progress.model.js';
 import { LearnerProgress } from '../../src/learning/learner-progress.model.js';
+import { LessonProgress } from '../../src/learning/lesson-progress.model.js';
+import { User } from '../../src/users/user.model.js';
+import { LESSONS, MODULE, PROGRAM, completeModule, lessonUrl } from './helpers.js';
 
 describe('learning pages', () => {
   let t: TestApp;
-  let me: SignedIn;
   before(async () => {
     t = await createTestApp();
-    const { user, password } = await buildUser({ roles: ['trainee'] });
-    me = await signIn(t.app, user, password);
   });
   after(async () => {
     await t.close();
   });
 
-  it('sends anonymous visitors to the login page', async () => {
-    const { default: request } = await import('supertest');
-    const res = await request(t.app).get('/learn').expect(302);
-    expect(res.headers.location).to.equal('/login?next=%2Flearn');
+  async function newLearner(roles: ('trainee' | 'supervisor' | 'coordinator')[] = ['trainee']) {
+    const { user, password } = await buildUser({ roles });
+    return { user, me: await signIn(t.app, user, password) };
+  }
+
+  describe('access', () => {
+    it('sends anonymous visitors to the login page', async () => {
+      const res = await request(t.app).get('/learn').expect(302);
+      expect(res.headers.location).to.equal('/login?next=%2Flearn');
+      await request(t.app).get(lessonUrl('numbers')).expect(302);
+    });
+
+    it('lets any signed-in user learn, e.g. a supervisor', async () => {
+      const { me } = await newLearner(['supervisor']);
+      await me.get(lessonUrl('numbers')).expect(200);
+    });
+
+    it('shows 研修 and 学習の記録 in the menu', async () => {
+      const { me } = await newLearner();
+      const res = await me.get('/learn').expect(200);
+      expect(res.text).to.match(/href="\/learn"[^>]*>研修</);
+      expect(res.text).to.match(/href="\/learn\/me"[^>]*>学習の記録</);
+    });
+
+    it('answers 404 for programs, modules and lessons that do not exist', async () => {
+      const { user, me } = await newLearner();
+      for (const url of [
+        '/learn/no-such-program',
+        `/learn/${PROGRAM}/no-such-module`,
+        `/learn/${PROGRAM}/${MODULE}/no-such-lesson`,
+        `/learn/no-such-program/${MODULE}/numbers`,
+        `/learn/${PROGRAM}/principles/numbers`, // a lesson of another module
+        `/learn/${PROGRAM}/no-such-module/quiz`,
+        `/learn/${PROGRAM}/${MODULE}/quiz/attempts/not-an-id`,
+      ]) {
+        const res = await me.get(url);
+        expect(res.status, url).to.equal(404);
+        expect(res.text).to.contain('見つかりませんでした');
+      }
+      const post = await me.post(`/learn/${PROGRAM}/${MODULE}/no-such-lesson/read`);
+      expect(post.status).to.equal(404);
+      expect(await LessonProgress.countDocuments({ userId: user._id })).to.equal(0);
+    });
   });
 
-  it('shows the program overview with every module not started', async () => {
-    const res = await me.get('/learn').expect(200);
-    expect(res.text).to.contain('ひきこもり支援者 多職種基礎研修');
-    expect(res.text).to.contain('ひきこもりの理解と長野県の現状');
-    expect(res.text).to.contain('学習を始める');
-    expect(res.text.match(/status--not_started">未着手/g)?.length).to.be.greaterThan(7);
+  describe('GET /learn (program overview)', () => {
+    it('lists every module as not started, with a button to begin', async () => {
+      const { me } = await newLearner();
+      const res = await me.get('/learn').expect(200);
+      expect(res.text).to.contain('ひきこもり支援者 多職種基礎研修');
+      for (const title of [
+        'ひきこもりの理解と長野県の現状',
+        '支援の基本的な考え方',
+        '事例検討とスーパービジョン',
+      ]) {
+        expect(res.text).to.contain(title);
+      }
+      expect(res.text.match(/status status--not_started">未着手/g)).to.have.length(8);
+      expect(res.text).to.contain(
+        `href="${lessonUrl('numbers')}">学習を始める：数字で見る長野県のひきこもり`,
+      );
+      expect(res.text).to.match(/<progress class="learn-progress" max="100" value="0"/);
+    });
+
+    it('moves progress, status and the next step as the learner goes', async () => {
+      const { me } = await newLearner();
+      await me.get(lessonUrl('numbers')).expect(200);
+      let res = await me.get('/learn').expect(200);
+      expect(res.text).to.contain('status status--in_progress">学習中');
+      expect(res.text).to.contain(
+        `href="${lessonUrl('numbers')}">続きから読む：数字で見る長野県のひきこもり`,
+      );
+
+      await me.post(`${lessonUrl('numbers')}/read`).expect(303);
+      res = await me.get('/learn').expect(200);
+      expect(res.text).to.contain('レッスン 1 / 4 読了');
+      expect(res.text).to.contain(`href="${lessonUrl('municipalities')}">次のレッスン：`);
+
+      await completeModule(me, MODULE, LESSONS);
+      res = await me.get('/learn').expect(200);
+      expect(res.text).to.contain('status status--completed">修了');
+      expect(res.text).to.contain('レッスン 4 / 4 読了');
+      expect(res.text).to.contain('確認テスト <strong class="ok">合格</strong>');
+      // 5 of 29 lessons + 8 quizzes + the case study: 5/38 → 13%
+      expect(res.text).to.match(/learn-summary__percent">13<small>/);
+      expect(res.text).to.contain(
+        'href="/learn/basic-training/principles/own-will">学習を始める：',
+      );
+    });
   });
 
-  it('shows a lesson and records the opening', async () => {
-    const res = await me.get('/learn/basic-training/understanding/numbers').expect(200);
-    expect(res.text).to.contain('数字で見る長野県のひきこもり');
-    expect(res.text).to.contain('読了にする');
-    expect(await LessonProgress.countDocuments({ lessonId: 'numbers' })).to.equal(1);
-    const summary = await LearnerProgress.findOne({}).lean();
-    expect(summary?.position?.lessonId).to.equal('numbers');
+  describe('lesson pages', () => {
+    it('shows the lesson with its estimate, sources, read button and neighbours', async () => {
+      const { me } = await newLearner();
+      const res = await me.get(lessonUrl('municipalities')).expect(200);
+      expect(res.text).to.contain('<meta name="viewport"');
+      expect(res.text).to.match(/読む目安 約\d+分/);
+      expect(res.text).to.contain('<h2 id="sources-title">出典</h2>');
+      expect(res.text).to.contain('長野県「長野県における今後のひきこもり支援のあり方【概要】」');
+      expect(res.text).to.contain('>読了にする</button>');
+      expect(res.text).to.contain(`class="pager__prev" href="${lessonUrl('numbers')}"`);
+      expect(res.text).to.contain(`class="pager__next" href="${lessonUrl('social-issue')}"`);
+      expect(res.text).not.to.match(/<script(?! src="\/public\/js\/app.js")/);
+    });
+
+    it('leads from the last lesson of a module to its quiz', async () => {
+      const { me } = await newLearner();
+      const res = await me.get(lessonUrl('prefecture-measures')).expect(200);
+      expect(res.text).to.contain(`class="pager__next" href="/learn/${PROGRAM}/${MODULE}/quiz"`);
+    });
+
+    it('records openings with the learner’s municipality and region for reports', async () => {
+      const { user, me } = await newLearner();
+      await me.get(lessonUrl('numbers')).expect(200);
+      const record = await LessonProgress.findOne({ userId: user._id, lessonId: 'numbers' }).lean();
+      expect(record).to.include({ programId: PROGRAM, moduleId: MODULE, readAt: null });
+      expect(String(record!.municipalityId)).to.equal(String(user.municipalityId));
+      expect(String(record!.regionId)).to.equal(String(user.regionId));
+      expect(record!.firstOpenedAt).to.be.instanceOf(Date);
+    });
+  });
+
+  describe('POST /learn/:program/:module/:lesson/read', () => {
+    it('marks the lesson as read once, shows the mark, and counts time spent', async () => {
+      const { user, me } = await newLearner();
+      await me.get(lessonUrl('numbers')).expect(200);
+      // Pretend the learner opened it 3 minutes ago.
+      await LessonProgress.updateOne(
+        { userId: user._id, lessonId: 'numbers' },
+        { $set: { lastOpenedAt: new Date(Date.now() - 180_000) } },
+      );
+      const res = await me.post(`${lessonUrl('numbers')}/read`).expect(303);
+      expect(res.headers.location).to.equal(`${lessonUrl('numbers')}#read`);
+      const page = await me.get(lessonUrl('numbers')).expect(200);
+      expect(page.text).to.contain('「数字で見る長野県のひきこもり」を読了にしました。');
+      expect(page.text).to.contain('このレッスンは読了しています。');
+      expect(page.text).not.to.contain('>読了にする</button>');
+
+      const again = await me.post(`${lessonUrl('numbers')}/read`).expect(303);
+      expect(again.headers.location).to.equal(`${lessonUrl('numbers')}#read`);
+      expect((await me.get(lessonUrl('numbers'))).text).to.contain(
+        'このレッスンはすでに読了しています。',
+      );
+
+      const records = await LessonProgress.find({ userId: user._id, lessonId: 'numbers' }).lean();
+      expect(records).to.have.length(1);
+      expect(records[0].readAt).to.be.instanceOf(Date);
+      expect(records[0].secondsSpent).to.be.within(175, 200);
+      const summary = await LearnerProgress.findOne({ userId: user._id }).lean();
+      expect(summary!.readLessons).to.deep.equal(['numbers']);
+      expect(summary!.secondsSpent).to.equal(records[0].secondsSpent);
+
+      const modulePage = await me.get(`/learn/${PROGRAM}/${MODULE}`).expect(200);
+      expect(modulePage.text).to.match(/lesson-list__item--read">\s*<a href="[^"]+numbers">/);
+      expect(modulePage.text).to.contain('✓ 読了');
+    });
+
+    it('caps the time counted for a lesson left open for hours', async () => {
+      const { user, me } = await newLearner();
+      await me.get(lessonUrl('numbers')).expect(200);
+      await LessonProgress.updateOne(
+        { userId: user._id, lessonId: 'numbers' },
+        { $set: { lastOpenedAt: new Date(Date.now() - 5 * 3600_000) } },
+      );
+      await me.post(`${lessonUrl('numbers')}/read`).expect(303);
+      const record = await LessonProgress.findOne({ userId: user._id, lessonId: 'numbers' }).lean();
+      expect(record!.secondsSpent).to.be.at.most(60 * 60);
+    });
+
+    it('goes on to the next lesson when asked', async () => {
+      const { me } = await newLearner();
+      const res = await me.post(`${lessonUrl('numbers')}/read`, { then: 'next' }).expect(303);
+      expect(res.headers.location).to.equal(lessonUrl('municipalities'));
+    });
+
+    it('refuses a POST without the CSRF token', async () => {
+      const { me } = await newLearner();
+      await me.agent
+        .post(`${lessonUrl('numbers')}/read`)
+        .type('form')
+        .send({})
+        .expect(403);
+    });
+  });
+
+  describe('resume', () => {
+    it('offers to continue where the learner left off, across sign-ins', async () => {
+      const { user, me } = await newLearner();
+      await me.get(lessonUrl('social-issue')).expect(200);
+      const summary = await LearnerProgress.findOne({ userId: user._id }).lean();
+      expect(summary!.position).to.include({ moduleId: MODULE, lessonId: 'social-issue' });
+
+      const password = 'correct-horse-battery-staple';
+      const again = await signIn(t.app, (await User.findById(user._id))!, password);
+      const res = await again.get('/learn').expect(200);
+      expect(res.text).to.contain(`href="${lessonUrl('social-issue')}">続きから読む：`);
+    });
+  });
+
+  describe('GET /learn/me', () => {
+    it('shows what is done, what is next, quiz results and time spent', async () => {
+      const { me }: { me: SignedIn } = await newLearner();
+      let res = await me.get('/learn/me').expect(200);
+      expect(res.text).to.contain('学習の記録');
+      expect(res.text).to.contain('まだ受験していません。');
+      await completeModule(me, MODULE, LESSONS);
+      res = await me.get('/learn/me').expect(200);
+      expect(res.text).to.contain('読了したレッスン（4）');
+      expect(res.text).to.contain('数字で見る長野県のひきこもり');
+      expect(res.text).to.match(
+        /確認テスト：ひきこもりの理解と長野県の現状<\/a><\/td>\s*<td class="num">100点<\/td>\s*<td>合格<\/td>/,
+      );
+      expect(res.text).to.contain('学習時間（目安）');
+      expect(res.text).to.contain('修了した単元');
+      expect(res.text).to.contain('学習を始める：');
+    });
   });
 });

@@ -1,0 +1,261 @@
+import { expect } from 'chai';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { signIn, type SignedIn } from '../helpers/auth.js';
+import { buildUser } from '../helpers/factories.js';
+import { LearnerProgress } from '../../src/learning/learner-progress.model.js';
+import { QuizAttempt } from '../../src/learning/quiz-attempt.model.js';
+import { MODULE, correctForm, quizUrl, startQuiz, wrongForm } from './helpers.js';
+
+describe('module quizzes', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  async function newLearner() {
+    const { user, password } = await buildUser({ roles: ['trainee'] });
+    return { user, me: await signIn(t.app, user, password) };
+  }
+
+  describe('GET …/quiz and …/quiz/start', () => {
+    it('shows the pass mark and no attempts yet', async () => {
+      const { me } = await newLearner();
+      const res = await me.get(quizUrl()).expect(200);
+      expect(res.text).to.contain('確認テスト：ひきこもりの理解と長野県の現状');
+      expect(res.text).to.contain('問題数：7問');
+      expect(res.text).to.contain('80%以上');
+      expect(res.text).to.contain('受験を始める');
+      expect(res.text).to.contain('まだ受験していません。');
+    });
+
+    it('starts an attempt with every question and option stored in a shuffled order', async () => {
+      const { user, me } = await newLearner();
+      const { url, attempt } = await startQuiz(me);
+      expect(url).to.match(new RegExp(`^${quizUrl()}/attempts/[0-9a-f-]{36}$`));
+      expect(String(attempt.userId)).to.equal(String(user._id));
+      expect(attempt).to.include({
+        programId: 'basic-training',
+        moduleId: MODULE,
+        quizId: 'understanding-quiz',
+        total: 7,
+        submittedAt: null,
+        passPercent: 80,
+      });
+      expect(attempt.fingerprint).to.match(/^[0-9a-f]{16}$/);
+      expect(attempt.questions.map((q) => q.id).sort()).to.deep.equal([
+        'q1',
+        'q2',
+        'q3',
+        'q4',
+        'q5',
+        'q6',
+        'q7',
+      ]);
+      const q1 = attempt.questions.find((q) => q.id === 'q1')!;
+      expect(q1.options.map((o) => o.id).sort()).to.deep.equal(['a', 'b', 'c', 'd']);
+
+      const page = await me.get(url).expect(200);
+      // The form shows questions in the stored order.
+      const shown = [...page.text.matchAll(/<fieldset class="question" id="q_(q\d)"/g)].map(
+        (m) => m[1],
+      );
+      expect(shown).to.deep.equal(attempt.questions.map((q) => q.id));
+      expect(page.text).to.contain('name="_csrf"');
+    });
+
+    it('shuffles: across attempts, the order of questions varies', async () => {
+      const { me } = await newLearner();
+      const orders = new Set<string>();
+      for (let i = 0; i < 6; i++) {
+        const { url, attempt } = await startQuiz(me);
+        orders.add(attempt.questions.map((q) => q.id).join(','));
+        await me.post(url, wrongForm(attempt.questions)).expect(303);
+      }
+      expect(orders.size).to.be.greaterThan(1);
+    });
+
+    it('returns the same open attempt when the quiz is opened again before submitting', async () => {
+      const { user, me } = await newLearner();
+      const first = await startQuiz(me);
+      const second = await startQuiz(me);
+      expect(second.attemptId).to.equal(first.attemptId);
+      expect(await QuizAttempt.countDocuments({ userId: user._id })).to.equal(1);
+    });
+  });
+
+  describe('POST …/quiz/attempts/:attemptId', () => {
+    it('passes with every answer right: score, feedback with explanations, history', async () => {
+      const { user, me } = await newLearner();
+      const { url, attempt } = await startQuiz(me);
+      const res = await me.post(url, correctForm(attempt.questions)).expect(303);
+      expect(res.headers.location).to.equal(url);
+
+      const result = await me.get(url).expect(200);
+      expect(result.text).to.contain('合格です');
+      expect(result.text).to.match(/result-box__number">100<\/span>点/);
+      expect(result.text).to.contain('7問中 7問正解・合格は80点以上');
+      expect(result.text.match(/○ 正解/g)).to.have.length(7);
+      expect(result.text).to.contain('県の概要では2,290人とされています。');
+
+      const stored = await QuizAttempt.findOne({ attemptId: attempt.attemptId }).lean();
+      expect(stored).to.include({ score: 100, correctCount: 7, passed: true });
+      expect(stored!.submittedAt).to.be.instanceOf(Date);
+      const summary = await LearnerProgress.findOne({ userId: user._id }).lean();
+      expect(summary!.quizzes['understanding-quiz']).to.include({
+        passed: true,
+        bestScore: 100,
+        lastScore: 100,
+        attempts: 1,
+      });
+
+      const quizPage = await me.get(quizUrl()).expect(200);
+      expect(quizPage.text).to.contain('status status--completed">合格</span> 最高 100点');
+      expect(quizPage.text).to.match(/<td class="num">100点<\/td>\s*<td class="num">7 \/ 7<\/td>/);
+      expect(quizPage.text).to.contain('もう一度受験する');
+    });
+
+    it('fails with wrong answers, showing the correct answer and explanation; a retake can pass', async () => {
+      const { user, me } = await newLearner();
+      const first = await startQuiz(me);
+      const form = correctForm(first.attempt.questions);
+      const wrong = wrongForm(first.attempt.questions);
+      // 5 of 7 right → 71 points < 80.
+      const [w1, w2] = first.attempt.questions.slice(0, 2).map((q) => `q_${q.id}`);
+      await me.post(first.url, { ...form, [w1]: wrong[w1], [w2]: wrong[w2] }).expect(303);
+      const result = await me.get(first.url).expect(200);
+      expect(result.text).to.contain('今回は合格に届きませんでした');
+      expect(result.text).to.match(/result-box__number">71<\/span>点/);
+      expect(result.text.match(/× 不正解/g)).to.have.length(2);
+      expect(result.text).to.match(/is-correct[^"]*">[\s\S]*?<span class="badge">正解<\/span>/);
+      expect(result.text).to.contain('あなたの回答');
+      expect(result.text).to.contain('<strong>解説</strong>');
+
+      let summary = await LearnerProgress.findOne({ userId: user._id }).lean();
+      expect(summary!.quizzes['understanding-quiz']).to.include({ bestScore: 71, attempts: 1 });
+      expect(summary!.quizzes['understanding-quiz'].passed).to.equal(undefined);
+
+      const retake = await startQuiz(me);
+      expect(retake.attemptId).not.to.equal(first.attemptId);
+      await me.post(retake.url, correctForm(retake.attempt.questions)).expect(303);
+      summary = await LearnerProgress.findOne({ userId: user._id }).lean();
+      expect(summary!.quizzes['understanding-quiz']).to.include({
+        passed: true,
+        bestScore: 100,
+        attempts: 2,
+      });
+
+      // A later failure does not take the pass away.
+      const third = await startQuiz(me);
+      await me.post(third.url, wrongForm(third.attempt.questions)).expect(303);
+      summary = await LearnerProgress.findOne({ userId: user._id }).lean();
+      expect(summary!.quizzes['understanding-quiz']).to.include({
+        passed: true,
+        bestScore: 100,
+        lastScore: 0,
+        attempts: 3,
+      });
+      const history = await me.get(quizUrl()).expect(200);
+      expect(history.text.match(/結果を見る/g)).to.have.length(3);
+    });
+
+    it('refuses a second submission of the same attempt and records nothing twice', async () => {
+      const { user, me } = await newLearner();
+      const { url, attempt } = await startQuiz(me);
+      await me.post(url, correctForm(attempt.questions)).expect(303);
+      const again = await me.post(url, wrongForm(attempt.questions)).expect(409);
+      expect(again.text).to.contain('この受験の回答はすでに提出され、採点されています。');
+      expect(again.text).to.contain(`href="${url}">結果を見る`);
+      const stored = await QuizAttempt.findOne({ attemptId: attempt.attemptId }).lean();
+      expect(stored).to.include({ score: 100, passed: true });
+      const summary = await LearnerProgress.findOne({ userId: user._id }).lean();
+      expect(summary!.quizzes['understanding-quiz'].attempts).to.equal(1);
+    });
+
+    it('records only one of two concurrent submissions', async () => {
+      const { user, me } = await newLearner();
+      const { url, attempt } = await startQuiz(me);
+      const [a, b] = await Promise.all([
+        me.post(url, correctForm(attempt.questions)),
+        me.post(url, correctForm(attempt.questions)),
+      ]);
+      expect([a.status, b.status].sort()).to.deep.equal([303, 409]);
+      const summary = await LearnerProgress.findOne({ userId: user._id }).lean();
+      expect(summary!.quizzes['understanding-quiz'].attempts).to.equal(1);
+    });
+
+    const foreignCases: [
+      string,
+      (q: { id: string; options: { id: string }[] }[]) => Record<string, string[]>,
+      string,
+    ][] = [
+      [
+        'an option id that no question has',
+        (qs) => ({ [`q_${qs[0].id}`]: ['zz'] }),
+        'その問題の選択肢にないもの',
+      ],
+      [
+        'two answers to a single-choice question',
+        (qs) => {
+          const single = qs.find((q) => q.id === 'q1')!;
+          return { q_q1: single.options.slice(0, 2).map((o) => o.id) };
+        },
+        '1つだけ選ぶ問題です',
+      ],
+      [
+        'an answer to a question that is not in the quiz',
+        () => ({ q_q99: ['a'] }),
+        'この確認テストにない問題',
+      ],
+    ];
+    for (const [name, build, message] of foreignCases) {
+      it(`answers 400 for ${name}, recording nothing`, async () => {
+        const { me } = await newLearner();
+        const { url, attempt } = await startQuiz(me);
+        const form = { ...correctForm(attempt.questions), ...build(attempt.questions) };
+        const res = await me.post(url, form).expect(400);
+        expect(res.text).to.contain(message);
+        const stored = await QuizAttempt.findOne({ attemptId: attempt.attemptId }).lean();
+        expect(stored!.submittedAt).to.equal(null);
+        expect(stored!.answers).to.equal(undefined);
+      });
+    }
+
+    it('shows the form again for unanswered questions, with messages and the choices kept', async () => {
+      const { me } = await newLearner();
+      const { url, attempt } = await startQuiz(me);
+      const form = correctForm(attempt.questions);
+      const [missing1, missing2] = attempt.questions.filter((q) => q.id === 'q1' || q.id === 'q2');
+      delete form[`q_${missing1.id}`];
+      delete form[`q_${missing2.id}`];
+      const res = await me.post(url, form).expect(422);
+      expect(res.text).to.contain('まだ答えていない問題が2問あります。');
+      expect(res.text).to.contain('選択肢を1つ選んでください。');
+      expect(res.text).to.contain('当てはまる選択肢をすべて選んでください。');
+      expect(res.text).to.contain('<fieldset class="question question--error" id="q_q1">');
+      // A kept answer: q3 (single) has its correct option checked.
+      const q3answer = attempt.questions.find((q) => q.id === 'q3')!.answer[0];
+      expect(res.text).to.match(new RegExp(`name="q_q3" value="${q3answer}" checked`));
+      const stored = await QuizAttempt.findOne({ attemptId: attempt.attemptId }).lean();
+      expect(stored!.submittedAt).to.equal(null);
+    });
+
+    it('answers 404 for another learner’s attempt, on GET and POST', async () => {
+      const owner = await newLearner();
+      const { url, attempt } = await startQuiz(owner.me);
+      const other: { me: SignedIn } = await newLearner();
+      await other.me.get(url).expect(404);
+      await other.me.post(url, correctForm(attempt.questions)).expect(404);
+      const stored = await QuizAttempt.findOne({ attemptId: attempt.attemptId }).lean();
+      expect(stored!.submittedAt).to.equal(null);
+    });
+
+    it('answers 404 for an attempt addressed under another module', async () => {
+      const { me } = await newLearner();
+      const { attemptId } = await startQuiz(me);
+      await me.get(`${quizUrl('principles')}/attempts/${attemptId}`).expect(404);
+    });
+  });
+});
