@@ -30,7 +30,7 @@ export function editFile(file: string, from: string | RegExp, to: string): void 
 /** Starts (or resumes) an attempt; returns its URL and the stored attempt. */
 export async function startQuiz(me: SignedIn, module = MODULE) {
   const res = await me.get(`${quizUrl(module)}/start`).expect(303);
-  const url = res.headers.location as string;
+  const url = res.headers.location;
   const attemptId = url.split('/').pop()!;
   const attempt = await QuizAttempt.findOne({ attemptId }).lean();
   expect(attempt).to.not.equal(null);
