@@ -54,7 +54,7 @@ describe('store: mongoose models', () => {
     const updated = await PersonModel.findOneAndUpdate(
       { email: 'a@example.jp' },
       { $inc: { age: 1 } },
-      { new: true },
+      { returnDocument: 'after' },
     );
     expect(updated!.get('age')).to.equal(31);
 
