@@ -1,4 +1,4 @@
-import { Decimal128 } from 'bson';
+import { Decimal128, Double } from 'bson';
 import { $push as pushAccumulator } from 'mingo/operators/accumulator';
 import type { Options } from 'mingo/types';
 import { StoreError } from './errors.js';
@@ -19,7 +19,7 @@ import {
  * int64 is bigint; Decimal128 is computed exactly as (bigint mantissa, exponent).
  */
 
-type Num = number | bigint | Decimal128;
+type Num = number | bigint | Decimal128 | Double;
 
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
@@ -57,6 +57,20 @@ function isDecimal(v: unknown): v is Decimal128 {
   return v instanceof Decimal128;
 }
 
+function toInteger(v: Num): bigint | number {
+  return typeof v === 'bigint' ? v : toNumber(v);
+}
+
+/** True when MongoDB would type a result as double: a double operand. */
+function isDoubleOperand(v: Num): boolean {
+  return v instanceof Double || (typeof v === 'number' && !Number.isInteger(v));
+}
+
+/** A double result; integral values stay Double so they are not stored as int32. */
+function asDouble(n: number): number | Double {
+  return Number.isInteger(n) ? new Double(n) : n;
+}
+
 function fitsInt32(n: number): boolean {
   return Number.isInteger(n) && n >= INT32_MIN && n <= INT32_MAX;
 }
@@ -70,13 +84,13 @@ export function add(a: Num, b: Num): Num {
     const [mx, my, e] = align(x, y);
     return decToDecimal128({ m: mx + my, e });
   }
-  if (typeof a === 'bigint' || typeof b === 'bigint') {
-    if (typeof a === 'number' && !Number.isInteger(a)) return a + Number(b);
-    if (typeof b === 'number' && !Number.isInteger(b)) return Number(a) + b;
-    return BigInt(a) + BigInt(b);
-  }
-  const sum = a + b;
-  if (fitsInt32(a) && fitsInt32(b) && !fitsInt32(sum)) return BigInt(a) + BigInt(b);
+  if (isDoubleOperand(a) || isDoubleOperand(b)) return asDouble(toNumber(a) + toNumber(b));
+  if (typeof a === 'bigint' || typeof b === 'bigint')
+    return BigInt(toInteger(a)) + BigInt(toInteger(b));
+  const x = toNumber(a);
+  const y = toNumber(b);
+  const sum = x + y;
+  if (fitsInt32(x) && fitsInt32(y) && !fitsInt32(sum)) return BigInt(x) + BigInt(y);
   return sum;
 }
 
@@ -88,14 +102,14 @@ export function multiply(a: Num, b: Num): Num {
     if (!x || !y) return Decimal128.fromString(String(toNumber(a) * toNumber(b)));
     return decToDecimal128({ m: x.m * y.m, e: x.e + y.e });
   }
-  if (typeof a === 'bigint' || typeof b === 'bigint') {
-    if (typeof a === 'number' && !Number.isInteger(a)) return a * Number(b);
-    if (typeof b === 'number' && !Number.isInteger(b)) return Number(a) * b;
-    return BigInt(a) * BigInt(b);
-  }
-  const product = a * b;
-  if (fitsInt32(a) && fitsInt32(b) && !fitsInt32(product) && Number.isSafeInteger(product)) {
-    return BigInt(a) * BigInt(b);
+  if (isDoubleOperand(a) || isDoubleOperand(b)) return asDouble(toNumber(a) * toNumber(b));
+  if (typeof a === 'bigint' || typeof b === 'bigint')
+    return BigInt(toInteger(a)) * BigInt(toInteger(b));
+  const x = toNumber(a);
+  const y = toNumber(b);
+  const product = x * y;
+  if (fitsInt32(x) && fitsInt32(y) && !fitsInt32(product) && Number.isSafeInteger(product)) {
+    return BigInt(x) * BigInt(y);
   }
   return product;
 }
@@ -204,7 +218,7 @@ export const $avg: Accumulator = (collection, expr, options) => {
     const d = toDec(total);
     return d ? Decimal128.fromStringWithRounding(String(Number(d.m) / n / 10 ** -d.e)) : total;
   }
-  return toNumber(total) / n;
+  return asDouble(toNumber(total) / n);
 };
 
 function extreme(sign: number): Accumulator {

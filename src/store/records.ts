@@ -46,13 +46,15 @@ export function* stateRecords(collections: Iterable<CollectionState>): Generator
 }
 
 /**
- * Brings a decoded record to the engine's in-memory form whatever options the persistence
- * layer decoded it with: Long → bigint, Int32/Double wrappers → number.
+ * Brings decoded BSON to the engine's in-memory form (see values.ts) whatever options it was
+ * decoded with: Long → bigint, Int32 → number, Double → number unless its value is integral
+ * (then it stays a Double, or it would come back as an int32).
  */
 export function normalizeDecoded<T>(v: T): T {
   if (v === null || typeof v !== 'object') return v;
   if (v instanceof Long) return v.toBigInt() as T;
-  if (v instanceof Int32 || v instanceof Double) return v.valueOf() as T;
+  if (v instanceof Int32) return v.valueOf() as T;
+  if (v instanceof Double) return (Number.isInteger(v.value) ? v : v.value) as T;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) v[i] = normalizeDecoded(v[i] as unknown);
     return v;

@@ -4,6 +4,7 @@ import { StoreError, toStoreError } from './errors.js';
 import { hideBigInts, mingoOptions, runPipeline } from './matcher.js';
 import { applyNumericOps } from './numeric.js';
 import {
+  cloneForMingo,
   cloneValue,
   formatValue,
   isPlainObject,
@@ -186,7 +187,7 @@ export function applyUpdate(
   arrayFilters?: Doc[],
 ): { doc: Doc; modified: boolean } {
   if (isPipelineUpdate(u)) {
-    const [out] = runPipeline([cloneValue(doc)], u, () => []);
+    const [out] = runPipeline([cloneForMingo(doc)], u, () => []);
     if (!out || !valuesEqual(out._id, doc._id)) {
       throw new StoreError(
         66,

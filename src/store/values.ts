@@ -1,12 +1,13 @@
-import { Binary, Decimal128, ObjectId, Timestamp, MinKey, MaxKey, BSONRegExp } from 'bson';
+import { Binary, Decimal128, Double, ObjectId, Timestamp, MinKey, MaxKey, BSONRegExp } from 'bson';
 
 /**
  * How the engine holds BSON values in memory, and how it orders and hashes them.
  *
- * Documents are decoded with `useBigInt64` (int64 → bigint) and `promoteValues` (int32 and
- * double → number), so Long values keep their type through storage and replies. Decimal128,
- * ObjectId, Binary, Date … stay as their bson classes. Ordering follows MongoDB's BSON
- * comparison order, with every numeric type compared by value.
+ * In memory, int64 is a bigint, int32 a number, a double a number — except an integral double,
+ * kept as a bson Double so it is not sent back as an int32 (see records.ts normalizeDecoded).
+ * Decimal128, ObjectId, Binary, Date … stay as their bson classes. So every BSON type survives
+ * storage and replies. Ordering follows MongoDB's BSON comparison order, with every numeric
+ * type compared by value.
  */
 
 export type Doc = Record<string, unknown>;
@@ -229,6 +230,19 @@ export function cloneValue<T>(v: T): T {
   if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
     const out: Doc = {};
     for (const k of Object.keys(v)) out[k] = cloneValue((v as Doc)[k]);
+    return out as T;
+  }
+  return v;
+}
+
+/** A copy for mingo's expression operators, which know only JS numbers: Double → number. */
+export function cloneForMingo<T>(v: T): T {
+  if (v instanceof Double) return v.value as T;
+  if (Array.isArray(v)) return v.map(cloneForMingo) as T;
+  if (v instanceof Date) return new Date(v.getTime()) as T;
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    const out: Doc = {};
+    for (const k of Object.keys(v)) out[k] = cloneForMingo((v as Doc)[k]);
     return out as T;
   }
   return v;

@@ -1,4 +1,5 @@
 import { deserialize, serialize, type Document, type DeserializeOptions } from 'bson';
+import { normalizeDecoded } from './records.js';
 
 /** MongoDB wire protocol framing: OP_MSG both ways, legacy OP_QUERY in and OP_REPLY out. */
 
@@ -13,10 +14,12 @@ export const maxBsonObjectSize = 16 * 1024 * 1024;
 const CHECKSUM_PRESENT = 1;
 const MORE_TO_COME = 2;
 
-/** How the engine reads BSON: int64 as bigint, int32/double as number, binaries as Binary. */
+/**
+ * How the engine reads BSON: every numeric wrapper kept, binaries as Binary; then
+ * `normalizeDecoded` (records.ts) gives the in-memory form described in values.ts.
+ */
 export const decodeOptions: DeserializeOptions = {
-  useBigInt64: true,
-  promoteValues: true,
+  promoteValues: false,
   promoteBuffers: false,
 };
 
@@ -39,7 +42,7 @@ function readDoc(buf: Buffer, at: number, end: number): [Document, number] {
   const size = buf.readInt32LE(at);
   if (size < 5 || at + size > end) throw new MalformedMessage(`bad BSON document length ${size}`);
   try {
-    return [deserialize(buf.subarray(at, at + size), decodeOptions), at + size];
+    return [normalizeDecoded(deserialize(buf.subarray(at, at + size), decodeOptions)), at + size];
   } catch (err) {
     throw new MalformedMessage(`invalid BSON: ${(err as Error).message}`);
   }

@@ -55,6 +55,28 @@ describe('store: MongoDB fidelity (types and error codes)', () => {
     expect(after.top).to.be.instanceOf(Int32);
   });
 
+  it('keeps an integral double a double, and an int32 an int32', async () => {
+    const c = t.db.collection('doubles');
+    await c.insertOne({
+      _id: 1 as never,
+      d: new Double(5),
+      i: new Int32(5),
+      arr: [new Double(1), 2],
+    });
+    const found = (await c.findOne({ d: 5, i: new Double(5) }, raw)) as Document;
+    expect(found.d).to.be.instanceOf(Double);
+    expect(found.i).to.be.instanceOf(Int32);
+    expect(found.arr[0]).to.be.instanceOf(Double);
+    expect(found.arr[1]).to.be.instanceOf(Int32);
+    await c.updateOne({ _id: 1 as never }, { $inc: { d: 1, i: 1 } });
+    const after = (await c.findOne({ _id: 1 as never }, raw)) as Document;
+    expect(after.d).to.be.instanceOf(Double);
+    expect(after.d.valueOf()).to.equal(6);
+    expect(after.i).to.be.instanceOf(Int32);
+    const [avg] = await c.aggregate([{ $group: { _id: null, a: { $avg: '$d' } } }], raw).toArray();
+    expect(avg.a).to.be.instanceOf(Double);
+  });
+
   it('sums int64 and Decimal128 values in aggregations', async () => {
     const c = t.db.collection('sums');
     await c.insertMany([
@@ -91,9 +113,7 @@ describe('store: MongoDB fidelity (types and error codes)', () => {
       "Cannot apply $inc to a value of non-numeric type. {_id: 1} has the field 's' of non-numeric type string",
     );
 
-    const unknownModifier = await errorOf(
-      c.updateOne({ _id: 1 as never }, { $frob: { s: 1 } }),
-    );
+    const unknownModifier = await errorOf(c.updateOne({ _id: 1 as never }, { $frob: { s: 1 } }));
     expect(unknownModifier.code).to.equal(9);
 
     const conflict = await errorOf(

@@ -5,7 +5,7 @@ import { StoreError, toStoreError } from '../errors.js';
 import { compileFilter, hideBigInts, mingoOptions, runPipeline } from '../matcher.js';
 import { runQuery, type PlanInfo } from '../planner.js';
 import {
-  cloneValue,
+  cloneForMingo,
   compareValues,
   isPlainObject,
   parseSort,
@@ -172,7 +172,7 @@ function aggregateDocs(
     }
     return docsOf;
   };
-  return runPipeline(docs.map(cloneValue), rest, resolve);
+  return runPipeline(docs.map(cloneForMingo), rest, resolve);
 }
 
 const aggregate: Handler = (body, ctx) => {
