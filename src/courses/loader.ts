@@ -83,6 +83,8 @@ async function listDir(dir: string) {
 /** Collects problems while reading one content tree. */
 class Loader {
   readonly problems: ContentProblem[] = [];
+  /** Lesson id → file, per program: lesson ids must be unique within a program. */
+  private readonly lessonFiles = new Map<string, Map<string, string>>();
 
   constructor(private readonly root: string) {}
 
@@ -363,6 +365,18 @@ class Loader {
           'id',
         );
       } else {
+        const files = this.lessonFiles.get(programId) ?? new Map<string, string>();
+        this.lessonFiles.set(programId, files);
+        const other = files.get(lesson.id);
+        if (other && path.dirname(other) !== dir) {
+          this.problem(
+            lessonFile,
+            `レッスン id "${lesson.id}" は ${this.display(other)} でも使われています（レッスン id はプログラム内で重複できません）`,
+            2,
+            'id',
+          );
+        }
+        files.set(lesson.id, lessonFile);
         lessonsById.set(lesson.id, lesson);
       }
     }
@@ -515,23 +529,10 @@ function duplicates(values: readonly string[]): string[] {
   return [...repeated];
 }
 
-/** Cross-program checks: ids that must be unique within a program. */
+/** Quiz ids must be unique within a program (lesson ids are checked as files are read). */
 function checkProgramUniqueness(loader: Loader, program: Program): void {
-  const lessonOwners = new Map<string, Module>();
   const quizOwners = new Map<string, Module>();
   for (const module of program.modules) {
-    for (const lesson of module.lessons) {
-      const owner = lessonOwners.get(lesson.id);
-      if (owner && owner !== module) {
-        loader.problem(
-          path.join(module.dir, 'module.md'),
-          `レッスン id "${lesson.id}" はモジュール "${owner.id}" でも使われています（レッスン id はプログラム内で重複できません）`,
-          undefined,
-          'lessons',
-        );
-      }
-      lessonOwners.set(lesson.id, module);
-    }
     if (module.quiz) {
       const owner = quizOwners.get(module.quiz.id);
       if (owner) {
