@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { StoreError } from './errors.js';
 
 /** Largest total size of documents in one reply batch, as MongoDB (16 MiB). */
-const maxBatchBytes = 16 * 1024 * 1024;
+const maxBatchBytes = 16 * 1024 * 1024 - 64 * 1024;
 
 interface OpenCursor {
   id: bigint;

@@ -85,6 +85,15 @@ export function hideBigInts<T>(v: T): T {
   return v;
 }
 
+/** hideBigInts for every $match of a pipeline, sub-pipelines ($lookup, $facet …) included. */
+function hideInMatches<T>(v: T): T {
+  if (Array.isArray(v)) return v.map(hideInMatches) as T;
+  if (!isPlainObject(v)) return v;
+  const out: Doc = {};
+  for (const k of Object.keys(v)) out[k] = k === '$match' ? hideBigInts(v[k]) : hideInMatches(v[k]);
+  return out as T;
+}
+
 function unhide(v: unknown): unknown {
   if (v instanceof Long) return v.toBigInt();
   if (Array.isArray(v)) return v.map(unhide);
@@ -204,7 +213,7 @@ export function runPipeline(
     if (unsupportedStages.has(name)) throw notSupported(`The ${name} aggregation stage`);
     if (name === '$match') checkFilter(stage.$match);
   }
-  pipeline = pipeline.map((stage) => ('$match' in stage ? hideBigInts(stage) : stage));
+  pipeline = hideInMatches(pipeline);
   try {
     const agg = new Aggregator(pipeline, {
       ...mingoOptions,

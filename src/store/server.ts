@@ -4,6 +4,7 @@ import type { Logger } from '../lib/logger.js';
 import { runCommand } from './commands/index.js';
 import type { CursorRegistry } from './cursors.js';
 import type { Engine } from './engine.js';
+import { StoreError } from './errors.js';
 import {
   MalformedMessage,
   OP_QUERY,
@@ -90,7 +91,17 @@ export class WireServer {
             startedAt: this.startedAt,
           });
           if (req.moreToCome || socket.destroyed) return;
-          socket.write(this.encode(req.opCode, req.requestId, reply));
+          let bytes: Buffer;
+          try {
+            bytes = this.encode(req.opCode, req.requestId, reply);
+          } catch (err) {
+            const error = new StoreError(
+              10334,
+              `reply cannot be encoded: ${(err as Error).message}`,
+            );
+            bytes = this.encode(req.opCode, req.requestId, error.toReply());
+          }
+          socket.write(bytes);
         });
         queue = queue.catch((err: unknown) => {
           this.opts.logger.error(

@@ -101,6 +101,12 @@ describe('store: MongoDB fidelity (types and error codes)', () => {
     expect(out[0].s).to.be.instanceOf(Decimal128);
     expect(out[2].s).to.be.instanceOf(Long);
     expect(out[1].a.valueOf()).to.equal(3.5);
+    const [facet] = await c
+      .aggregate([
+        { $facet: { big: [{ $match: { v: { $gt: Long.fromNumber(100) } } }, { $count: 'n' }] } },
+      ])
+      .toArray();
+    expect(facet.big).to.deep.equal([{ n: 1 }]);
   });
 
   it('answers the common failures with MongoDB codes', async () => {
