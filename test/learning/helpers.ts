@@ -3,11 +3,23 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { SignedIn } from '../helpers/auth.js';
+import type { Catalog, Module } from '../../src/courses/catalog.types.js';
+import { loadCatalog } from '../../src/courses/loader.js';
 import { QuizAttempt } from '../../src/learning/quiz-attempt.model.js';
 
 export const PROGRAM = 'basic-training';
 export const MODULE = 'understanding';
-export const LESSONS = ['numbers', 'municipalities', 'social-issue', 'prefecture-measures'];
+
+let real: Promise<Catalog> | undefined;
+/** The real content, so tests follow the content author's edits (titles, counts, pass marks). */
+export function realCatalog(): Promise<Catalog> {
+  real ??= loadCatalog('courses');
+  return real;
+}
+/** A module of the real program (default: the first, "understanding"). */
+export async function realModule(id = MODULE): Promise<Module> {
+  return (await realCatalog()).module(PROGRAM, id)!;
+}
 export const lessonUrl = (lesson: string, module = MODULE) =>
   `/learn/${PROGRAM}/${module}/${lesson}`;
 export const quizUrl = (module = MODULE) => `/learn/${PROGRAM}/${module}/quiz`;

@@ -4,12 +4,15 @@ import { signIn, type SignedIn } from '../helpers/auth.js';
 import { buildUser } from '../helpers/factories.js';
 import { LearnerProgress } from '../../src/learning/learner-progress.model.js';
 import { QuizAttempt } from '../../src/learning/quiz-attempt.model.js';
-import { MODULE, correctForm, quizUrl, startQuiz, wrongForm } from './helpers.js';
+import type { Quiz } from '../../src/courses/catalog.types.js';
+import { MODULE, correctForm, quizUrl, realModule, startQuiz, wrongForm } from './helpers.js';
 
 describe('module quizzes', () => {
   let t: TestApp;
+  let quiz: Quiz;
   before(async () => {
     t = await createTestApp();
+    quiz = (await realModule()).quiz!;
   });
   after(async () => {
     await t.close();
@@ -24,9 +27,9 @@ describe('module quizzes', () => {
     it('shows the pass mark and no attempts yet', async () => {
       const { me } = await newLearner();
       const res = await me.get(quizUrl()).expect(200);
-      expect(res.text).to.contain('確認テスト：ひきこもりの理解と長野県の現状');
-      expect(res.text).to.contain('問題数：7問');
-      expect(res.text).to.contain('80%以上');
+      expect(res.text).to.contain(quiz.title);
+      expect(res.text).to.contain(`問題数：${quiz.questions.length}問`);
+      expect(res.text).to.contain(`${quiz.passPercent}%以上`);
       expect(res.text).to.contain('受験を始める');
       expect(res.text).to.contain('まだ受験していません。');
     });
@@ -40,26 +43,25 @@ describe('module quizzes', () => {
         programId: 'basic-training',
         moduleId: MODULE,
         quizId: 'understanding-quiz',
-        total: 7,
+        total: quiz.questions.length,
         submittedAt: null,
-        passPercent: 80,
+        passPercent: quiz.passPercent,
       });
       expect(attempt.fingerprint).to.match(/^[0-9a-f]{16}$/);
-      expect(attempt.questions.map((q) => q.id).sort()).to.deep.equal([
-        'q1',
-        'q2',
-        'q3',
-        'q4',
-        'q5',
-        'q6',
-        'q7',
-      ]);
-      const q1 = attempt.questions.find((q) => q.id === 'q1')!;
-      expect(q1.options.map((o) => o.id).sort()).to.deep.equal(['a', 'b', 'c', 'd']);
+      expect(attempt.questions.map((q) => q.id).sort()).to.deep.equal(
+        quiz.questions.map((q) => q.id).sort(),
+      );
+      for (const question of quiz.questions) {
+        const stored = attempt.questions.find((q) => q.id === question.id)!;
+        expect(stored.options.map((o) => o.id).sort()).to.deep.equal(
+          question.options.map((o) => o.id).sort(),
+        );
+        expect(stored.answer).to.deep.equal([...question.answer]);
+      }
 
       const page = await me.get(url).expect(200);
       // The form shows questions in the stored order.
-      const shown = [...page.text.matchAll(/<fieldset class="question" id="q_(q\d)"/g)].map(
+      const shown = [...page.text.matchAll(/<fieldset class="question" id="q_([\w-]+)"/g)].map(
         (m) => m[1],
       );
       expect(shown).to.deep.equal(attempt.questions.map((q) => q.id));
@@ -96,12 +98,13 @@ describe('module quizzes', () => {
       const result = await me.get(url).expect(200);
       expect(result.text).to.contain('合格です');
       expect(result.text).to.match(/result-box__number">100<\/span>点/);
-      expect(result.text).to.contain('7問中 7問正解・合格は80点以上');
-      expect(result.text.match(/○ 正解/g)).to.have.length(7);
-      expect(result.text).to.contain('県の概要では2,290人とされています。');
+      const n = quiz.questions.length;
+      expect(result.text).to.contain(`${n}問中 ${n}問正解・合格は${quiz.passPercent}点以上`);
+      expect(result.text.match(/○ 正解/g)).to.have.length(n);
+      for (const question of quiz.questions) expect(result.text).to.contain(question.explanation);
 
       const stored = await QuizAttempt.findOne({ attemptId: attempt.attemptId }).lean();
-      expect(stored).to.include({ score: 100, correctCount: 7, passed: true });
+      expect(stored).to.include({ score: 100, correctCount: n, passed: true });
       expect(stored!.submittedAt).to.be.instanceOf(Date);
       const summary = await LearnerProgress.findOne({ userId: user._id }).lean();
       expect(summary!.quizzes['understanding-quiz']).to.include({
@@ -113,7 +116,9 @@ describe('module quizzes', () => {
 
       const quizPage = await me.get(quizUrl()).expect(200);
       expect(quizPage.text).to.contain('status status--completed">合格</span> 最高 100点');
-      expect(quizPage.text).to.match(/<td class="num">100点<\/td>\s*<td class="num">7 \/ 7<\/td>/);
+      expect(quizPage.text).to.match(
+        new RegExp(`<td class="num">100点</td>\\s*<td class="num">${n} / ${n}</td>`),
+      );
       expect(quizPage.text).to.contain('もう一度受験する');
     });
 
@@ -122,19 +127,25 @@ describe('module quizzes', () => {
       const first = await startQuiz(me);
       const form = correctForm(first.attempt.questions);
       const wrong = wrongForm(first.attempt.questions);
-      // 5 of 7 right → 71 points < 80.
-      const [w1, w2] = first.attempt.questions.slice(0, 2).map((q) => `q_${q.id}`);
-      await me.post(first.url, { ...form, [w1]: wrong[w1], [w2]: wrong[w2] }).expect(303);
+      // The fewest wrong answers that fail: k wrong of n.
+      const n = quiz.questions.length;
+      let k = 1;
+      while (Math.floor(((n - k) * 100) / n) >= quiz.passPercent) k++;
+      const score = Math.floor(((n - k) * 100) / n);
+      const wrongOnes = first.attempt.questions.slice(0, k).map((q) => `q_${q.id}`);
+      await me
+        .post(first.url, { ...form, ...Object.fromEntries(wrongOnes.map((f) => [f, wrong[f]])) })
+        .expect(303);
       const result = await me.get(first.url).expect(200);
       expect(result.text).to.contain('今回は合格に届きませんでした');
-      expect(result.text).to.match(/result-box__number">71<\/span>点/);
-      expect(result.text.match(/× 不正解/g)).to.have.length(2);
+      expect(result.text).to.contain(`result-box__number">${score}</span>点`);
+      expect(result.text.match(/× 不正解/g)).to.have.length(k);
       expect(result.text).to.match(/is-correct[^"]*">[\s\S]*?<span class="badge">正解<\/span>/);
       expect(result.text).to.contain('あなたの回答');
       expect(result.text).to.contain('<strong>解説</strong>');
 
       let summary = await LearnerProgress.findOne({ userId: user._id }).lean();
-      expect(summary!.quizzes['understanding-quiz']).to.include({ bestScore: 71, attempts: 1 });
+      expect(summary!.quizzes['understanding-quiz']).to.include({ bestScore: score, attempts: 1 });
       expect(summary!.quizzes['understanding-quiz'].passed).to.equal(undefined);
 
       const retake = await startQuiz(me);
@@ -188,7 +199,7 @@ describe('module quizzes', () => {
 
     const foreignCases: [
       string,
-      (q: { id: string; options: { id: string }[] }[]) => Record<string, string[]>,
+      (q: { id: string; type: string; options: { id: string }[] }[]) => Record<string, string[]>,
       string,
     ][] = [
       [
@@ -199,8 +210,8 @@ describe('module quizzes', () => {
       [
         'two answers to a single-choice question',
         (qs) => {
-          const single = qs.find((q) => q.id === 'q1')!;
-          return { q_q1: single.options.slice(0, 2).map((o) => o.id) };
+          const single = qs.find((q) => q.type === 'single')!;
+          return { [`q_${single.id}`]: single.options.slice(0, 2).map((o) => o.id) };
         },
         '1つだけ選ぶ問題です',
       ],
@@ -227,17 +238,20 @@ describe('module quizzes', () => {
       const { me } = await newLearner();
       const { url, attempt } = await startQuiz(me);
       const form = correctForm(attempt.questions);
-      const [missing1, missing2] = attempt.questions.filter((q) => q.id === 'q1' || q.id === 'q2');
+      const missing1 = attempt.questions.find((q) => q.type === 'single')!;
+      const missing2 = attempt.questions.find((q) => q.type === 'multiple')!;
       delete form[`q_${missing1.id}`];
       delete form[`q_${missing2.id}`];
       const res = await me.post(url, form).expect(422);
       expect(res.text).to.contain('まだ答えていない問題が2問あります。');
       expect(res.text).to.contain('選択肢を1つ選んでください。');
       expect(res.text).to.contain('当てはまる選択肢をすべて選んでください。');
-      expect(res.text).to.contain('<fieldset class="question question--error" id="q_q1">');
-      // A kept answer: q3 (single) has its correct option checked.
-      const q3answer = attempt.questions.find((q) => q.id === 'q3')!.answer[0];
-      expect(res.text).to.match(new RegExp(`name="q_q3" value="${q3answer}" checked`));
+      expect(res.text).to.contain(
+        `<fieldset class="question question--error" id="q_${missing1.id}">`,
+      );
+      // A kept answer: another single-choice question has its chosen option checked.
+      const kept = attempt.questions.find((q) => q.type === 'single' && q.id !== missing1.id)!;
+      expect(res.text).to.contain(`name="q_${kept.id}" value="${kept.answer[0]}" checked`);
       const stored = await QuizAttempt.findOne({ attemptId: attempt.attemptId }).lean();
       expect(stored!.submittedAt).to.equal(null);
     });
