@@ -297,6 +297,10 @@ export class Engine {
             }
           });
           removed += ids.size;
+          this.logger.info(
+            { ns: coll.ns, index: index.name, removed: ids.size },
+            'store: TTL expiry',
+          );
         }
       }
     }

@@ -80,6 +80,22 @@ function cmp<T>(a: T, b: T): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Strings in code point order, which is MongoDB's (UTF-8 byte) order, not UTF-16's. */
+export function compareStrings(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const sx = x >= 0xd800 && x <= 0xdfff;
+    const sy = y >= 0xd800 && y <= 0xdfff;
+    if (sx !== sy) return sx ? 1 : -1;
+    return x < y ? -1 : 1;
+  }
+  return a.length < b.length ? -1 : 1;
+}
+
 function bytesOf(v: Binary | Uint8Array): Uint8Array {
   return v instanceof Binary ? v.buffer.subarray(0, v.position) : v;
 }
@@ -97,7 +113,7 @@ export function compareValues(a: unknown, b: unknown): number {
     case 3:
       return compareNumbers(a, b);
     case 4:
-      return cmp(String(a), String(b));
+      return compareStrings(String(a), String(b));
     case 9:
       return cmp(Number(a), Number(b));
     case 10:
