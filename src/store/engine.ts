@@ -72,8 +72,10 @@ export class Engine {
       try {
         this.apply(record);
       } catch (err) {
+        // The reason, not the message: a duplicate-key message would quote personal data.
+        const reason = err instanceof StoreError ? err.codeName : (err as Error).name;
         throw new Error(
-          `store: cannot replay record #${count} (${String(record.op)}): ${(err as Error).message}`,
+          `store: cannot replay journal record #${count} (${String(record.op)} on ${String(record.op === 'dropDatabase' ? record.db : record.ns)}): ${reason}`,
           { cause: err },
         );
       }
