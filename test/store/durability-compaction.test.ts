@@ -4,6 +4,7 @@ import {
   existsSync,
   readdirSync,
   statSync,
+  symlinkSync,
   truncateSync,
   utimesSync,
   writeFileSync,
@@ -202,6 +203,15 @@ describe('store durability: lock and disk errors', () => {
     writeFileSync(file, 'x');
     const error = await openFilePersistence(path.join(file, 'data')).catch((e: Error) => e.message);
     expect(error).to.match(/cannot use the data directory: creating .*a-file\/data failed/);
+  });
+
+  it('says clearly, without hanging, when the directory lies under a dangling symlink', async () => {
+    const link = path.join(tempDir(), 'unmounted');
+    symlinkSync(path.join(tempDir(), 'gone'), link);
+    const error = await openFilePersistence(path.join(link, 'data')).catch((e: Error) => e.message);
+    expect(error).to.match(
+      /cannot use the data directory: creating .*unmounted\/data failed.*ENOENT/,
+    );
   });
 
   it('rejects a failed write clearly and refuses every later append until reopened', async () => {

@@ -72,10 +72,7 @@ export async function openFilePersistence(
   const logger = opts.logger ?? silentLogger;
   dir = path.resolve(dir);
   try {
-    const created = await mkdir(dir, { recursive: true });
-    if (!(await stat(dir)).isDirectory()) throw new Error('not a directory');
-    // A new directory's own entry must survive a power loss too.
-    if (created) await fsyncDir(path.dirname(dir));
+    await makeDirectory(dir);
   } catch (error) {
     throw diskError('cannot use the data directory: creating', dir, error);
   }
@@ -125,6 +122,32 @@ export async function openFilePersistence(
     await lock.release().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * mkdir -p, by hand: Node's recursive mkdir spins forever when a parent exists but cannot hold
+ * children (a dangling symlink to an unmounted disk, a path under /proc). New directories are
+ * fsync'd into their parents so they survive a power loss.
+ */
+async function makeDirectory(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let at = dir; ;) {
+    const found = await stat(at).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT' || path.dirname(at) === at) throw error;
+      return null;
+    });
+    if (found?.isDirectory()) break;
+    if (found) throw Object.assign(new Error(`${at} is not a directory`), { code: 'ENOTDIR' });
+    missing.unshift(at);
+    at = path.dirname(at);
+  }
+  for (const at of missing) {
+    await mkdir(at).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+    await fsyncDir(path.dirname(at));
+  }
+  if (!(await stat(dir)).isDirectory()) throw new Error(`${dir} is not a directory`);
 }
 
 async function createJournal(dir: string, generation: number): Promise<void> {
