@@ -91,6 +91,7 @@ export class FilePersistence implements Persistence {
     const active = this.journals[this.journals.length - 1];
     this.writer = this.openWriter(active.generation, 'existing');
     active.writer = this.writer;
+    await this.writer.ready();
     this.phase = 'ready';
     logger.info(
       {
