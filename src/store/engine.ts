@@ -52,7 +52,10 @@ export class Engine {
   /** Last plan per namespace, for tests and explain. */
   readonly lastPlans = new Map<string, PlanInfo>();
   private readonly pending = new Set<Promise<void>>();
+  /** Set while a snapshot is being taken: writes wait for it. */
   private compacting: Promise<void> | null = null;
+  /** Set until the running compaction has finished writing. */
+  private compaction: Promise<void> | null = null;
   private ttlTimer: NodeJS.Timeout | null = null;
   private failed: Error | null = null;
 
@@ -224,28 +227,48 @@ export class Engine {
     return result;
   }
 
+  /**
+   * Starts a compaction when the persistence asks for one. Writes wait only while the snapshot
+   * is taken: the persistence consumes the state synchronously inside compact() and journals
+   * later appends in a new generation, so writing may resume as soon as compact() is called.
+   */
   private maybeCompact(): void {
-    if (this.compacting || !this.persistence.wantsCompaction()) return;
-    this.compacting = (async () => {
-      await Promise.allSettled([...this.pending]);
-      const t0 = performance.now();
-      const state = [...this.snapshot()];
+    if (this.compacting || this.compaction || !this.persistence.wantsCompaction()) return;
+    let release = (): void => {};
+    this.compacting = new Promise<void>((resolve) => (release = resolve));
+    this.compaction = (async () => {
       try {
-        await this.persistence.compact(state);
+        await Promise.allSettled([...this.pending]);
+        const t0 = performance.now();
+        let records = 0;
+        const state = this.snapshot();
+        const counted = (function* () {
+          for (const r of state) {
+            records++;
+            yield r;
+          }
+        })();
+        let done: Promise<void>;
+        try {
+          done = this.persistence.compact(counted);
+        } finally {
+          this.compacting = null;
+          release();
+        }
+        await done;
+        const ms = Math.round(performance.now() - t0);
         this.logger.info(
-          {
-            ...this.persistence.stats(),
-            snapshotRecords: state.length,
-            ms: Math.round(performance.now() - t0),
-          },
+          { ...this.persistence.stats(), snapshotRecords: records, ms },
           'store: compacted journal',
         );
       } catch (err) {
         this.logger.error({ err: (err as Error).message }, 'store: compaction failed');
+      } finally {
+        this.compacting = null;
+        release();
+        this.compaction = null;
       }
-    })().finally(() => {
-      this.compacting = null;
-    });
+    })();
   }
 
   /** Full-state records (see records.ts). */
@@ -312,6 +335,7 @@ export class Engine {
   async close(): Promise<void> {
     if (this.ttlTimer) clearInterval(this.ttlTimer);
     while (this.compacting) await this.compacting;
+    if (this.compaction) await this.compaction;
     await Promise.allSettled([...this.pending]);
     await this.persistence.close();
   }

@@ -2,6 +2,9 @@
 import { expect } from 'chai';
 import { Binary, Decimal128, Double, Int32, Long, ObjectId, UUID, type Document } from 'mongodb';
 import mongoose, { Schema } from 'mongoose';
+
+// An instance of its own: the app sets global mongoose options (sanitizeFilter) in other tests.
+const odm = new mongoose.Mongoose();
 import { connectTestDb, type TestDb } from './helpers.js';
 
 describe('store: mongoose models', () => {
@@ -23,7 +26,7 @@ describe('store: mongoose models', () => {
 
   before(async () => {
     t = await connectTestDb();
-    conn = await mongoose.createConnection(t.uri).asPromise();
+    conn = await odm.createConnection(t.uri).asPromise();
     conn.model('Org', Org);
     conn.model('Person', Person);
     await conn.model('Person').init();

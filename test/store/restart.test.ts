@@ -4,6 +4,9 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { Long } from 'mongodb';
 import mongoose, { Schema } from 'mongoose';
+
+// An instance of its own: the app sets global mongoose options (sanitizeFilter) in other tests.
+const odm = new mongoose.Mongoose();
 import { startStore } from '../../src/store/index.js';
 import { onRealMongo } from './helpers.js';
 
@@ -27,7 +30,7 @@ describe('store: data survives a restart (file persistence)', () => {
 
   async function withStore<T>(fn: (conn: mongoose.Connection) => Promise<T>): Promise<T> {
     const store = await startStore({ dataDir: dir });
-    const conn = await mongoose.createConnection(`${store.uri}/app`).asPromise();
+    const conn = await odm.createConnection(`${store.uri}/app`).asPromise();
     try {
       return await fn(conn);
     } finally {
