@@ -3,6 +3,7 @@ import { checkFrame, hasValidFrameAfter } from './frames.js';
 
 /** Files are read in chunks this large: replay costs a few syscalls per 8 MiB, not per record. */
 const CHUNK_BYTES = 8 << 20;
+const BATCH_FRAMES = 256;
 
 export type ScanEvent =
   | {
@@ -27,7 +28,7 @@ async function readInto(handle: FileHandle, target: Buffer, from: number, positi
 }
 
 /**
- * Yields the frames of a file in order, a chunk's worth at a time, stopping at the first bad one
+ * Yields the frames of a file in order, a few hundred at a time, stopping at the first bad one
  * (reported with its byte offset, as the last event). A frame's bytes stay valid afterwards.
  */
 export async function* scanFrames(handle: FileHandle, size: number): AsyncGenerator<ScanEvent[]> {
@@ -41,8 +42,14 @@ export async function* scanFrames(handle: FileHandle, size: number): AsyncGenera
     if (atEof && at === buf.length) break;
     const check = checkFrame(buf, at, atEof);
     if (check.kind === 'frame') {
-      events.push({ ...check, offset: bufOffset + at, buf });
+      const { recordCount, payloadStart, end } = check;
+      events.push({ kind: 'frame', offset: bufOffset + at, recordCount, buf, payloadStart, end });
       at = check.end;
+      // Small batches: their objects die young, which the garbage collector handles cheaply.
+      if (events.length >= BATCH_FRAMES) {
+        yield events;
+        events = [];
+      }
     } else if (check.kind === 'bad') {
       events.push({ ...check, offset: bufOffset + at });
       break;
