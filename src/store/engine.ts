@@ -57,7 +57,6 @@ export class Engine {
   /** Set until the running compaction has finished writing. */
   private compaction: Promise<void> | null = null;
   private ttlTimer: NodeJS.Timeout | null = null;
-  private failed: Error | null = null;
 
   constructor(
     readonly persistence: Persistence,
@@ -201,8 +200,6 @@ export class Engine {
    */
   async write<T>(fn: (tx: WriteTx) => T): Promise<T> {
     while (this.compacting) await this.compacting;
-    if (this.failed)
-      throw new StoreError(1, `store is read-only after a journal failure: ${this.failed.message}`);
     const tx = new WriteTx(this);
     let result: T;
     try {
@@ -338,11 +335,6 @@ export class Engine {
     if (this.compaction) await this.compaction;
     await Promise.allSettled([...this.pending]);
     await this.persistence.close();
-  }
-
-  /** Marks the engine as refusing writes (used if the persistence reports an unrecoverable error). */
-  fail(err: Error): void {
-    this.failed = err;
   }
 }
 

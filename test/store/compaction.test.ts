@@ -3,14 +3,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { MongoClient } from 'mongodb';
+import { MongoClient, MongoServerError, type Document } from 'mongodb';
 import { pino } from 'pino';
 import { openFilePersistence } from '../../src/store/durability/index.js';
 import { startStore } from '../../src/store/index.js';
+import { MemoryPersistence } from '../../src/store/persistence.js';
 import { decodeOptions } from '../../src/store/wire.js';
 import { onRealMongo } from './helpers.js';
 
-describe('store: compaction and the standalone server (embedded store only)', () => {
+describe('store: journal integration (compaction, write failures) and npm run db (embedded store only)', () => {
   let dir: string;
   before(function () {
     if (onRealMongo) this.skip();
@@ -58,6 +59,41 @@ describe('store: compaction and the standalone server (embedded store only)', ()
     } finally {
       await client2.close();
       await reopened.close();
+    }
+  });
+
+  it('answers an error and keeps memory unchanged when the journal cannot be written', async () => {
+    class FailingPersistence extends MemoryPersistence {
+      failing = false;
+      override append(records: Document[]): Promise<void> {
+        return this.failing
+          ? Promise.reject(new Error('ENOSPC: no space left on device'))
+          : super.append(records);
+      }
+    }
+    const persistence = new FailingPersistence();
+    const store = await startStore({ persistence });
+    const client = await MongoClient.connect(store.uri);
+    try {
+      const c = client.db('app').collection('things');
+      await c.insertOne({ _id: 'a' as never, v: 1 });
+      persistence.failing = true;
+      const err = (await c
+        .insertOne({ _id: 'b' as never })
+        .catch((e: unknown) => e)) as MongoServerError;
+      expect(err).to.be.instanceOf(MongoServerError);
+      expect(err.message).to.match(/could not write to the journal/);
+      const err2 = (await c
+        .updateOne({ _id: 'a' as never }, { $set: { v: 2 } })
+        .catch((e: unknown) => e)) as Error;
+      expect(err2).to.be.instanceOf(MongoServerError);
+      persistence.failing = false;
+      expect(await c.find().toArray()).to.deep.equal([{ _id: 'a', v: 1 }]);
+      await c.insertOne({ _id: 'b' as never });
+      expect(await c.countDocuments()).to.equal(2);
+    } finally {
+      await client.close();
+      await store.close();
     }
   });
 
