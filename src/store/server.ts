@@ -65,11 +65,12 @@ export class WireServer {
       buffered.push(chunk);
       length += chunk.length;
       while (length >= 4) {
-        const head = buffered.length === 1 ? buffered[0] : Buffer.concat(buffered);
-        buffered = [head];
-        const size = head.readInt32LE(0);
+        if (buffered[0].length < 4) buffered = [Buffer.concat(buffered)];
+        const size = buffered[0].readInt32LE(0);
         if (size < 16 || size > maxMessageBytes) return fail(`bad message length ${size}`);
+        // Join the chunks only once the whole message is there (no quadratic copying).
         if (length < size) return;
+        const head = buffered.length === 1 ? buffered[0] : Buffer.concat(buffered);
         const message = head.subarray(0, size);
         const rest = head.subarray(size);
         buffered = rest.length ? [rest] : [];

@@ -192,6 +192,17 @@ describe('store: CRUD through the mongodb driver', () => {
     await cursor.close();
   });
 
+  it('takes large messages: a 10 MB document and a 20 MB insertMany', async () => {
+    const c = coll('large');
+    const big = 'x'.repeat(10 * 1024 * 1024);
+    await c.insertOne({ _id: 'big' as never, big });
+    expect(((await c.findOne({ _id: 'big' as never }))!.big as string).length).to.equal(big.length);
+    const docs = Array.from({ length: 10_000 }, (_, i) => ({ i, pad: 'p'.repeat(2000) }));
+    const res = await c.insertMany(docs);
+    expect(res.insertedCount).to.equal(10_000);
+    expect(await c.countDocuments({ i: { $gte: 0 } })).to.equal(10_000);
+  });
+
   it('counts and lists distinct values', async () => {
     const c = coll('distinct');
     await c.insertMany([{ g: 'b', t: [1, 2] }, { g: 'a', t: [2, 3] }, { g: 'a' }]);
