@@ -90,7 +90,8 @@ function runChild(dir: string, round: number, mode: 'random' | 'compaction', led
       }
       if (line === 'compacting' && mode === 'compaction' && ready && !killedWhileCompacting) {
         killedWhileCompacting = true;
-        setTimeout(kill, Math.random() * 4);
+        // A compaction takes a few fsyncs: 0–25 ms lands before, inside and after its rename.
+        setTimeout(kill, Math.random() * 25);
       }
     }
   });
