@@ -51,8 +51,8 @@ export interface FilePersistenceOptions {
   /** wantsCompaction() once the journals exceed this many bytes and the snapshot. Default 64 MiB. */
   compactAfterBytes?: number;
   /**
-   * How records are decoded at load. Defaults to the engine's choice (values.ts): int64 as bigint,
-   * int32 and double as number.
+   * How records are decoded at load; the store passes the engine's (wire.ts `decodeOptions`).
+   * Default: int64 as bigint, int32 and double as number.
    */
   deserializeOptions?: DeserializeOptions;
   /** For tests: wraps each journal file as it is opened, e.g. to make writes fail. */
