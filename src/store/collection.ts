@@ -12,13 +12,16 @@ export const idIndexSpec: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
 export class Collection {
   readonly docs = new Map<string, Doc>();
   readonly indexes = new Map<string, Index>();
-  readonly createdAt = new Date();
+  /** `_id` in order, for ranges and sorts on `_id` (equality uses the `docs` map). */
+  readonly idIndex: Index;
 
   constructor(
     readonly db: string,
     readonly name: string,
     readonly options: Doc = {},
-  ) {}
+  ) {
+    this.idIndex = new Index(idIndexSpec, this.ns);
+  }
 
   get ns(): string {
     return `${this.db}.${this.name}`;
@@ -47,6 +50,7 @@ export class Collection {
     for (const index of this.indexes.values()) index.checkUnique(doc, id, keys[i++]);
     i = 0;
     for (const index of this.indexes.values()) index.add(doc, id, keys[i++]);
+    this.idIndex.add(doc, id);
     this.docs.set(id, doc);
   }
 
@@ -71,6 +75,7 @@ export class Collection {
     const old = this.docs.get(id);
     if (!old) return undefined;
     for (const index of this.indexes.values()) index.remove(old, id);
+    this.idIndex.remove(old, id);
     this.docs.delete(id);
     return old;
   }

@@ -213,12 +213,12 @@ export function runQuery(coll: Collection, q: QueryOptions): { docs: Doc[]; plan
     const conds = new Map<string, FieldCondition>();
     collectConditions(q.filter, conds);
     let best: Candidate | null = null;
-    for (const index of coll.indexes.values()) {
+    for (const index of [coll.idIndex, ...coll.indexes.values()]) {
       const c = planIndex(index, conds, q.sort);
       if (c && (!best || c.score > best.score)) best = c;
     }
     if (!best && q.sort.length > 0) {
-      for (const index of coll.indexes.values()) {
+      for (const index of [coll.idIndex, ...coll.indexes.values()]) {
         const dir = sortDirection(index, q.sort, 0);
         if (dir) {
           best = { index, score: 0, regions: [() => 0], reverse: dir < 0, sorted: true };

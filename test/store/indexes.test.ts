@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-unsafe-return -- documents read through the driver are untyped */
 import { expect } from 'chai';
-import { MongoServerError, type Document } from 'mongodb';
+import { MongoServerError, type Document, type ObjectId } from 'mongodb';
 import { connectTestDb, onRealMongo, type TestDb } from './helpers.js';
 
 function usesIndex(explain: Document, name: string): boolean {
@@ -68,6 +68,33 @@ describe('store: secondary indexes and the planner', () => {
 
     const latest = await c.find({}).sort({ at: -1 }).limit(3).toArray();
     expect(latest.map((d) => d.i)).to.deep.equal([1999, 1998, 1997]);
+  });
+
+  it('pages by _id in order through the _id index', async () => {
+    const c = t.db.collection('people');
+    const all = await c.find({}, { projection: { _id: 1 } }).toArray();
+    const ids = all
+      .map((d) => d._id)
+      .sort((a, b) => a.toHexString().localeCompare(b.toHexString()));
+    const hex = (list: Document[]) => list.map((d) => (d._id as ObjectId).toHexString());
+    const last = await c.find().sort({ _id: -1 }).limit(3).toArray();
+    expect(hex(last)).to.deep.equal(
+      hex(
+        ids
+          .slice(-3)
+          .reverse()
+          .map((_id) => ({ _id })),
+      ),
+    );
+    const pivot = ids[1990];
+    const next = await c
+      .find({ _id: { $gt: pivot } })
+      .sort({ _id: 1 })
+      .toArray();
+    expect(hex(next)).to.deep.equal(hex(ids.slice(1991).map((_id) => ({ _id }))));
+    const ex = await c.find({ _id: { $gt: pivot } }).explain('executionStats');
+    expect(usesIndex(ex, '_id_')).to.equal(true);
+    expect(ex.executionStats.totalDocsExamined).to.be.below(20);
   });
 
   it('indexes array elements (multikey)', async () => {

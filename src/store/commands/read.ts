@@ -223,12 +223,13 @@ const explain: Handler = (body, ctx) => {
   const ns = `${ctx.db}.${name}`;
   const coll = ctx.engine.getCollection(ctx.db, name);
   const { plan } = query(coll, spec, ctx, ns);
-  const coll0 = coll?.indexes.get(plan.indexName ?? '');
+  const keyPattern =
+    plan.indexName === '_id_' ? { _id: 1 } : coll?.indexes.get(plan.indexName ?? '')?.spec.key;
   const winningPlan =
     plan.stage === 'IXSCAN'
       ? {
           stage: 'FETCH',
-          inputStage: { stage: 'IXSCAN', indexName: plan.indexName, keyPattern: coll0?.spec.key },
+          inputStage: { stage: 'IXSCAN', indexName: plan.indexName, keyPattern },
         }
       : { stage: plan.stage };
   return {
