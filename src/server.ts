@@ -1,6 +1,7 @@
 import 'dotenv/config';
 import type { Server } from 'node:http';
 import { createApp } from './app.js';
+import { firstStart, firstStartMessage } from './bootstrap/first-start.js';
 import { ConfigError, loadConfig } from './config.js';
 import { CourseContentError, loadCatalog } from './courses/loader.js';
 import { connectDatabase } from './db.js';
@@ -30,6 +31,9 @@ async function main(): Promise<void> {
     throw error;
   }
   const database = await connectDatabase({ config, logger });
+  // Regions and municipalities, the first administrator, demo accounts: only what is missing.
+  const started = await firstStart({ config, logger });
+  process.stdout.write(firstStartMessage(started, config.baseUrl));
   const app = createApp({ config, logger, database, catalog });
 
   const server: Server = app.listen(config.port, config.host, () => {
