@@ -25,7 +25,7 @@ const entries: NavEntry[] = [
 
   // ── Accounts (A1) ──────────────────────────────────────────────────────────────────────────
   { href: '/approvals', label: '承認待ち', roles: ['coordinator'] },
-  { href: '/invitations/new', label: '招待', roles: ['coordinator'] },
+  { href: '/invitations', label: '招待', roles: ['coordinator'] },
 
   // ── Organisations & admin (A2) ─────────────────────────────────────────────────────────────
   { href: '/admin/users', label: '利用者', roles: ['coordinator', 'regional_viewer'] },
