@@ -4,7 +4,14 @@ import { AuditEvent } from '../../src/audit/audit.model.js';
 import { PasswordReset } from '../../src/auth/password-reset.model.js';
 import { hashToken } from '../../src/auth/tokens.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { anonymousAgent, csrfFrom, lastMailTo, linkIn, readOutbox, signIn } from '../helpers/auth.js';
+import {
+  anonymousAgent,
+  csrfFrom,
+  lastMailTo,
+  linkIn,
+  readOutbox,
+  signIn,
+} from '../helpers/auth.js';
 import { buildUser } from '../helpers/factories.js';
 
 const NEW_PASSWORD = 'suwa-lake-ice-2026';
@@ -20,7 +27,11 @@ describe('password reset', () => {
 
   async function requestReset(email: string) {
     const { agent, csrfToken } = await anonymousAgent(t.app);
-    return agent.post('/password/forgot').type('form').send({ email, _csrf: csrfToken }).expect(200);
+    return agent
+      .post('/password/forgot')
+      .type('form')
+      .send({ email, _csrf: csrfToken })
+      .expect(200);
   }
 
   async function submitReset(path: string, password: string, confirm = password) {
@@ -54,13 +65,21 @@ describe('password reset', () => {
 
     await signIn(t.app, user, NEW_PASSWORD);
     const { agent, csrfToken } = await anonymousAgent(t.app);
-    await agent.post('/login').type('form').send({ email: user.email, password, _csrf: csrfToken }).expect(401);
+    await agent
+      .post('/login')
+      .type('form')
+      .send({ email: user.email, password, _csrf: csrfToken })
+      .expect(401);
     // The session opened before the reset has ended.
     expect((await oldSession.get('/').expect(200)).text).not.to.contain(`${user.name} さん`);
     // Single use.
     await request(t.app).get(path).expect(404);
-    expect((await lastMailTo(t.config, user.email)).subject).to.equal('【つなぐ】パスワードが変更されました');
-    expect(await AuditEvent.countDocuments({ action: 'auth.password_reset', targetId: user._id })).to.equal(1);
+    expect((await lastMailTo(t.config, user.email)).subject).to.equal(
+      '【つなぐ】パスワードが変更されました',
+    );
+    expect(
+      await AuditEvent.countDocuments({ action: 'auth.password_reset', targetId: user._id }),
+    ).to.equal(1);
     expect(known.text).to.contain('登録されている場合は');
   });
 
@@ -77,14 +96,19 @@ describe('password reset', () => {
   it('refuses an expired link', async () => {
     const { user } = await buildUser();
     await requestReset(user.email);
-    await PasswordReset.updateMany({ userId: user._id }, { $set: { expiresAt: new Date(Date.now() - 1) } });
+    await PasswordReset.updateMany(
+      { userId: user._id },
+      { $set: { expiresAt: new Date(Date.now() - 1) } },
+    );
     const path = linkIn(await lastMailTo(t.config, user.email), '/password/reset?token=');
     const res = await request(t.app).get(path).expect(404);
     expect(res.text).to.contain('有効期限（1時間）');
   });
 
   it('refuses a forged token and a malformed one', async () => {
-    await request(t.app).get('/password/reset?token=' + 'a'.repeat(43)).expect(404);
+    await request(t.app)
+      .get('/password/reset?token=' + 'a'.repeat(43))
+      .expect(404);
     await request(t.app).get('/password/reset?token[$ne]=x').expect(404);
     const { agent, csrfToken } = await anonymousAgent(t.app);
     await agent

@@ -15,7 +15,10 @@ describe('/account', () => {
   });
 
   it('shows one’s own profile', async () => {
-    const { user, password } = await buildUser({ roles: ['trainee', 'supervisor'], municipality: '松本市' });
+    const { user, password } = await buildUser({
+      roles: ['trainee', 'supervisor'],
+      municipality: '松本市',
+    });
     const session = await signIn(t.app, user, password);
     const res = await session.get('/account').expect(200);
     expect(res.text).to.contain(user.name);
@@ -43,11 +46,19 @@ describe('/account', () => {
       .expect(422);
     expect(wrong.text).to.contain('現在のパスワードが正しくありません。');
     const weak = await session
-      .post('/account/password', { currentPassword: password, password: 'qwertyuiop', passwordConfirm: 'qwertyuiop' })
+      .post('/account/password', {
+        currentPassword: password,
+        password: 'qwertyuiop',
+        passwordConfirm: 'qwertyuiop',
+      })
       .expect(422);
     expect(weak.text).to.contain('推測されやすい');
     const same = await session
-      .post('/account/password', { currentPassword: password, password: user.email, passwordConfirm: user.email })
+      .post('/account/password', {
+        currentPassword: password,
+        password: user.email,
+        passwordConfirm: user.email,
+      })
       .expect(422);
     expect(same.text).to.contain('メールアドレスや氏名と同じパスワードは使えません。');
 
@@ -65,9 +76,17 @@ describe('/account', () => {
     expect((await other.get('/').expect(200)).text).not.to.contain(`${user.name} さん`);
     await signIn(t.app, user, 'karuizawa-summer-88');
     const { agent, csrfToken } = await anonymousAgent(t.app);
-    await agent.post('/login').type('form').send({ email: user.email, password, _csrf: csrfToken }).expect(401);
-    expect((await lastMailTo(t.config, user.email)).subject).to.contain('パスワードが変更されました');
-    expect(await AuditEvent.countDocuments({ action: 'auth.password_changed', targetId: user._id })).to.equal(1);
+    await agent
+      .post('/login')
+      .type('form')
+      .send({ email: user.email, password, _csrf: csrfToken })
+      .expect(401);
+    expect((await lastMailTo(t.config, user.email)).subject).to.contain(
+      'パスワードが変更されました',
+    );
+    expect(
+      await AuditEvent.countDocuments({ action: 'auth.password_changed', targetId: user._id }),
+    ).to.equal(1);
   });
 });
 
@@ -84,7 +103,11 @@ describe('/admin/outbox', () => {
     const { user: admin, password } = await buildUser({ roles: ['admin'] });
     const { user } = await buildUser();
     const { agent, csrfToken } = await anonymousAgent(t.app);
-    await agent.post('/password/forgot').type('form').send({ email: user.email, _csrf: csrfToken }).expect(200);
+    await agent
+      .post('/password/forgot')
+      .type('form')
+      .send({ email: user.email, _csrf: csrfToken })
+      .expect(200);
     const session = await signIn(t.app, admin, password);
     const list = await session.get('/admin/outbox').expect(200);
     expect(list.text).to.contain('【つなぐ】パスワードの再設定');

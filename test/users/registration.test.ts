@@ -19,7 +19,10 @@ describe('self-registration and approvals', () => {
 
   async function register(form: Record<string, string>) {
     const { agent, csrfToken } = await anonymousAgent(t.app);
-    return agent.post('/register').type('form').send({ ...form, _csrf: csrfToken });
+    return agent
+      .post('/register')
+      .type('form')
+      .send({ ...form, _csrf: csrfToken });
   }
 
   async function validForm(email: string, municipality = '長野市') {
@@ -45,14 +48,19 @@ describe('self-registration and approvals', () => {
   });
 
   it('creates a pending account, mails the applicant and the coordinator, who approves it', async () => {
-    const { user: coordinator, password } = await buildUser({ roles: ['coordinator'], municipality: '長野市' });
+    const { user: coordinator, password } = await buildUser({
+      roles: ['coordinator'],
+      municipality: '長野市',
+    });
     const res = await register(await validForm('Applicant@Example.jp'));
     expect(res.status).to.equal(201);
     expect(res.text).to.contain('利用登録の申請を受け付けました');
     const pending = await User.findOne({ email: 'applicant@example.jp' }).lean();
     expect(pending?.status).to.equal('pending');
     expect(pending?.roles).to.deep.equal(['trainee']);
-    expect((await lastMailTo(t.config, 'applicant@example.jp')).subject).to.contain('受け付けました');
+    expect((await lastMailTo(t.config, 'applicant@example.jp')).subject).to.contain(
+      '受け付けました',
+    );
     expect((await lastMailTo(t.config, coordinator.email)).text).to.contain('/approvals');
 
     // Cannot sign in yet.
@@ -71,8 +79,12 @@ describe('self-registration and approvals', () => {
     const approved = await User.findById(pending!._id).lean();
     expect(approved?.status).to.equal('active');
     expect(String(approved?.approvedBy)).to.equal(String(coordinator._id));
-    expect((await lastMailTo(t.config, 'applicant@example.jp')).subject).to.contain('承認されました');
-    expect(await AuditEvent.countDocuments({ action: 'user.approved', targetId: pending!._id })).to.equal(1);
+    expect((await lastMailTo(t.config, 'applicant@example.jp')).subject).to.contain(
+      '承認されました',
+    );
+    expect(
+      await AuditEvent.countDocuments({ action: 'user.approved', targetId: pending!._id }),
+    ).to.equal(1);
 
     await signIn(t.app, { email: 'applicant@example.jp' }, PASSWORD);
   });
@@ -99,8 +111,12 @@ describe('self-registration and approvals', () => {
     const session = await signIn(t.app, admin, password);
     await session.post(`/approvals/${String(pending!._id)}/reject`).expect(302);
     expect(await User.countDocuments({ email: 'rejectme@example.jp' })).to.equal(0);
-    expect((await lastMailTo(t.config, 'rejectme@example.jp')).subject).to.equal('【つなぐ】利用登録について');
-    expect(await AuditEvent.countDocuments({ action: 'user.rejected', targetId: pending!._id })).to.equal(1);
+    expect((await lastMailTo(t.config, 'rejectme@example.jp')).subject).to.equal(
+      '【つなぐ】利用登録について',
+    );
+    expect(
+      await AuditEvent.countDocuments({ action: 'user.rejected', targetId: pending!._id }),
+    ).to.equal(1);
   });
 
   it('answers a duplicate e-mail with a field message, not a 500', async () => {
@@ -148,7 +164,10 @@ describe('self-registration and approvals', () => {
   });
 
   it('refuses the approvals page to trainees and anonymous visitors', async () => {
-    await request(t.app).get('/approvals').expect(302).expect('location', '/login?next=%2Fapprovals');
+    await request(t.app)
+      .get('/approvals')
+      .expect(302)
+      .expect('location', '/login?next=%2Fapprovals');
     const { user, password } = await buildUser();
     const session = await signIn(t.app, user, password);
     await session.get('/approvals').expect(403);
