@@ -1,7 +1,8 @@
 import { StoreError } from './errors.js';
 import { compileFilter, type Matcher } from './matcher.js';
 import { SortedList } from './sorted-list.js';
-import { compareValues, formatValue, valueKey, valuesAtPath, type Doc } from './values.js';
+import { compareValues, formatValue, valueKey, type Doc } from './values.js';
+import { valuesAtPath } from './paths.js';
 
 /** An index as listIndexes shows it and as the journal records it. */
 export interface IndexSpec {

@@ -13,15 +13,8 @@ import { flatten, resolve } from 'mingo/util';
 import type { Options } from 'mingo/types';
 import { StoreError, notSupported, toStoreError } from './errors.js';
 import { $avg, $max, $min, $sum } from './numeric.js';
-import {
-  compareValues,
-  isPlainObject,
-  parseSort,
-  sortDocs,
-  typeRank,
-  valuesEqual,
-  type Doc,
-} from './values.js';
+import { compareValues, isPlainObject, typeRank, valuesEqual, type Doc } from './values.js';
+import { parseSort, sortDocs } from './paths.js';
 
 /*
  * mingo does the query, update and aggregation semantics. Its comparison operators compare

@@ -2,16 +2,8 @@ import { Decimal128, Double } from 'bson';
 import { $push as pushAccumulator } from 'mingo/operators/accumulator';
 import type { Options } from 'mingo/types';
 import { StoreError } from './errors.js';
-import {
-  compareValues,
-  formatValue,
-  getPath,
-  isNumeric,
-  setPath,
-  toNumber,
-  typeRank,
-  type Doc,
-} from './values.js';
+import { compareValues, formatValue, isNumeric, toNumber, typeRank, type Doc } from './values.js';
+import { getPath, setPath } from './paths.js';
 
 /*
  * Arithmetic across MongoDB's numeric types, for what mingo does with plain JS numbers only:

@@ -1,15 +1,8 @@
 import type { Collection } from './collection.js';
 import type { Index, KeyRelation } from './indexes.js';
 import type { Matcher } from './matcher.js';
-import {
-  compareValues,
-  isPlainObject,
-  sortDocs,
-  typeRank,
-  valueKey,
-  type Doc,
-  type SortSpec,
-} from './values.js';
+import { compareValues, isPlainObject, typeRank, valueKey, type Doc } from './values.js';
+import { sortDocs, type SortSpec } from './paths.js';
 
 /*
  * A small query planner. From the filter's top-level conditions (and those of a top-level

@@ -8,11 +8,11 @@ import {
   cloneValue,
   formatValue,
   isPlainObject,
-  setPath,
   valueKey,
   valuesEqual,
   type Doc,
 } from './values.js';
+import { setPath } from './paths.js';
 
 /*
  * Update documents on top of mingo's updater, adding what it lacks or does differently from

@@ -4,16 +4,8 @@ import type { Collection } from '../collection.js';
 import { StoreError, toStoreError } from '../errors.js';
 import { compileFilter, hideBigInts, mingoOptions, runPipeline } from '../matcher.js';
 import { runQuery, type PlanInfo } from '../planner.js';
-import {
-  cloneForMingo,
-  compareValues,
-  isPlainObject,
-  parseSort,
-  valueKey,
-  valuesAtPath,
-  type Doc,
-  type SortSpec,
-} from '../values.js';
+import { cloneForMingo, compareValues, isPlainObject, valueKey, type Doc } from '../values.js';
+import { parseSort, valuesAtPath, type SortSpec } from '../paths.js';
 import {
   collectionName,
   optionalDoc,

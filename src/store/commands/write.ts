@@ -9,7 +9,8 @@ import {
   isPipelineUpdate,
   validateUpdate,
 } from '../update.js';
-import { isPlainObject, parseSort, type Doc } from '../values.js';
+import { isPlainObject, type Doc } from '../values.js';
+import { parseSort } from '../paths.js';
 import {
   checkedCollection,
   optionalDoc,
