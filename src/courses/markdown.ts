@@ -193,5 +193,9 @@ export function renderMarkdown(source: string, assetBase: string | null): Render
       },
     },
   });
-  return { html, assets, problems };
+  // Wide tables scroll inside their own box on phones instead of widening the page.
+  const wrapped = html
+    .replaceAll('<table>', '<div class="table-scroll"><table>')
+    .replaceAll('</table>', '</table></div>');
+  return { html: wrapped, assets, problems };
 }

@@ -277,7 +277,7 @@ describe('the course loader', () => {
       );
       expect(html).to.contain('<h2>見出し</h2>');
       expect(html).to.contain('<li>項目</li>');
-      expect(html).to.contain('<table>');
+      expect(html).to.contain('<div class="table-scroll"><table>');
       expect(html).to.contain('<th scope="col">a</th>');
       expect(html).to.contain('<blockquote>');
       expect(html).to.contain('<code>code</code>');
