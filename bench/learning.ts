@@ -7,7 +7,8 @@
  * the request event to the end of the response).
  *
  * Options (env): BENCH_SECONDS (default 8 per URL), BENCH_CONCURRENCY (20), STORE_FSYNC (store
- * durability, default always as in production). `--serve` only starts the server and prints the
+ * durability, default always as in production), BENCH_ONLY (e.g. lesson,overview), BENCH_CPU_PROF
+ * (a folder: write a CPU profile of the server). `--serve` only starts the server and prints the
  * session cookie (used for screenshots).
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -254,8 +255,13 @@ async function bench(): Promise<void> {
     // Reference: the signed-in home page (session + user lookup + EJS, no learning work).
     { name: 'reference: signed-in home page /', port: ready.appPort, path: '/' },
   ];
+  // BENCH_ONLY=lesson,overview runs a subset (the bare route always runs: it is the yardstick).
+  const only = process.env.BENCH_ONLY?.split(',');
+  const chosen = targets.filter(
+    (target, i) => i === 0 || !only || only.some((word) => target.name.includes(word)),
+  );
   const results: Result[] = [];
-  for (const target of targets) {
+  for (const target of chosen) {
     await load(target.port, target.path, ready.cookie, 2, concurrency);
     await ask(child, 'reset');
     const run = await load(target.port, target.path, ready.cookie, seconds, concurrency);
@@ -286,7 +292,9 @@ async function bench(): Promise<void> {
   console.log('\n' + line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of rows) console.log(line(row));
-  const lessonShare = results[1].rps / bare;
+  const lessonResult = results.find((r) => r.name.startsWith('lesson page'));
+  if (!lessonResult) return;
+  const lessonShare = lessonResult.rps / bare;
   console.log(
     `\nLesson page at ${(lessonShare * 100).toFixed(0)}% of the bare route (target ≥ 25%, aim 40%): ${lessonShare >= 0.25 ? 'OK' : 'BELOW TARGET'}`,
   );
