@@ -8,7 +8,14 @@ import { emailField, withNewPassword } from '../users/forms.js';
 import { User } from '../users/user.model.js';
 import { hashPassword } from './password.js';
 import { PasswordReset, RESET_MINUTES } from './password-reset.model.js';
-import { accountKey, clearFailures } from './throttle.js';
+import {
+  accountKey,
+  clearFailures,
+  formLimit,
+  formWaitMessage,
+  recordFailure,
+  waitBeforeAttempt,
+} from './throttle.js';
 import { hashToken, isTokenShaped, newToken } from './tokens.js';
 import { fieldErrors, keptInput } from './validation.js';
 
@@ -66,6 +73,11 @@ export function passwordResetRouter({ config, mailer }: AccountsDeps): Router {
         fieldErrors(parsed.error),
       );
     const { email } = parsed.data;
+    // Per address of the client, whether or not the account exists.
+    const limit = formLimit('forgot', req.ip);
+    const wait = await waitBeforeAttempt([limit]);
+    if (wait > 0) return renderForgot(res, 429, { email }, { email: formWaitMessage(wait) });
+    await recordFailure([limit.key]);
     const user = await User.findOne({ email: { $eq: email }, status: 'active' }).lean();
     if (user) {
       const since = new Date(Date.now() - 60 * 60 * 1000);

@@ -81,3 +81,19 @@ export function waitMessage(waitMs: number): string {
   const minutes = Math.max(1, Math.ceil(waitMs / 60_000));
   return `ログインの失敗が続いたため、一時的にログインを制限しています。約${minutes}分後にもう一度お試しください。`;
 }
+
+/** Other anonymous forms that send mail: counted per client address in the same window. */
+export const MAX_REGISTRATIONS_PER_IP = 10;
+export const MAX_RESET_REQUESTS_PER_IP = 20;
+
+export function formLimit(form: 'register' | 'forgot', ip: string | undefined): Limit {
+  return {
+    key: `${form}:${ip ?? 'unknown'}`,
+    max: form === 'register' ? MAX_REGISTRATIONS_PER_IP : MAX_RESET_REQUESTS_PER_IP,
+  };
+}
+
+export function formWaitMessage(waitMs: number): string {
+  const minutes = Math.max(1, Math.ceil(waitMs / 60_000));
+  return `短い時間に多くの送信がありました。約${minutes}分後にもう一度お試しください。`;
+}

@@ -1,6 +1,7 @@
 import { Router, type Response } from 'express';
 import { recordAudit } from '../audit/audit.service.js';
 import { hashPassword } from '../auth/password.js';
+import { formLimit, formWaitMessage, recordFailure, waitBeforeAttempt } from '../auth/throttle.js';
 import { fieldErrors, keptInput } from '../auth/validation.js';
 import { registrationPendingMessage, registrationReceivedMessage } from '../mail/messages.js';
 import { Municipality } from '../organisations/municipality.model.js';
@@ -80,6 +81,9 @@ export function registrationRouter({ config, mailer }: AccountsDeps): Router {
   router.post('/register', async (req, res) => {
     if (req.user) return res.redirect('/');
     const kept = keptInput(req.body, FIELDS);
+    const limit = formLimit('register', req.ip);
+    const wait = await waitBeforeAttempt([limit]);
+    if (wait > 0) return renderForm(res, 429, kept, { _form: formWaitMessage(wait) });
     const parsed = registerSchema.safeParse(req.body);
     const errors = parsed.success ? {} : fieldErrors(parsed.error);
     const municipality = parsed.success
@@ -117,6 +121,7 @@ export function registrationRouter({ config, mailer }: AccountsDeps): Router {
         return renderForm(res, 422, kept, { email: EMAIL_TAKEN });
       throw error;
     }
+    await recordFailure([limit.key]);
     await recordAudit({
       actorId: user._id,
       action: 'user.registered',
