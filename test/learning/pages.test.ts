@@ -146,6 +146,21 @@ describe('learning pages', () => {
       expect(String(record!.regionId)).to.equal(String(user.regionId));
       expect(record!.firstOpenedAt).to.be.instanceOf(Date);
     });
+    it('writes nothing when the same lesson is reloaded within a minute', async () => {
+      const { user, me } = await newLearner();
+      await me.get(lessonUrl('numbers')).expect(200);
+      const before = await LessonProgress.findOne({ userId: user._id, lessonId: 'numbers' }).lean();
+      const summaryBefore = await LearnerProgress.findOne({ userId: user._id }).lean();
+      await me.get(lessonUrl('numbers')).expect(200);
+      const after = await LessonProgress.findOne({ userId: user._id, lessonId: 'numbers' }).lean();
+      const summaryAfter = await LearnerProgress.findOne({ userId: user._id }).lean();
+      expect(after!.updatedAt.getTime()).to.equal(before!.updatedAt.getTime());
+      expect(summaryAfter!.updatedAt.getTime()).to.equal(summaryBefore!.updatedAt.getTime());
+      // Another lesson moves the position at once.
+      await me.get(lessonUrl('municipalities')).expect(200);
+      const moved = await LearnerProgress.findOne({ userId: user._id }).lean();
+      expect(moved!.position).to.include({ lessonId: 'municipalities' });
+    });
   });
 
   describe('POST /learn/:program/:module/:lesson/read', () => {
