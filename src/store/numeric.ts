@@ -2,7 +2,15 @@ import { Decimal128, Double } from 'bson';
 import { $push as pushAccumulator } from 'mingo/operators/accumulator';
 import type { Options } from 'mingo/types';
 import { StoreError } from './errors.js';
-import { compareValues, formatValue, isNumeric, toNumber, typeRank, type Doc } from './values.js';
+import {
+  bsonTypeName,
+  compareValues,
+  formatValue,
+  isNumeric,
+  toNumber,
+  typeRank,
+  type Doc,
+} from './values.js';
 import { getPath, setPath } from './paths.js';
 
 /*
@@ -106,15 +114,6 @@ export function multiply(a: Num, b: Num): Num {
   return product;
 }
 
-function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'string') return 'string';
-  if (typeof v === 'boolean') return 'bool';
-  if (v instanceof Date) return 'date';
-  return typeof v === 'object' ? 'object' : typeof v;
-}
-
 const numericOps = new Set(['$inc', '$mul', '$min', '$max']);
 
 /**
@@ -157,7 +156,7 @@ export function applyNumericOps(doc: Doc, update: Doc): { rest: Doc; modified: b
       } else if (!isNumeric(current)) {
         throw new StoreError(
           14,
-          `Cannot apply ${op} to a value of non-numeric type. {_id: ${formatValue(doc._id)}} has the field '${path.split('.').pop()}' of non-numeric type ${typeName(current)}`,
+          `Cannot apply ${op} to a value of non-numeric type. {_id: ${formatValue(doc._id)}} has the field '${path.split('.').pop()}' of non-numeric type ${bsonTypeName(current)}`,
         );
       } else {
         next =

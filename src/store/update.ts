@@ -4,6 +4,7 @@ import { StoreError, toStoreError } from './errors.js';
 import { hideBigInts, mingoOptions, runPipeline } from './matcher.js';
 import { applyNumericOps } from './numeric.js';
 import {
+  bsonTypeName,
   cloneForMingo,
   cloneValue,
   formatValue,
@@ -12,7 +13,7 @@ import {
   valuesEqual,
   type Doc,
 } from './values.js';
-import { setPath } from './paths.js';
+import { getPath, setPath } from './paths.js';
 
 /*
  * Update documents on top of mingo's updater, adding what it lacks or does differently from
@@ -142,6 +143,61 @@ function checkConflicts(u: Doc): void {
   }
 }
 
+const creatingOps = new Set([
+  '$set',
+  '$inc',
+  '$mul',
+  '$min',
+  '$max',
+  '$push',
+  '$addToSet',
+  '$currentDate',
+  '$bit',
+]);
+const arrayOps = new Set(['$push', '$addToSet', '$pull', '$pullAll', '$pop']);
+
+/** MongoDB refuses to create a named field inside an array or below a scalar (code 28). */
+function checkPathViable(doc: Doc, path: string): void {
+  const parts = path.split('.');
+  let cur: unknown = doc;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const part = parts[i];
+    cur = Array.isArray(cur) && /^\d+$/.test(part) ? cur[Number(part)] : (cur as Doc)[part];
+    if (cur === undefined || cur === null) return;
+    const next = parts[i + 1];
+    if ((Array.isArray(cur) && !/^\d+$/.test(next)) || typeof cur !== 'object') {
+      throw new StoreError(
+        28,
+        `Cannot create field '${next}' in element {${part}: ${formatValue(cur)}}`,
+      );
+    }
+  }
+}
+
+/** The refusals mingo does not make (it would silently leave the document unchanged). */
+function preflight(doc: Doc, u: Doc): void {
+  for (const op of Object.keys(u)) {
+    const spec = u[op] as Doc;
+    for (const path of Object.keys(spec)) {
+      if (path.includes('$')) continue;
+      if (creatingOps.has(op)) checkPathViable(doc, path);
+      if (op === '$rename' && typeof spec[path] === 'string') checkPathViable(doc, spec[path]);
+      if (!arrayOps.has(op)) continue;
+      const current = getPath(doc, path);
+      if (current === undefined || Array.isArray(current)) continue;
+      const type = bsonTypeName(current);
+      if (op === '$pop')
+        throw new StoreError(14, `Path '${path}' contains an element of non-array type '${type}'`);
+      if (op === '$pull' || op === '$pullAll')
+        throw new StoreError(2, `Cannot apply ${op} to a non-array value`);
+      throw new StoreError(
+        2,
+        `The field '${path}' must be an array but is of type ${type} in document {_id: ${formatValue(doc._id)}}`,
+      );
+    }
+  }
+}
+
 function applyOperators(doc: Doc, u: Doc, filter: Doc, arrayFilters?: Doc[]): boolean {
   let ops: Doc = {};
   for (const op of Object.keys(u)) {
@@ -149,6 +205,7 @@ function applyOperators(doc: Doc, u: Doc, filter: Doc, arrayFilters?: Doc[]): bo
   }
   if (Object.keys(ops).length === 0) return false;
   checkConflicts(ops);
+  preflight(doc, ops);
   const numeric = applyNumericOps(doc, ops);
   ops = numeric.rest;
   if (Object.keys(ops).length === 0) return numeric.modified;

@@ -219,6 +219,28 @@ export function valueKey(v: unknown): string {
   }
 }
 
+/** The BSON type name MongoDB uses in messages ('int', 'string', 'array' …). */
+export function bsonTypeName(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (Array.isArray(v)) return 'array';
+  switch (typeof v) {
+    case 'string':
+      return 'string';
+    case 'boolean':
+      return 'bool';
+    case 'bigint':
+      return 'long';
+    case 'number':
+      return Number.isInteger(v) ? 'int' : 'double';
+  }
+  if (v instanceof Date) return 'date';
+  if (v instanceof ObjectId) return 'objectId';
+  if (v instanceof Decimal128) return 'decimal';
+  if (v instanceof Double) return 'double';
+  if (v instanceof Binary) return 'binData';
+  return 'object';
+}
+
 /** Shell-like rendering of a value for error messages (duplicate key …). */
 export function formatValue(v: unknown): string {
   if (v === null || v === undefined) return 'null';

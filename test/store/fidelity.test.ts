@@ -128,6 +128,16 @@ describe('store: MongoDB fidelity (types and error codes)', () => {
     expect(conflict.code).to.equal(40);
     expect(conflict.message).to.equal("Updating the path 'a.b' would create a conflict at 'a'");
 
+    const notViable = await errorOf(c.updateOne({ _id: 1 as never }, { $set: { 's.x': 1 } }));
+    expect(notViable.code).to.equal(28);
+    const notArray = await errorOf(
+      c.updateOne({ _id: 1 as never }, { $push: { s: 1 } } as Document),
+    );
+    expect(notArray.code).to.equal(2);
+    expect(notArray.message).to.equal(
+      "The field 's' must be an array but is of type string in document {_id: 1}",
+    );
+
     const immutable = await errorOf(c.replaceOne({ _id: 1 as never }, { _id: 2, s: 'x' }));
     expect(immutable.code).to.equal(66);
 
