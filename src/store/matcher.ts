@@ -13,7 +13,15 @@ import { flatten, resolve } from 'mingo/util';
 import type { Options } from 'mingo/types';
 import { StoreError, notSupported, toStoreError } from './errors.js';
 import { $avg, $max, $min, $sum } from './numeric.js';
-import { compareValues, isPlainObject, typeRank, valuesEqual, type Doc } from './values.js';
+import {
+  bsonTypeName,
+  compareValues,
+  isPlainObject,
+  toNumber,
+  typeRank,
+  valuesEqual,
+  type Doc,
+} from './values.js';
 import { parseSort, sortDocs } from './paths.js';
 
 /*
@@ -106,7 +114,43 @@ const gte = rangePred((c) => c >= 0);
 const lt = rangePred((c) => c < 0);
 const lte = rangePred((c) => c <= 0);
 
+const typeCodes: Record<string, string> = {
+  1: 'double',
+  2: 'string',
+  3: 'object',
+  4: 'array',
+  5: 'binData',
+  6: 'undefined',
+  7: 'objectId',
+  8: 'bool',
+  9: 'date',
+  10: 'null',
+  11: 'regex',
+  16: 'int',
+  17: 'timestamp',
+  18: 'long',
+  19: 'decimal',
+  '-1': 'minKey',
+  127: 'maxKey',
+};
+const numberTypes = new Set(['int', 'long', 'double', 'decimal']);
+
+/** $type with MongoDB's names for the engine's in-memory values (mingo's does not know int64). */
+function typePred(a: unknown, spec: unknown): boolean {
+  if (a === undefined) return false;
+  const wanted = (Array.isArray(spec) ? spec : [spec]).map((t) =>
+    typeof t === 'string' ? t : (typeCodes[String(toNumber(t))] ?? String(t)),
+  );
+  const matches = (v: unknown): boolean => {
+    const name = bsonTypeName(v);
+    return wanted.some((w) => w === name || (w === 'number' && numberTypes.has(name)));
+  };
+  if (Array.isArray(a)) return wanted.includes('array') || a.some(matches);
+  return matches(a);
+}
+
 const queryOps = {
+  $type: op(typePred),
   $eq: op(eqPred),
   $ne: op((a, b, d) => !eqPred(a, b, d)),
   $in: op((a, b) => inPred(a, b as unknown[])),

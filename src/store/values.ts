@@ -231,9 +231,16 @@ export function bsonTypeName(v: unknown): string {
     case 'bigint':
       return 'long';
     case 'number':
-      return Number.isInteger(v) ? 'int' : 'double';
+      // What bson's serializer writes: int32 for integers in range, double otherwise.
+      return Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31 && !Object.is(v, -0)
+        ? 'int'
+        : 'double';
   }
   if (v instanceof Date) return 'date';
+  if (v instanceof RegExp || v instanceof BSONRegExp) return 'regex';
+  if (v instanceof Timestamp) return 'timestamp';
+  if (v instanceof MinKey) return 'minKey';
+  if (v instanceof MaxKey) return 'maxKey';
   if (v instanceof ObjectId) return 'objectId';
   if (v instanceof Decimal128) return 'decimal';
   if (v instanceof Double) return 'double';

@@ -107,6 +107,11 @@ describe('store: MongoDB fidelity (types and error codes)', () => {
       ])
       .toArray();
     expect(facet.big).to.deep.equal([{ n: 1 }]);
+    expect(await c.countDocuments({ v: { $type: 'long' } })).to.equal(2);
+    expect(await c.countDocuments({ v: { $type: 'decimal' } })).to.equal(2);
+    expect(await c.countDocuments({ v: { $type: 'int' } })).to.equal(2);
+    expect(await c.countDocuments({ v: { $type: 'number' } })).to.equal(6);
+    expect(await c.countDocuments({ v: { $type: 'double' } })).to.equal(0);
   });
 
   it('answers the common failures with MongoDB codes', async () => {
