@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './config.js';
@@ -21,6 +20,7 @@ import { accountsRouter } from './users/accounts.routes.js';
 import { csrf, csrfLocals, sessionMiddleware } from './http/session.js';
 import { configureViews } from './http/views.js';
 import type { Logger } from './lib/logger.js';
+import { projectRoot } from './lib/paths.js';
 
 export interface AppDeps {
   config: Config;
@@ -30,7 +30,6 @@ export interface AppDeps {
   catalog: Catalog;
 }
 
-const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REQUEST_ID = /^[\w.-]{8,64}$/;
 
 /** Builds the Express app. Connecting and listening are the caller's business (src/server.ts, tests). */
@@ -41,14 +40,15 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', config.isProduction ? 1 : false);
   app.locals.appName = 'つなぐ';
   app.locals.appFullName = 'つなぐ — ひきこもり支援者研修システム';
-  configureViews(app, path.join(rootDir, 'views'), config.isProduction);
+  configureViews(app, path.join(projectRoot, 'views'), config.isProduction);
 
   app.use(
     pinoHttp({
       logger,
       genReqId: (req, res) => {
         const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+        const id =
+          typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
         res.setHeader('x-request-id', id);
         return id;
       },
@@ -61,13 +61,18 @@ export function createApp(deps: AppDeps): Express {
         }),
         res: (res: { statusCode: number }) => ({ status: res.statusCode }),
       },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url?.startsWith('/public/') === true },
+      autoLogging: {
+        ignore: (req) => req.url === '/healthz' || req.url?.startsWith('/public/') === true,
+      },
     }),
   );
   app.use(securityHeaders(config.isProduction));
   app.use(
     '/public',
-    express.static(path.join(rootDir, 'public'), { maxAge: config.isProduction ? '7d' : 0, index: false }),
+    express.static(path.join(projectRoot, 'public'), {
+      maxAge: config.isProduction ? '7d' : 0,
+      index: false,
+    }),
   );
   app.use(healthRouter(database));
 
@@ -96,8 +101,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(homeRouter());
   app.use(courseAssetsRouter(catalog));
   app.use(learningRouter(catalog));
-  app.use(adminRouter({ config, logger }));
-  app.use(accountsRouter({ config, logger, passport, mailer: createMailer({ config, logger }) }));
+  const mailer = createMailer({ config, logger });
+  app.use(adminRouter({ config, logger, mailer }));
+  app.use(accountsRouter({ config, logger, passport, mailer }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, !config.isProduction));

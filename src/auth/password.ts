@@ -1,8 +1,6 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
+import { sourceFile } from '../lib/paths.js';
 /**
  * Password hashing with node's scrypt (memory-hard). Stored as a self-describing string
  *   scrypt$N=32768,r=8,p=1$<salt base64url>$<hash base64url>
@@ -56,13 +54,11 @@ export async function verifyAgainstDummy(password: string): Promise<void> {
   await verifyPassword(password, await dummyHash);
 }
 
-// The list ships in src/auth; from dist/auth the same relative path leads back to it.
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 let commonPasswords: Set<string> | undefined;
 
 function loadCommonPasswords(): Set<string> {
   commonPasswords ??= new Set(
-    readFileSync(path.join(projectRoot, 'src', 'auth', 'common-passwords.txt'), 'utf8')
+    readFileSync(sourceFile('auth', 'common-passwords.txt'), 'utf8')
       .split('\n')
       .map((line) => line.trim())
       .filter((line) => line && !line.startsWith('#')),

@@ -1,16 +1,12 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
+import { sourceFile } from '../lib/paths.js';
 import { MUNICIPALITY_KINDS, Municipality, type MunicipalityKind } from './municipality.model.js';
 import { Organisation } from './organisation.model.js';
 import { Region } from './region.model.js';
 
 /** The reference data, copied from ../shared/reference: columns region,municipality,kind. */
-export const MUNICIPALITIES_CSV = path.join(
-  path.dirname(fileURLToPath(import.meta.url)),
-  'nagano-municipalities.csv',
-);
+export const MUNICIPALITIES_CSV = sourceFile('organisations', 'nagano-municipalities.csv');
 
 /** What the reference data must contain; a file that disagrees is refused rather than half-loaded. */
 export const EXPECTED_COUNTS = { regions: 10, municipalities: 77, 市: 19, 町: 23, 村: 35 } as const;
