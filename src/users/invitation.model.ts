@@ -17,6 +17,23 @@ const invitationSchema = new Schema(
     acceptedAt: { type: Date, default: null },
     acceptedUserId: { type: Schema.Types.ObjectId, ref: 'User', default: null },
     revokedAt: { type: Date, default: null },
+    /**
+     * What the inviter already knows about the person (e.g. from a CSV import), offered as the
+     * starting values of the acceptance form. The invitee may correct every field.
+     */
+    prefill: {
+      type: new Schema(
+        {
+          name: { type: String, default: '' },
+          nameKana: { type: String, default: '' },
+          profession: { type: String, default: '' },
+          organisationId: { type: Schema.Types.ObjectId, ref: 'Organisation', default: null },
+          importBatchId: { type: Schema.Types.ObjectId, default: null },
+        },
+        { _id: false },
+      ),
+      default: null,
+    },
   },
   { timestamps: true },
 );

@@ -238,7 +238,15 @@ export function invitationsRouter({ config, mailer }: AccountsDeps): Router {
       email: invitation.email,
       roles: invitation.roles.map((role) => ROLE_LABELS[role]).join('、'),
       municipalityName: municipality?.name ?? null,
-      values: { name: '', nameKana: '', profession: '', organisationId: '', ...values },
+      values: {
+        name: invitation.prefill?.name ?? '',
+        nameKana: invitation.prefill?.nameKana ?? '',
+        profession: invitation.prefill?.profession ?? '',
+        organisationId: invitation.prefill?.organisationId
+          ? String(invitation.prefill.organisationId)
+          : '',
+        ...values,
+      },
       errors,
       professionOptions,
       organisationOptions: municipality ? await organisationOptions(String(municipality._id)) : [],

@@ -10,6 +10,14 @@ export async function createInvitation(input: {
   roles: Role[];
   municipalityId: string | null;
   invitedBy: string;
+  /** Starting values for the acceptance form. */
+  prefill?: {
+    name: string;
+    nameKana: string;
+    profession: string;
+    organisationId: string | null;
+    importBatchId?: Types.ObjectId;
+  };
 }): Promise<{ invitation: InvitationDocument; token: string }> {
   const municipality = input.municipalityId
     ? await Municipality.findById(input.municipalityId).lean()
@@ -28,6 +36,14 @@ export async function createInvitation(input: {
     regionId: municipality?.regionId ?? null,
     invitedBy: new Types.ObjectId(input.invitedBy),
     expiresAt: new Date(now.getTime() + INVITATION_DAYS * 24 * 60 * 60 * 1000),
+    prefill: input.prefill
+      ? {
+          ...input.prefill,
+          organisationId: input.prefill.organisationId
+            ? new Types.ObjectId(input.prefill.organisationId)
+            : null,
+        }
+      : null,
   });
   return { invitation, token };
 }

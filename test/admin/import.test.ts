@@ -214,6 +214,10 @@ describe('CSV import (/admin/users/import)', () => {
     const invitee = request.agent(testApp.app);
     const acceptPage = await invitee.get(acceptPath).expect(200);
     const token = /name="token" value="([^"]+)"/.exec(acceptPage.text)![1];
+    // The form starts with what the file said about the person.
+    expect(acceptPage.text).to.match(/name="name" type="text" value="山田 花子"/);
+    expect(acceptPage.text).to.match(/name="nameKana" type="text" value="やまだ はなこ"/);
+    expect(acceptPage.text).to.match(/<option value="保健師" selected>/);
     await invitee
       .post('/invitations/accept')
       .type('form')

@@ -179,25 +179,15 @@ export async function confirmImport(
         roles: row.roles,
         municipalityId: row.municipalityId,
         invitedBy: actor.id,
+        prefill: {
+          name: row.values.name,
+          nameKana: row.values.nameKana,
+          profession: row.profession ?? '',
+          organisationId,
+          importBatchId: batch._id,
+        },
       });
       createdInvitations.push(invitation._id);
-      // What the file said about the person, for the acceptance form to offer. Written outside the
-      // schema (strict: false) so it is kept whether or not the invitation model declares it yet.
-      await Invitation.updateOne(
-        { _id: { $eq: invitation._id } },
-        {
-          $set: {
-            prefill: {
-              name: row.values.name,
-              nameKana: row.values.nameKana,
-              profession: row.profession,
-              organisationId: organisationId ? new Types.ObjectId(organisationId) : null,
-              importBatchId: batch._id,
-            },
-          },
-        },
-        { strict: false },
-      );
       mails.push({
         to: row.email,
         ...invitationMessage({
