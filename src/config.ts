@@ -45,7 +45,10 @@ const envSchema = z.object({
     .regex(/^smtps?:\/\//, 'smtp:// または smtps:// で始まるURL')
     .optional(),
   /** Sender of every message Tsunagu sends: an address, optionally with a display name. */
-  MAIL_FROM: z.string().min(3).default('つなぐ（長野県ひきこもり支援センター） <no-reply@tsunagu.local>'),
+  MAIL_FROM: z
+    .string()
+    .min(3)
+    .default('つなぐ（長野県ひきこもり支援センター） <no-reply@tsunagu.local>'),
   /**
    * E-mail address of the first administrator, created on the first start of an empty database.
    * When unset, admin@tsunagu.local is used.
@@ -89,7 +92,9 @@ export interface Config {
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
-    super(`設定に誤りがあります (invalid configuration):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      `設定に誤りがあります (invalid configuration):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
   }
 }

@@ -65,7 +65,10 @@ describe('the app foundation', () => {
     });
 
     it('answers 404 as JSON to JSON clients', async () => {
-      const res = await request(t.app).get('/no-such-page').set('accept', 'application/json').expect(404);
+      const res = await request(t.app)
+        .get('/no-such-page')
+        .set('accept', 'application/json')
+        .expect(404);
       expect(res.body.error.code).to.equal('not_found');
     });
   });

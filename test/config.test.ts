@@ -14,7 +14,9 @@ describe('config', () => {
     const file = path.join(dataDir, 'session-secret');
     expect(existsSync(file)).to.equal(true);
     // The same secret is used again on the next start, so sessions survive restarts.
-    expect(loadConfig({ DATA_DIR: dataDir }).sessionSecret).to.equal(readFileSync(file, 'utf8').trim());
+    expect(loadConfig({ DATA_DIR: dataDir }).sessionSecret).to.equal(
+      readFileSync(file, 'utf8').trim(),
+    );
   });
 
   it('defaults DATA_DIR to ./data', () => {

@@ -22,7 +22,8 @@ const titles: Record<number, string> = {
 function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof mongoose.Error.CastError) return notFound();
-  const status = (error as { status?: unknown; statusCode?: unknown }).status ??
+  const status =
+    (error as { status?: unknown; statusCode?: unknown }).status ??
     (error as { statusCode?: unknown }).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const code = (error as { code?: unknown }).code;
@@ -30,7 +31,11 @@ function toAppError(error: unknown): AppError {
       code === 'EBADCSRFTOKEN'
         ? 'ページの有効期限が切れたか、不正な送信です。ページを読み込み直してから、もう一度お試しください。'
         : (titles[status] ?? '送信内容に誤りがあります');
-    return new AppError(message, { status, code: typeof code === 'string' ? code : 'client_error', cause: error });
+    return new AppError(message, {
+      status,
+      code: typeof code === 'string' ? code : 'client_error',
+      cause: error,
+    });
   }
   return new AppError('システムエラーが発生しました。時間をおいて、もう一度お試しください。', {
     status: 500,
@@ -53,12 +58,20 @@ export function errorHandler(logger: Logger, showDetails: boolean): ErrorRequest
     }
     const message = appError.expose ? appError.message : titles[500];
     res.status(appError.status);
-    const detail = showDetails && appError.status >= 500 && error instanceof Error ? error.stack : undefined;
+    const detail =
+      showDetails && appError.status >= 500 && error instanceof Error ? error.stack : undefined;
     if (req.accepts(['html', 'json']) === 'json') {
-      res.json({ error: { code: appError.code, message, fields: appError.fields, requestId: req.id } });
+      res.json({
+        error: { code: appError.code, message, fields: appError.fields, requestId: req.id },
+      });
       return;
     }
-    const view = appError.status === 404 ? 'errors/404' : appError.status >= 500 ? 'errors/500' : 'errors/error';
+    const view =
+      appError.status === 404
+        ? 'errors/404'
+        : appError.status >= 500
+          ? 'errors/500'
+          : 'errors/error';
     res.render(view, {
       title: titles[appError.status] ?? titles[400],
       message,

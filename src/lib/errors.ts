@@ -36,10 +36,13 @@ export const forbidden = (message = 'この操作を行う権限がありませ�
 export const badRequest = (message = '送信された内容に誤りがあります。') =>
   new AppError(message, { status: 400, code: 'bad_request' });
 
-export const invalidInput = (fields: Record<string, string>, message = '入力内容を確認してください。') =>
-  new AppError(message, { status: 422, code: 'invalid_input', fields });
+export const invalidInput = (
+  fields: Record<string, string>,
+  message = '入力内容を確認してください。',
+) => new AppError(message, { status: 422, code: 'invalid_input', fields });
 
-export const conflict = (message: string) => new AppError(message, { status: 409, code: 'conflict' });
+export const conflict = (message: string) =>
+  new AppError(message, { status: 409, code: 'conflict' });
 
 export const tooManyRequests = (message: string) =>
   new AppError(message, { status: 429, code: 'too_many_requests' });

@@ -30,7 +30,12 @@ export function createLogger({ level = 'info', pretty = false }: LoggerOptions =
     level,
     redact: { paths: redactPaths, censor: '[redacted]' },
     ...(pretty
-      ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } }
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' },
+          },
+        }
       : {}),
   });
 }

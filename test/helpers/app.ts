@@ -54,7 +54,8 @@ export interface TestApp {
 /** Builds the real app on a fresh database. Call close() in after(). */
 export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const uri = await testServerUri();
-  if (mongoose.connection.readyState !== 0) await mongoose.disconnect();
+  if (mongoose.connection.readyState !== mongoose.ConnectionStates.disconnected)
+    await mongoose.disconnect();
   const config = testConfig({ MONGODB_URI: uri, ...env });
   const database = await connectDatabase({
     config,
