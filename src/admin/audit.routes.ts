@@ -3,7 +3,7 @@ import { AUDIT_ACTIONS, AUDIT_ACTION_LABELS } from '../audit/audit.model.js';
 import { requireAuth, requireRole } from '../auth/middleware.js';
 import { authorize } from '../auth/policy.js';
 import { loadGeography } from '../organisations/geography.js';
-import { text } from './forms.js';
+import { text } from '../lib/forms.js';
 import { pageFrom, pageLink, pageOf } from './paging.js';
 import { auditFilterErrors, listAuditEvents } from './audit.service.js';
 

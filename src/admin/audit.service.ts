@@ -4,7 +4,7 @@ import type { Geography } from '../organisations/geography.js';
 import { Organisation } from '../organisations/organisation.model.js';
 import { isRole, ROLE_LABELS } from '../users/roles.js';
 import { User, USER_STATUS_LABELS, USER_STATUSES, type UserStatus } from '../users/user.model.js';
-import { literalPattern } from './forms.js';
+import { literalPattern } from '../lib/forms.js';
 import { PAGE_SIZE, pageOf, skipFor, type Page } from './paging.js';
 
 export interface AuditFilters {

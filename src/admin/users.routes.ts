@@ -8,13 +8,14 @@ import { AppError, forbidden } from '../lib/errors.js';
 import { loadGeography } from '../organisations/geography.js';
 import { Organisation } from '../organisations/organisation.model.js';
 import {
+  groupsWithin,
   listMunicipalitiesByRegion,
   regionSelectOptions,
   toSelectOptions,
 } from '../organisations/organisations.service.js';
 import { ROLE_LABELS, ROLES } from '../users/roles.js';
 import { User, USER_STATUS_LABELS, USER_STATUSES } from '../users/user.model.js';
-import { text } from './forms.js';
+import { text } from '../lib/forms.js';
 import { pageFrom, pageLink } from './paging.js';
 import { municipalityIdsIn, scopeOf } from './scope.js';
 import {
@@ -50,15 +51,7 @@ export function usersAdminRouter(): Router {
       status: text(req.query.status, 20),
     };
     const result = await listUsers(scope, filters, geography, pageFrom(req.query.page));
-    const visibleGroups =
-      visible === 'all'
-        ? groups
-        : groups
-            .map((group) => ({
-              ...group,
-              municipalities: group.municipalities.filter((m) => visible.includes(m.id)),
-            }))
-            .filter((group) => group.municipalities.length > 0);
+    const visibleGroups = groupsWithin(groups, visible);
     res.render('admin/users/index', {
       title: '利用者の管理',
       result,

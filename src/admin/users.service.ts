@@ -6,7 +6,7 @@ import type { Geography } from '../organisations/geography.js';
 import { Organisation } from '../organisations/organisation.model.js';
 import { isRole, needsMunicipality, ROLES, type Role } from '../users/roles.js';
 import { User, USER_STATUSES, type UserStatus } from '../users/user.model.js';
-import { literalPattern } from './forms.js';
+import { literalPattern } from '../lib/forms.js';
 import { PAGE_SIZE, pageOf, skipFor, type Page } from './paging.js';
 import { type Scope } from './scope.js';
 

@@ -13,7 +13,8 @@ import {
   waitBeforeAttempt,
   waitMessage,
 } from './throttle.js';
-import { fieldErrors, keptInput, safeNextPath } from './validation.js';
+import { fieldErrors, keptInput } from '../lib/forms.js';
+import { safeNextPath } from './validation.js';
 
 export const LOGIN_FAILED = 'メールアドレスまたはパスワードが正しくありません。';
 

@@ -17,7 +17,7 @@ import {
   waitBeforeAttempt,
 } from './throttle.js';
 import { hashToken, isTokenShaped, newToken } from './tokens.js';
-import { fieldErrors, keptInput } from './validation.js';
+import { fieldErrors, keptInput } from '../lib/forms.js';
 
 /** Links sent to one account per hour at most; further requests get the same answer and no mail. */
 const MAX_RESETS_PER_HOUR = 3;

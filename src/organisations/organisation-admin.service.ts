@@ -1,6 +1,6 @@
 import mongoose, { Types } from 'mongoose';
 import { invalidInput, notFound } from '../lib/errors.js';
-import { isDuplicateKey, literalPattern } from '../admin/forms.js';
+import { isDuplicateKey, literalPattern } from '../lib/forms.js';
 import { PAGE_SIZE, pageOf, skipFor, type Page } from '../admin/paging.js';
 import type { Geography } from './geography.js';
 import { Organisation, type Sector } from './organisation.model.js';

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { recordAudit } from '../audit/audit.service.js';
 import { requireAuth, requireRole } from '../auth/middleware.js';
 import { authorize } from '../auth/policy.js';
-import { fieldErrors, text } from '../admin/forms.js';
+import { fieldErrors, text } from '../lib/forms.js';
 import { pageFrom, pageLink } from '../admin/paging.js';
 import { municipalityIdsIn, scopeOf } from '../admin/scope.js';
 import { AppError } from '../lib/errors.js';
@@ -16,6 +16,7 @@ import {
   updateOrganisation,
 } from './organisation-admin.service.js';
 import {
+  groupsWithin,
   listMunicipalitiesByRegion,
   regionSelectOptions,
   toSelectOptions,
@@ -44,15 +45,7 @@ export function organisationsRouter(): Router {
     };
     const page = pageFrom(req.query.page);
     const result = await listOrganisations(visible, filters, geography, page);
-    const visibleGroups =
-      visible === 'all'
-        ? groups
-        : groups
-            .map((group) => ({
-              ...group,
-              municipalities: group.municipalities.filter((m) => visible.includes(m.id)),
-            }))
-            .filter((group) => group.municipalities.length > 0);
+    const visibleGroups = groupsWithin(groups, visible);
     res.render('organisations/index', {
       title: '所属機関',
       result,

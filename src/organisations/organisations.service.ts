@@ -34,6 +34,20 @@ export async function listMunicipalitiesByRegion(): Promise<RegionGroup[]> {
   return groups;
 }
 
+/** Only the municipalities in `visible` (ids, or 'all'), dropping regions left empty. */
+export function groupsWithin(
+  groups: RegionGroup[],
+  visible: readonly string[] | 'all',
+): RegionGroup[] {
+  if (visible === 'all') return groups;
+  return groups
+    .map((group) => ({
+      ...group,
+      municipalities: group.municipalities.filter((m) => visible.includes(m.id)),
+    }))
+    .filter((group) => group.municipalities.length > 0);
+}
+
 /** The groups in the shape views/partials/field.ejs takes for a select with optgroups. */
 export function toSelectOptions(groups: RegionGroup[]) {
   return groups.map((group) => ({

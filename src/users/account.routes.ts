@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { recordAudit } from '../audit/audit.service.js';
 import { requireAuth } from '../auth/middleware.js';
 import { hashPassword, verifyPassword } from '../auth/password.js';
-import { fieldErrors } from '../auth/validation.js';
+import { fieldErrors } from '../lib/forms.js';
 import { csrf } from '../http/session.js';
 import { passwordChangedMessage } from '../mail/messages.js';
 import { Municipality } from '../organisations/municipality.model.js';

@@ -7,7 +7,7 @@ import { authorize, can, grantableRoles } from '../auth/policy.js';
 import { hashPassword } from '../auth/password.js';
 import { toSessionUser } from '../auth/passport.js';
 import { isTokenShaped } from '../auth/tokens.js';
-import { fieldErrors, keptInput } from '../auth/validation.js';
+import { fieldErrors, isDuplicateKey, keptInput } from '../lib/forms.js';
 import { csrf } from '../http/session.js';
 import { notFound } from '../lib/errors.js';
 import { invitationMessage } from '../mail/messages.js';
@@ -311,7 +311,7 @@ export function invitationsRouter({ config, mailer }: AccountsDeps): Router {
       });
     } catch (error) {
       await releaseInvitation(invitation._id);
-      if ((error as { code?: number }).code === 11000) {
+      if (isDuplicateKey(error)) {
         return renderAccept(res, 422, token as string, open, kept, {
           _form:
             'このメールアドレスの利用者はすでに登録されています。ログインするか、パスワードの再設定をご利用ください。',

@@ -2,7 +2,7 @@ import { Router, type Response } from 'express';
 import { recordAudit } from '../audit/audit.service.js';
 import { hashPassword } from '../auth/password.js';
 import { formLimit, formWaitMessage, recordFailure, waitBeforeAttempt } from '../auth/throttle.js';
-import { fieldErrors, keptInput } from '../auth/validation.js';
+import { fieldErrors, isDuplicateKey, keptInput } from '../lib/forms.js';
 import { registrationPendingMessage, registrationReceivedMessage } from '../mail/messages.js';
 import { Municipality } from '../organisations/municipality.model.js';
 import { link, type AccountsDeps } from './deps.js';
@@ -117,8 +117,7 @@ export function registrationRouter({ config, mailer }: AccountsDeps): Router {
         passwordChangedAt: new Date(),
       });
     } catch (error) {
-      if ((error as { code?: number }).code === 11000)
-        return renderForm(res, 422, kept, { email: EMAIL_TAKEN });
+      if (isDuplicateKey(error)) return renderForm(res, 422, kept, { email: EMAIL_TAKEN });
       throw error;
     }
     await recordFailure([limit.key]);

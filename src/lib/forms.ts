@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 
-/** First message per field from a zod error, keyed by the top-level field name. */
+/** First message per top-level field from a zod error, for views/partials/field.ejs. */
 export function fieldErrors(error: z.ZodError): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const issue of error.issues) {
@@ -8,6 +8,17 @@ export function fieldErrors(error: z.ZodError): Record<string, string> {
     fields[key] ??= issue.message;
   }
   return fields;
+}
+
+/** The submitted form as plain strings only (for re-displaying what was typed). */
+export function keptInput(body: unknown, names: readonly string[]): Record<string, string> {
+  const source = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  const kept: Record<string, string> = {};
+  for (const name of names) {
+    const value = source[name];
+    kept[name] = typeof value === 'string' ? value : '';
+  }
+  return kept;
 }
 
 /** A single string from a query or body value (arrays from repeated keys and objects are ignored). */
