@@ -1,0 +1,122 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import request from 'supertest';
+import { csrfFrom } from './helpers/auth.js';
+
+/** A free port on loopback. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface Running {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `src/server.ts` as `npm start` would run it, and waits until it listens. */
+async function startServer(env: Record<string, string>): Promise<Running> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { PATH: process.env.PATH ?? '', LOG_PRETTY: 'false', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 30_000;
+  while (!output.includes('Tsunagu is running')) {
+    if (child.exitCode !== null) throw new Error(`the server exited early:\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the server did not start in 30 s:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { child, output: () => output, exited };
+}
+
+describe('src/server.ts (the process npm start runs)', function () {
+  this.timeout(90_000);
+  const admin = { email: 'first.admin@example.jp', password: 'shinano-river-367km' };
+  let dataDir: string;
+  let port: number;
+  let env: Record<string, string>;
+
+  before(async function () {
+    // The process starts its own embedded store; with a real MongoDB configured this is covered elsewhere.
+    if (process.env.TEST_MONGODB_URI) this.skip();
+    dataDir = mkdtempSync(path.join(tmpdir(), 'tsunagu-server-'));
+    port = await freePort();
+    env = {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      ADMIN_EMAIL: admin.email,
+      ADMIN_PASSWORD: admin.password,
+    };
+  });
+
+  it('starts on an empty data folder, serves pages, and stops cleanly on SIGTERM', async () => {
+    const server = await startServer(env);
+    const base = `http://127.0.0.1:${port}`;
+    expect(server.output()).to.contain('first.admin@example.jp');
+    const health = await request(base).get('/healthz').expect(200);
+    expect(health.body.database).to.include({ kind: 'embedded', up: true });
+    const home = await request(base).get('/').expect(200);
+    expect(home.text).to.contain('ひきこもり支援者 多職種基礎研修');
+
+    server.child.kill('SIGTERM');
+    expect(await server.exited).to.equal(0);
+    expect(server.output()).to.contain('stopped');
+  });
+
+  it('keeps its data across a restart: the administrator signs in and is not created again', async () => {
+    const server = await startServer(env);
+    try {
+      expect(server.output()).not.to.contain('first administrator');
+      const agent = request.agent(`http://127.0.0.1:${port}`);
+      const login = await agent.get('/login').expect(200);
+      await agent
+        .post('/login')
+        .type('form')
+        .send({ email: admin.email, password: admin.password, _csrf: csrfFrom(login.text) })
+        .expect(302)
+        .expect('location', '/');
+      const users = await agent.get('/admin/users').expect(200);
+      expect(users.text).to.contain('first.admin@example.jp');
+    } finally {
+      server.child.kill('SIGTERM');
+      expect(await server.exited).to.equal(0);
+    }
+  });
+
+  it('refuses to start with a bad configuration and names every bad variable', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        PORT: 'eighty',
+        MONGODB_URI: 'postgres://x',
+        DATA_DIR: dataDir,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).to.equal(1);
+    expect(output).to.contain('PORT');
+    expect(output).to.contain('MONGODB_URI');
+  });
+});
