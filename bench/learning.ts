@@ -6,14 +6,18 @@
  * connections and prints requests/s and p50/p95 server time (measured inside the server, from
  * the request event to the end of the response).
  *
+ * The embedded store runs in the same process, as in production; the bench starts it itself so
+ * that it can count the database commands (round trips) each page costs.
+ *
  * Options (env): BENCH_SECONDS (default 8 per URL), BENCH_CONCURRENCY (20), STORE_FSYNC (store
  * durability, default always as in production), BENCH_ONLY (e.g. lesson,overview), BENCH_CPU_PROF
- * (a folder: write a CPU profile of the server). `--serve` only starts the server and prints the
- * session cookie (used for screenshots).
+ * (a folder: one CPU profile of the server per route, covering only its measured run),
+ * BENCH_ROUND_TRIPS=1 (list the database commands per request of each route). `--serve` only
+ * starts the server and prints the session cookie (used for screenshots).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,7 +33,23 @@ interface Ready {
   barePort: number;
   cookie: string;
 }
-type FromServer = Ready | { kind: 'timings'; samples: number[] };
+interface Timings {
+  kind: 'timings';
+  samples: number[];
+  /** Database commands answered since the reset, by "<command> <collection>". */
+  commands: Record<string, number>;
+  /** CPU time of the server process since the reset (user + system), in ms. */
+  cpuMs: number;
+}
+type FromServer = Ready | Timings;
+interface ToServer {
+  kind: 'reset' | 'timings' | 'stop';
+  /** With reset: profile this run under this file name (BENCH_CPU_PROF). */
+  profile?: string;
+}
+
+/** Driver housekeeping, not caused by requests. */
+const HOUSEKEEPING = new Set(['hello', 'ismaster', 'isMaster', 'ping', 'endSessions']);
 
 // ── server side (child process) ──────────────────────────────────────────────────────────────
 
@@ -45,13 +65,21 @@ async function serve(): Promise<void> {
   const { startAttempt, findAttempt, submitAttempt } =
     await import('../src/learning/quiz.service.js');
   const { buildUser } = await import('../test/helpers/factories.js');
+  const { startStore } = await import('../src/store/index.js');
 
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tsunagu-bench-'));
+  // The embedded store in this process, as connectDatabase would start it, but held here so
+  // that its command counts can be read.
+  const store = await startStore({
+    dataDir: path.join(dataDir, 'store'),
+    fsync: (process.env.STORE_FSYNC ?? 'always') as 'always' | 'batch' | 'never',
+  });
   const config = loadConfig({
     NODE_ENV: 'production',
     PORT: '0',
     HOST: '127.0.0.1',
     DATA_DIR: dataDir,
+    MONGODB_URI: `${store.uri}/tsunagu`,
     SESSION_SECRET: randomBytes(32).toString('hex'),
     COURSES_DIR: process.env.COURSES_DIR ?? './courses',
     STORE_FSYNC: process.env.STORE_FSYNC ?? 'always',
@@ -116,22 +144,63 @@ async function serve(): Promise<void> {
   if (process.send) process.send(ready);
   else console.log(JSON.stringify(ready));
 
-  process.on('message', (message: { kind: string }) => {
-    if (message.kind === 'reset') {
-      samples.length = 0;
-      process.send!({ kind: 'timings', samples: [] } satisfies FromServer);
-    }
-    if (message.kind === 'timings')
-      process.send!({ kind: 'timings', samples: [...samples] } satisfies FromServer);
-    if (message.kind === 'stop') {
-      appServer.close();
-      bareServer.close();
-      void database.close().finally(() => {
+  const profiler = process.env.BENCH_CPU_PROF ? await startProfiler() : null;
+  let profileName: string | undefined;
+  let countsAtReset: Record<string, number> = {};
+  let cpuAtReset = process.cpuUsage();
+  process.on('message', (message: ToServer) => {
+    void (async () => {
+      if (message.kind === 'reset') {
+        samples.length = 0;
+        countsAtReset = store.commandCounts();
+        profileName = message.profile;
+        if (profiler && profileName) await profiler.post('Profiler.start');
+        cpuAtReset = process.cpuUsage();
+        process.send!({
+          kind: 'timings',
+          samples: [],
+          commands: {},
+          cpuMs: 0,
+        } satisfies FromServer);
+      }
+      if (message.kind === 'timings') {
+        const cpu = process.cpuUsage(cpuAtReset);
+        const cpuMs = (cpu.user + cpu.system) / 1000;
+        const taken = [...samples];
+        const commands: Record<string, number> = {};
+        for (const [key, n] of Object.entries(store.commandCounts())) {
+          const delta = n - (countsAtReset[key] ?? 0);
+          if (delta > 0 && !HOUSEKEEPING.has(key.split(' ')[0])) commands[key] = delta;
+        }
+        if (profiler && profileName) {
+          const { profile } = await profiler.post('Profiler.stop');
+          const dir = process.env.BENCH_CPU_PROF!;
+          mkdirSync(dir, { recursive: true });
+          writeFileSync(path.join(dir, `${profileName}.cpuprofile`), JSON.stringify(profile));
+        }
+        process.send!({ kind: 'timings', samples: taken, commands, cpuMs } satisfies FromServer);
+      }
+      if (message.kind === 'stop') {
+        appServer.close();
+        bareServer.close();
+        profiler?.disconnect();
+        await database.close().catch(() => undefined);
+        await store.close().catch(() => undefined);
         rmSync(dataDir, { recursive: true, force: true });
         process.exit(0);
-      });
-    }
+      }
+    })();
   });
+}
+
+/** An inspector session with the CPU profiler enabled (sampling every 100 µs). */
+async function startProfiler() {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  return session;
 }
 
 /** Signs in through the real form; production cookies are Secure, so we say we came through HTTPS. */
@@ -166,6 +235,11 @@ interface Result {
   rps: number;
   p50: number;
   p95: number;
+  /** Database commands per request. */
+  roundTrips: number;
+  /** Server CPU time per request, ms. */
+  cpuPerRequest: number;
+  commands: (readonly [string, number])[];
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -212,15 +286,15 @@ async function load(
   return { requests, errors, rps: requests / elapsed };
 }
 
-function ask(child: ChildProcess, kind: string): Promise<number[]> {
+function ask(child: ChildProcess, message: ToServer): Promise<Timings> {
   return new Promise((resolve) => {
-    const onMessage = (message: FromServer) => {
-      if (message.kind !== 'timings') return;
+    const onMessage = (reply: FromServer) => {
+      if (reply.kind !== 'timings') return;
       child.off('message', onMessage);
-      resolve(message.samples);
+      resolve(reply);
     };
     child.on('message', onMessage);
-    child.send({ kind });
+    child.send(message);
   });
 }
 
@@ -229,13 +303,7 @@ async function bench(): Promise<void> {
   const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 20);
   const self = fileURLToPath(import.meta.url);
   const child = fork(self, ['--serve'], {
-    execArgv: [
-      '--import',
-      'tsx',
-      ...(process.env.BENCH_CPU_PROF
-        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
-        : []),
-    ],
+    execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const ready = await new Promise<Ready>((resolve, reject) => {
@@ -245,35 +313,50 @@ async function bench(): Promise<void> {
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
   });
   console.log(
-    `Tsunagu bench:learning — ${concurrency} concurrent connections, ${seconds} s per URL (after a 2 s warm-up)`,
+    `Tsunagu bench:learning — ${concurrency} concurrent connections, ${seconds} s per URL (after a 2 s warm-up of every URL, and 2 s more just before its run)`,
   );
 
   const targets = [
-    { name: 'bare Express "hello"', port: ready.barePort, path: '/hello' },
-    { name: `lesson page ${LESSON_PATH}`, port: ready.appPort, path: LESSON_PATH },
-    { name: `program overview ${OVERVIEW_PATH}`, port: ready.appPort, path: OVERVIEW_PATH },
+    { slug: 'bare', name: 'bare Express "hello"', port: ready.barePort, path: '/hello' },
+    { slug: 'lesson', name: `lesson page ${LESSON_PATH}`, port: ready.appPort, path: LESSON_PATH },
+    {
+      slug: 'overview',
+      name: `program overview ${OVERVIEW_PATH}`,
+      port: ready.appPort,
+      path: OVERVIEW_PATH,
+    },
     // Reference: the signed-in home page (session + user lookup + EJS, no learning work).
-    { name: 'reference: signed-in home page /', port: ready.appPort, path: '/' },
+    { slug: 'home', name: 'reference: signed-in home page /', port: ready.appPort, path: '/' },
   ];
   // BENCH_ONLY=lesson,overview runs a subset (the bare route always runs: it is the yardstick).
   const only = process.env.BENCH_ONLY?.split(',');
   const chosen = targets.filter(
     (target, i) => i === 0 || !only || only.some((word) => target.name.includes(word)),
   );
+  // Warm the JIT up on every route first: otherwise the first app route measured pays for
+  // compiling the code all app routes share (session, passport, driver, store).
+  for (const target of chosen) await load(target.port, target.path, ready.cookie, 2, concurrency);
   const results: Result[] = [];
   for (const target of chosen) {
     await load(target.port, target.path, ready.cookie, 2, concurrency);
-    await ask(child, 'reset');
+    await ask(child, { kind: 'reset', profile: target.slug });
     const run = await load(target.port, target.path, ready.cookie, seconds, concurrency);
-    const samples = (await ask(child, 'timings')).sort((a, b) => a - b);
+    const timings = await ask(child, { kind: 'timings' });
+    const samples = timings.samples.sort((a, b) => a - b);
+    const perRequest = Object.entries(timings.commands)
+      .map(([command, n]) => [command, n / Math.max(1, run.requests)] as const)
+      .sort((a, b) => b[1] - a[1]);
     results.push({
       name: target.name,
       ...run,
       p50: percentile(samples, 50),
       p95: percentile(samples, 95),
+      roundTrips: perRequest.reduce((sum, [, n]) => sum + n, 0),
+      cpuPerRequest: timings.cpuMs / Math.max(1, run.requests),
+      commands: perRequest,
     });
   }
-  child.send({ kind: 'stop' });
+  child.send({ kind: 'stop' } satisfies ToServer);
 
   const bare = results[0].rps;
   const rows = results.map((r) => [
@@ -282,16 +365,34 @@ async function bench(): Promise<void> {
     `${((r.rps / bare) * 100).toFixed(0)}%`,
     r.p50.toFixed(2),
     r.p95.toFixed(2),
+    r.cpuPerRequest.toFixed(3),
+    r.roundTrips.toFixed(2),
     String(r.requests),
     String(r.errors),
   ]);
-  const header = ['route', 'req/s', 'vs bare', 'p50 ms', 'p95 ms', 'requests', 'non-200'];
+  const header = [
+    'route',
+    'req/s',
+    'vs bare',
+    'p50 ms',
+    'p95 ms',
+    'cpu ms/req',
+    'db/req',
+    'requests',
+    'non-200',
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log('\n' + line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of rows) console.log(line(row));
+  if (process.env.BENCH_ROUND_TRIPS) {
+    for (const r of results.slice(1)) {
+      const list = r.commands.map(([command, n]) => `${command} ×${n.toFixed(2)}`).join(', ');
+      console.log(`\n${r.name}: ${list || 'no database commands'}`);
+    }
+  }
   const lessonResult = results.find((r) => r.name.startsWith('lesson page'));
   if (!lessonResult) return;
   const lessonShare = lessonResult.rps / bare;
@@ -299,7 +400,9 @@ async function bench(): Promise<void> {
     `\nLesson page at ${(lessonShare * 100).toFixed(0)}% of the bare route (target ≥ 25%, aim 40%): ${lessonShare >= 0.25 ? 'OK' : 'BELOW TARGET'}`,
   );
   console.log(
-    'p50/p95: server time from the request event to the end of the response, in the server process.',
+    'p50/p95: server time from the request event to the end of the response, in the server process;\n' +
+      'cpu ms/req: CPU time of the server process per request (less sensitive to a busy machine);\n' +
+      'db/req: database commands (round trips to the store) per request.',
   );
   if (results.some((r) => r.errors > 0)) process.exitCode = 1;
 }

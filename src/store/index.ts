@@ -46,6 +46,8 @@ export interface RunningStore {
   uri: string;
   port: number;
   stats(): StoreStats;
+  /** Commands answered so far, by "<command> <collection>" (e.g. "find users"); for diagnostics. */
+  commandCounts(): Record<string, number>;
   /** The plan of the last query on a namespace ("db.coll"), for tests and diagnostics. */
   lastPlan(ns: string): PlanInfo | undefined;
   /** Runs a TTL pass now (tests); resolves with the number of documents removed. */
@@ -97,6 +99,7 @@ export async function startStore(opts: StartStoreOptions = {}): Promise<RunningS
           connections: running.connections,
         };
       },
+      commandCounts: () => Object.fromEntries(running.commandCounts),
       lastPlan: (ns) => engine.lastPlans.get(ns),
       expireNow: () => engine.expire(),
       close: () => {

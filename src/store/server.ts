@@ -26,6 +26,8 @@ export class WireServer {
   private readonly sockets = new Set<net.Socket>();
   private nextConnectionId = 1;
   private readonly startedAt = new Date();
+  /** Commands answered, by "<command> <collection>" (diagnostics: round trips per request). */
+  readonly commandCounts = new Map<string, number>();
 
   constructor(private readonly opts: WireServerOptions) {
     this.server = net.createServer((socket) => this.accept(socket));
@@ -82,6 +84,7 @@ export class WireServer {
           return fail(err instanceof MalformedMessage ? err.message : String(err));
         }
         const req = request;
+        this.count(req.body);
         queue = queue.then(async () => {
           const reply = await runCommand(req.body, {
             engine: this.opts.engine,
@@ -115,6 +118,14 @@ export class WireServer {
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.sockets.delete(socket));
+  }
+
+  private count(body: Document): void {
+    const name = Object.keys(body)[0] ?? '';
+    const target = body[name] as unknown;
+    let key = typeof target === 'string' ? `${name} ${target}` : name;
+    if (!this.commandCounts.has(key) && this.commandCounts.size >= 1000) key = 'other';
+    this.commandCounts.set(key, (this.commandCounts.get(key) ?? 0) + 1);
   }
 
   private encode(opCode: number, requestId: number, reply: Document): Buffer {
