@@ -98,6 +98,8 @@ export class CursorRegistry {
 }
 
 function takeBatch(docs: Document[], from: number, max: number): Document[] {
+  // One document always fits (a batch holds at least one): no need to measure it.
+  if (docs.length - from === 1 && max >= 1) return [docs[from]];
   const out: Document[] = [];
   let bytes = 0;
   for (let i = from; i < docs.length && out.length < max; i++) {

@@ -1,4 +1,4 @@
-import { Long } from 'bson';
+import { Long, ObjectId } from 'bson';
 import { Context } from 'mingo';
 import { Aggregator } from 'mingo/aggregator';
 import * as accumulatorOperators from 'mingo/operators/accumulator';
@@ -182,7 +182,44 @@ const context = Context.init({
   .addProjectionOps(projectionOperators)
   .addWindowOps(windowOperators);
 
+/**
+ * mingo's options, as a plain object: mingo copies every operator map of the context from it
+ * (ComputeOptions.init). Used where mingo may add operators to the context it is given (the
+ * updater, $fill, $setWindowFields), so that ours stays as built here.
+ */
 export const mingoOptions: Partial<Options> = { context, scriptEnabled: false };
+
+/**
+ * The same options as one prepared mingo ComputeOptions instance, which `new Query(…)` reuses
+ * as is instead of copying the context's ~300 operators on every query. mingo does not export
+ * the class, so it is taken from the options mingo hands to a query operator. Should that ever
+ * fail, the plain options are used (slower, same results).
+ */
+export const queryOptions: Partial<Options> = (() => {
+  let seen: unknown;
+  const probe = Context.init({
+    query: {
+      $probe: (_selector: string, _value: unknown, options: Options) => {
+        seen = options;
+        return () => true;
+      },
+    },
+  });
+  new Query({ x: { $probe: 1 } }, { context: probe });
+  const ComputeOptions = (seen as object | undefined)?.constructor as
+    (new (options: Partial<Options>) => Partial<Options>) | undefined;
+  if (!ComputeOptions || ComputeOptions === Object || typeof seen !== 'object') return mingoOptions;
+  // The defaults ComputeOptions.init gives, with our context and options.
+  const prepared = new ComputeOptions({
+    idKey: '_id',
+    scriptEnabled: true,
+    useStrictMode: true,
+    failOnError: true,
+    processingMode: 0, // ProcessingMode.CLONE_OFF
+    ...mingoOptions,
+  });
+  return prepared.context === context ? prepared : mingoOptions;
+})();
 
 const unsupportedQueryOps = new Set([
   '$text',
@@ -210,18 +247,82 @@ export type Matcher = (doc: Doc) => boolean;
 
 const matchAll: Matcher = () => true;
 
-/** Compiles a query filter into a predicate. */
+const NOT_SIMPLE = Symbol('not simple');
+
+/**
+ * The value a top-level condition compares for equality, when the condition is a plain field
+ * (no dots, no operator, nothing from Object.prototype) equal to a string, number, boolean,
+ * int64, Date or ObjectId — bare or as a sole `$eq`. Otherwise NOT_SIMPLE (mingo decides).
+ */
+function simpleEquality(field: string, cond: unknown): unknown {
+  if (field.length === 0 || field[0] === '$' || field.includes('.') || field in Object.prototype)
+    return NOT_SIMPLE;
+  let value = cond;
+  if (isPlainObject(cond)) {
+    const keys = Object.keys(cond);
+    if (keys.length !== 1 || keys[0] !== '$eq') return NOT_SIMPLE;
+    value = cond.$eq;
+  }
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return value;
+    case 'object':
+      return value instanceof Date || value instanceof ObjectId ? value : NOT_SIMPLE;
+    default:
+      return NOT_SIMPLE;
+  }
+}
+
+/** `{ field: value }` for a simple value: what eqPred answers for a top-level field. */
+function equalsAt(doc: Doc, field: string, value: unknown): boolean {
+  const a = doc[field];
+  if (valuesEqual(a, value)) return true;
+  return Array.isArray(a) && a.some((v) => valuesEqual(v, value));
+}
+
+/**
+ * Compiles a query filter into a predicate. Top-level equalities on plain fields (the common
+ * `{ _id: … }`, `{ userId: …, programId: … }`) are tested directly; the other conditions, if
+ * any, go through mingo. A filter's top-level conditions are all required, so the split is exact.
+ */
 export function compileFilter(filter: unknown): Matcher {
   if (filter === undefined || filter === null) return matchAll;
   if (!isPlainObject(filter)) throw new StoreError(2, 'query filter must be an object');
-  if (Object.keys(filter).length === 0) return matchAll;
+  const keys = Object.keys(filter);
+  if (keys.length === 0) return matchAll;
   checkFilter(filter);
-  try {
-    const q = new Query(hideBigInts(filter), mingoOptions);
-    return (doc) => q.test(doc);
-  } catch (err) {
-    throw toStoreError(err);
+  const fields: string[] = [];
+  const values: unknown[] = [];
+  let rest: Doc | null = null;
+  for (const key of keys) {
+    const value = simpleEquality(key, filter[key]);
+    if (value === NOT_SIMPLE) (rest ??= {})[key] = filter[key];
+    else {
+      fields.push(key);
+      values.push(value);
+    }
   }
+  let q: Query | null = null;
+  if (rest) {
+    try {
+      q = new Query(hideBigInts(rest), queryOptions);
+    } catch (err) {
+      throw toStoreError(err);
+    }
+  }
+  const n = fields.length;
+  if (n === 0) return (doc) => q!.test(doc);
+  const simple: Matcher =
+    n === 1
+      ? (doc) => equalsAt(doc, fields[0], values[0])
+      : (doc) => {
+          for (let i = 0; i < n; i++) if (!equalsAt(doc, fields[i], values[i])) return false;
+          return true;
+        };
+  return q ? (doc) => simple(doc) && q.test(doc) : simple;
 }
 
 const unsupportedStages = new Set([

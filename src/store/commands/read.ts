@@ -2,7 +2,7 @@ import type { Document } from 'bson';
 import { Query } from 'mingo/query';
 import type { Collection } from '../collection.js';
 import { StoreError, toStoreError } from '../errors.js';
-import { compileFilter, hideBigInts, mingoOptions, runPipeline } from '../matcher.js';
+import { compileFilter, hideBigInts, queryOptions, runPipeline } from '../matcher.js';
 import { runQuery, type PlanInfo } from '../planner.js';
 import { cloneForMingo, compareValues, isPlainObject, valueKey, type Doc } from '../values.js';
 import { parseSort, valuesAtPath, type SortSpec } from '../paths.js';
@@ -15,12 +15,52 @@ import {
   type Handler,
 } from './context.js';
 
+/**
+ * A projection naming only plain top-level fields with 0/1/true/false (the usual `{ a: 1, b: 1 }`
+ * or `{ secret: 0 }`): which fields to keep or drop, in MongoDB's way — `_id` kept unless
+ * excluded, the document's own field order. null for anything else (mingo applies it).
+ */
+function simpleProjection(
+  projection: Doc,
+): { include: boolean; fields: Set<string>; keepId: boolean } | null {
+  const fields = new Set<string>();
+  let keepId = true;
+  let include: boolean | null = null;
+  for (const key of Object.keys(projection)) {
+    const v = projection[key];
+    const on = v === 1 || v === true ? true : v === 0 || v === false ? false : null;
+    if (on === null || key.length === 0 || key[0] === '$' || key.includes('.')) return null;
+    if (key in Object.prototype) return null;
+    if (key === '_id') {
+      keepId = on;
+      continue;
+    }
+    if (include !== null && include !== on) return null; // mingo gives MongoDB's error
+    include = on;
+    fields.add(key);
+  }
+  // Only `_id` named: { _id: 0 } drops it, { _id: 1 } keeps only it.
+  if (include === null) return { include: keepId, fields, keepId };
+  return { include, fields, keepId };
+}
+
 /** Applies a find projection (mingo), keeping `$` positional projections working. */
 export function project(docs: Doc[], projection: Doc, filter: Doc): Doc[] {
   if (Object.keys(projection).length === 0) return docs;
+  const simple = simpleProjection(projection);
+  if (simple) {
+    const { include, fields, keepId } = simple;
+    return docs.map((doc) => {
+      const out: Doc = {};
+      for (const key of Object.keys(doc)) {
+        if (key === '_id' ? keepId : fields.has(key) === include) out[key] = doc[key];
+      }
+      return out;
+    });
+  }
   const positional = Object.keys(projection).some((k) => k.endsWith('.$'));
   try {
-    return new Query(positional ? hideBigInts(filter) : {}, mingoOptions)
+    return new Query(positional ? hideBigInts(filter) : {}, queryOptions)
       .find(docs, projection)
       .all() as Doc[];
   } catch (err) {
