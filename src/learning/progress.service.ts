@@ -39,13 +39,22 @@ function toSummary(doc: Partial<ProgressSummary> | null | undefined): ProgressSu
   };
 }
 
-/** One lean read: the learner's summary of a program. */
+/**
+ * One read: the learner's summary of a program. Every learning page does it, so it is one `find`
+ * command sent through the driver directly: the plain document `findOne(…).lean()` would give,
+ * without the query building and casting (the filter holds only an ObjectId and a string).
+ */
 export async function getProgress(learner: Learner, programId: string): Promise<ProgressSummary> {
-  const doc = await LearnerProgress.findOne(
-    { userId: { $eq: learner.userId }, programId: { $eq: programId } },
-    { readLessons: 1, openedModules: 1, quizzes: 1, secondsSpent: 1, position: 1 },
-  ).lean<ProgressSummary>();
-  return toSummary(doc);
+  const reply = await LearnerProgress.db.db!.command({
+    find: LearnerProgress.collection.collectionName,
+    filter: { userId: { $eq: learner.userId }, programId: { $eq: programId } },
+    projection: { readLessons: 1, openedModules: 1, quizzes: 1, secondsSpent: 1, position: 1 },
+    limit: 1,
+    singleBatch: true,
+  });
+  const batch = (reply.cursor as { firstBatch?: Partial<ProgressSummary>[] } | undefined)
+    ?.firstBatch;
+  return toSummary(batch?.[0]);
 }
 
 export interface ModuleProgress {
