@@ -28,7 +28,7 @@ export function sessionMiddleware({ secret, secure, connection }: SessionOptions
     rolling: true,
     proxy: secure,
     cookie: { httpOnly: true, sameSite: 'lax', secure, maxAge: ttlSeconds * 1000 },
-    store: MongoStore.create({
+    store: new SessionStore({
       client: connection.getClient(),
       dbName: connection.db!.databaseName,
       collectionName: 'sessions',
@@ -37,6 +37,47 @@ export function sessionMiddleware({ secret, secure, connection }: SessionOptions
       autoRemove: 'native',
     }),
   });
+}
+
+/**
+ * connect-mongo's store with a cheaper read, which every request makes: the same filter and the
+ * same result as MongoStore#get, sent as one `find` command rather than through a driver cursor.
+ * It relies on the options used above (sessions stored as JSON strings, no crypto, no transformId).
+ */
+class SessionStore extends MongoStore {
+  override get(
+    sid: string,
+    callback: (err: unknown, session?: session.SessionData | null) => void,
+  ): void {
+    this.read(sid).then(
+      (result) => {
+        this.emit('get', sid);
+        callback(null, result);
+      },
+      (error: unknown) => callback(error),
+    );
+  }
+
+  private async read(sid: string): Promise<session.SessionData | null> {
+    const collection = await this.collectionP;
+    const reply = await collection.db.command({
+      find: collection.collectionName,
+      filter: {
+        _id: sid,
+        $or: [{ expires: { $exists: false } }, { expires: { $gt: new Date() } }],
+      },
+      limit: 1,
+      singleBatch: true,
+    });
+    const doc = (reply.cursor as { firstBatch?: { session: unknown; lastModified?: Date }[] })
+      .firstBatch?.[0];
+    if (!doc) return null;
+    const result = (
+      typeof doc.session === 'string' ? JSON.parse(doc.session) : doc.session
+    ) as session.SessionData & { lastModified?: Date };
+    if (doc.lastModified) result.lastModified = doc.lastModified;
+    return result;
+  }
 }
 
 /** POST routes taking multipart forms; each checks CSRF itself after multer (src/admin/import.routes.ts). */
