@@ -1,6 +1,7 @@
 /**
  * Who may open what: every route × every role, in one table. To add a route, add a row to ROWS
- * (use the helpers below for the usual shapes), with fixtures from `f` for ids.
+ * (use the helpers below for the usual shapes), with fixtures from `f` for ids. A check at the end
+ * walks the routes the app registers and fails for any route no row reaches (see EXEMPT).
  *
  * Paths may name fixtures: '/admin/users/:matsumotoTraineeId'.
  * Outcomes: 200 (or any other status number), 'login' (302 to /login), 'redirect' (302/303
@@ -9,6 +10,7 @@
  * outcome for admin last or mark it 'skip'.
  */
 import { expect } from 'chai';
+import express from 'express';
 import request from 'supertest';
 import { Organisation } from '../../src/organisations/organisation.model.js';
 import type { Role } from '../../src/users/roles.js';
@@ -16,6 +18,7 @@ import { createInvitation } from '../../src/users/invitations.service.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { signIn, type SignedIn } from '../helpers/auth.js';
 import { buildMunicipality, buildUser } from '../helpers/factories.js';
+import { appRoutes, type AppRoute } from '../helpers/routes.js';
 
 type Who = 'anonymous' | 'trainee' | 'supervisor' | 'coordinator' | 'regional_viewer' | 'admin';
 type Outcome = number | 'login' | 'redirect' | 'skip';
@@ -34,13 +37,24 @@ const WHO: Who[] = [
 interface Fixtures {
   naganoTraineeId: string;
   matsumotoTraineeId: string;
+  /** A 長野市 trainee the suspend row may suspend (no other row uses it). */
+  naganoSuspendableId: string;
   naganoPendingId: string;
   matsumotoPendingId: string;
+  naganoInvitationId: string;
   matsumotoInvitationId: string;
   naganoOrganisationId: string;
   matsumotoOrganisationId: string;
   matsumotoTraineeName: string;
+  /** CSV import previews uploaded by the admin: one to look at and confirm, one to discard. */
+  adminImportBatchId: string;
+  adminDiscardBatchId: string;
+  /** A quiz attempt started by the signed-in trainee (attempts belong to their learner only). */
+  traineeAttemptId: string;
 }
+
+/** The module, lesson and quiz of the real course the learning rows open. */
+const MODULE = '/learn/basic-training/understanding';
 
 interface Row {
   method: 'GET' | 'POST';
@@ -78,13 +92,46 @@ const only = (
   ...overrides,
 });
 
+/** A record of `who`'s own: `who` gets `status`, every other signed-in user 404 (admins too); anonymous → login. */
+const ownerOnly = (who: Who, status: Outcome = 200): Expectations => ({
+  ...signedIn(404),
+  [who]: status,
+});
+
 const ROWS: Row[] = [
   // ── Public pages ───────────────────────────────────────────────────────────────────────────
   { method: 'GET', path: '/', expect: everyone(200) },
   { method: 'GET', path: '/healthz', expect: everyone(200) },
+  {
+    method: 'GET',
+    path: '/public/css/app.css',
+    expect: everyone(200),
+    note: 'static files, not a route',
+  },
   { method: 'GET', path: '/login', expect: anonymousOnly() },
+  {
+    method: 'POST',
+    path: '/login',
+    form: {},
+    expect: everyone(422),
+    note: 'empty form; no one is signed in or out',
+  },
   { method: 'GET', path: '/register', expect: anonymousOnly() },
+  {
+    method: 'POST',
+    path: '/register',
+    form: {},
+    expect: { ...everyone('redirect'), anonymous: 422 },
+    note: 'empty form',
+  },
   { method: 'GET', path: '/password/forgot', expect: everyone(200) },
+  {
+    method: 'POST',
+    path: '/password/forgot',
+    form: {},
+    expect: everyone(422),
+    note: 'empty form',
+  },
   {
     method: 'GET',
     path: '/password/reset?token=' + 'x'.repeat(43),
@@ -92,8 +139,22 @@ const ROWS: Row[] = [
     note: 'unknown token',
   },
   {
+    method: 'POST',
+    path: '/password/reset',
+    form: { token: 'x'.repeat(43) },
+    expect: everyone(404),
+    note: 'unknown token',
+  },
+  {
     method: 'GET',
     path: '/invitations/accept?token=' + 'x'.repeat(43),
+    expect: everyone(404),
+    note: 'unknown token',
+  },
+  {
+    method: 'POST',
+    path: '/invitations/accept',
+    form: { token: 'x'.repeat(43) },
     expect: everyone(404),
     note: 'unknown token',
   },
@@ -136,8 +197,20 @@ const ROWS: Row[] = [
   },
   {
     method: 'POST',
+    path: '/approvals/:naganoPendingId/approve',
+    expect: only(['coordinator'], 'redirect', { admin: 'skip' }),
+    note: 'own municipality; approved by the coordinator, so no longer pending for the admin',
+  },
+  {
+    method: 'POST',
     path: '/invitations/:matsumotoInvitationId/revoke',
     expect: only(['coordinator'], 'skip', { coordinator: 404 }),
+  },
+  {
+    method: 'POST',
+    path: '/invitations/:naganoInvitationId/revoke',
+    expect: only(['coordinator'], 'redirect'),
+    note: 'own municipality; revoking twice changes nothing',
   },
   { method: 'GET', path: '/admin/outbox', expect: only([]) },
   { method: 'GET', path: '/admin/outbox/0000000000000-00000000', expect: only([], 404) },
@@ -165,27 +238,133 @@ const ROWS: Row[] = [
   },
   {
     method: 'POST',
+    path: '/admin/users/:naganoTraineeId/roles',
+    form: { roles: 'trainee' },
+    expect: only([], 303),
+    note: 'the roles it already has: nothing changes',
+  },
+  {
+    method: 'POST',
+    path: '/admin/users/:matsumotoTraineeId/roles',
+    form: { roles: 'trainee' },
+    expect: only([], 303),
+    note: 'the roles it already has: nothing changes',
+  },
+  {
+    method: 'POST',
     path: '/admin/users/:matsumotoTraineeId/suspend',
     expect: only(['coordinator'], 'skip', { coordinator: 404 }),
   },
   {
     method: 'POST',
-    path: '/admin/users/:matsumotoTraineeId/roles',
-    form: { roles: 'admin' },
-    expect: only([], 'skip'),
+    path: '/admin/users/:naganoSuspendableId/suspend',
+    expect: only(['coordinator'], 'redirect'),
+    note: 'own municipality, a trainee; suspending twice changes nothing',
+  },
+  {
+    method: 'POST',
+    path: '/admin/users/:naganoTraineeId/reactivate',
+    expect: only(['coordinator'], 303),
+    note: 'not suspended: nothing changes',
+  },
+  {
+    method: 'POST',
+    path: '/admin/users/:matsumotoTraineeId/reactivate',
+    expect: only(['coordinator'], 303, { coordinator: 404 }),
   },
   { method: 'GET', path: '/admin/users/import', expect: only(['coordinator']) },
+  {
+    method: 'POST',
+    path: '/admin/users/import',
+    form: {},
+    expect: only(['coordinator'], 422),
+    note: 'no file',
+  },
+  { method: 'GET', path: '/admin/users/import/template.csv', expect: only(['coordinator']) },
+  {
+    method: 'GET',
+    path: '/admin/users/import/:adminImportBatchId',
+    expect: only(['coordinator'], 200, { coordinator: 404 }),
+    note: "someone else's import: 404",
+  },
+  {
+    method: 'POST',
+    path: '/admin/users/import/:adminImportBatchId/confirm',
+    expect: only(['coordinator'], 303, { coordinator: 404 }),
+    note: "someone else's import: 404; the admin's own is registered",
+  },
+  {
+    method: 'POST',
+    path: '/admin/users/import/:adminDiscardBatchId/discard',
+    expect: only(['coordinator'], 303, { coordinator: 404 }),
+    note: "someone else's import: 404; the admin's own is discarded",
+  },
   { method: 'GET', path: '/admin/audit', expect: only([]) },
   { method: 'GET', path: '/admin/organisations', expect: only(['coordinator', 'regional_viewer']) },
   { method: 'GET', path: '/admin/organisations/new', expect: only([]) },
+  {
+    method: 'POST',
+    path: '/admin/organisations',
+    form: {},
+    expect: only([], 422),
+    note: 'empty form',
+  },
   { method: 'GET', path: '/admin/organisations/:naganoOrganisationId/edit', expect: only([]) },
+  {
+    method: 'POST',
+    path: '/admin/organisations/:naganoOrganisationId',
+    form: {},
+    expect: only([], 422),
+    note: 'empty form',
+  },
 
   // ── Learning (L) ───────────────────────────────────────────────────────────────────────────
   { method: 'GET', path: '/learn', expect: signedIn(200) },
   { method: 'GET', path: '/learn/me', expect: signedIn(200) },
   { method: 'GET', path: '/learn/basic-training', expect: signedIn(200) },
   { method: 'GET', path: '/learn/no-such-program', expect: signedIn(404) },
+  { method: 'GET', path: MODULE, expect: signedIn(200) },
+  { method: 'GET', path: `${MODULE}/numbers`, expect: signedIn(200) },
+  {
+    method: 'POST',
+    path: `${MODULE}/numbers/read`,
+    expect: signedIn('redirect'),
+    note: "marks the lesson read in each user's own progress",
+  },
+  { method: 'GET', path: `${MODULE}/quiz`, expect: signedIn(200) },
+  {
+    method: 'GET',
+    path: `${MODULE}/quiz/start`,
+    expect: signedIn('redirect'),
+    note: 'starts an attempt of their own',
+  },
+  {
+    method: 'GET',
+    path: `${MODULE}/quiz/attempts/:traineeAttemptId`,
+    expect: ownerOnly('trainee'),
+    note: "another learner's attempt: 404, admins included",
+  },
+  {
+    method: 'POST',
+    path: `${MODULE}/quiz/attempts/:traineeAttemptId`,
+    form: {},
+    expect: ownerOnly('trainee', 422),
+    note: 'no answers: the owner gets the form back, others 404',
+  },
+  {
+    method: 'GET',
+    path: '/courses-assets/basic-training/understanding/no-such-file.png',
+    expect: signedIn(404),
+    note: 'the course has no attachments; anonymous is stopped before the lookup',
+  },
 ];
+
+/**
+ * Routes no row can reach, each with the reason. Keep it short: a route belongs here only when
+ * a request to it cannot say anything about access (none at present: /healthz, /logout and the
+ * multipart upload are rows; /public is static middleware, not a route, and has a row anyway).
+ */
+const EXEMPT: { method: string; pattern: string; reason: string }[] = [];
 
 describe('access matrix: every route × every role', () => {
   let t: TestApp;
@@ -213,18 +392,21 @@ describe('access matrix: every route × every role', () => {
       sessions.set(role, await signIn(t.app, user, password));
     }
     const { user: admin } = await buildUser({ roles: ['admin'] });
-    const [naganoTrainee, matsumotoTrainee, naganoPending, matsumotoPending] = await Promise.all([
-      buildUser({ municipality: nagano }),
-      buildUser({ municipality: matsumoto }),
-      buildUser({ municipality: nagano, status: 'pending' }),
-      buildUser({ municipality: matsumoto, status: 'pending' }),
-    ]);
-    const { invitation } = await createInvitation({
-      email: 'invited-matsumoto@example.jp',
-      roles: ['trainee'],
-      municipalityId: String(matsumoto._id),
-      invitedBy: String(admin._id),
-    });
+    const [naganoTrainee, matsumotoTrainee, naganoSuspendable, naganoPending, matsumotoPending] =
+      await Promise.all([
+        buildUser({ municipality: nagano }),
+        buildUser({ municipality: matsumoto }),
+        buildUser({ municipality: nagano }),
+        buildUser({ municipality: nagano, status: 'pending' }),
+        buildUser({ municipality: matsumoto, status: 'pending' }),
+      ]);
+    const invite = (email: string, municipalityId: string) =>
+      createInvitation({ email, roles: ['trainee'], municipalityId, invitedBy: String(admin._id) });
+    const [{ invitation: naganoInvitation }, { invitation: matsumotoInvitation }] =
+      await Promise.all([
+        invite('invited-nagano@example.jp', String(nagano._id)),
+        invite('invited-matsumoto@example.jp', String(matsumoto._id)),
+      ]);
     const [naganoOrganisation, matsumotoOrganisation] = await Promise.all([
       Organisation.create({ name: '長野市 福祉課', sector: '行政', municipalityId: nagano._id }),
       Organisation.create({ name: '松本市 福祉課', sector: '行政', municipalityId: matsumoto._id }),
@@ -232,17 +414,39 @@ describe('access matrix: every route × every role', () => {
     f = {
       naganoTraineeId: String(naganoTrainee.user._id),
       matsumotoTraineeId: String(matsumotoTrainee.user._id),
+      naganoSuspendableId: String(naganoSuspendable.user._id),
       naganoPendingId: String(naganoPending.user._id),
       matsumotoPendingId: String(matsumotoPending.user._id),
-      matsumotoInvitationId: String(invitation._id),
+      naganoInvitationId: String(naganoInvitation._id),
+      matsumotoInvitationId: String(matsumotoInvitation._id),
       naganoOrganisationId: String(naganoOrganisation._id),
       matsumotoOrganisationId: String(matsumotoOrganisation._id),
       matsumotoTraineeName: matsumotoTrainee.user.name,
+      adminImportBatchId: await uploadImport(sessions.get('admin')!, 'import-a@example.jp'),
+      adminDiscardBatchId: await uploadImport(sessions.get('admin')!, 'import-b@example.jp'),
+      traineeAttemptId: await startQuiz(sessions.get('trainee')!),
     };
   });
   after(async () => {
     await t.close();
   });
+
+  /** A CSV import preview of one 長野市 person; returns the batch id. */
+  async function uploadImport(session: SignedIn, email: string): Promise<string> {
+    const csv = `氏名,ふりがな,メールアドレス,市町村\n山田 花子,やまだ はなこ,${email},長野市\n`;
+    const res = await session.agent
+      .post('/admin/users/import')
+      .field('_csrf', session.csrfToken)
+      .attach('file', Buffer.from(csv), 'users.csv')
+      .expect(303);
+    return String(res.headers.location).split('/').pop()!;
+  }
+
+  /** Starts the module's quiz; returns the attempt id. */
+  async function startQuiz(session: SignedIn): Promise<string> {
+    const res = await session.get(`${MODULE}/quiz/start`).expect(303);
+    return String(res.headers.location).split('/').pop()!;
+  }
 
   async function send(who: Who, row: Row, path: string): Promise<request.Response> {
     if (who === 'anonymous') {
@@ -295,6 +499,62 @@ describe('access matrix: every route × every role', () => {
       }
     });
   }
+
+  describe('completeness', () => {
+    const key = (route: { method: string; pattern: string }) => `${route.method} ${route.pattern}`;
+    /** The route Express dispatches the row to: the first registered one that matches. */
+    const routeOf = (routes: AppRoute[], row: Row) => {
+      const path = resolve(row.path).split('?')[0];
+      return routes.find(
+        (route) => (route.method === row.method || route.method === 'ALL') && route.matches(path),
+      );
+    };
+
+    it('has a row for every route the app registers (or an EXEMPT entry saying why not)', () => {
+      const routes = appRoutes(t.app);
+      expect(routes.length, 'routes found').to.be.greaterThan(40);
+      const reached = new Set(ROWS.map((row) => routeOf(routes, row)).filter((route) => !!route));
+      const exempt = new Set(EXEMPT.map(key));
+      const missing = routes
+        .filter((route) => !reached.has(route) && !exempt.has(key(route)))
+        .map(key);
+      expect(missing, 'routes without a row in ROWS').to.deep.equal([]);
+      const registered = new Set(routes.map(key));
+      expect(
+        EXEMPT.map(key).filter((entry) => !registered.has(entry)),
+        'EXEMPT entries that are no longer routes',
+      ).to.deep.equal([]);
+      expect(
+        routes.filter((route) => exempt.has(key(route)) && reached.has(route)).map(key),
+        'EXEMPT entries that have a row after all',
+      ).to.deep.equal([]);
+    });
+
+    it('finds routes of routers mounted under a prefix too', () => {
+      const inner = express.Router();
+      inner.get('/users/:id', (_req, res) => res.end());
+      const outer = express.Router();
+      outer.use('/admin', inner);
+      const app = express();
+      app.use(outer);
+      app.post('/files/*path', (_req, res) => res.end());
+      const [users, files] = appRoutes(app);
+      expect(key(users)).to.equal('GET /admin/users/:id');
+      expect(users.matches('/admin/users/1')).to.equal(true);
+      expect(users.matches('/users/1')).to.equal(false);
+      expect(users.matches('/admin/users/1/edit')).to.equal(false);
+      expect(key(files)).to.equal('POST /files/*path');
+      expect(files.matches('/files/a/b.png')).to.equal(true);
+    });
+
+    it('has no row that reaches no route (a mistyped path would pass as a 404)', () => {
+      const routes = appRoutes(t.app);
+      const strays = ROWS.filter((row) => !row.path.startsWith('/public/'))
+        .filter((row) => !routeOf(routes, row))
+        .map((row) => `${row.method} ${row.path}`);
+      expect(strays).to.deep.equal([]);
+    });
+  });
 
   it('answers JSON clients 401 instead of a redirect', async () => {
     await request(t.app).get('/account').set('accept', 'application/json').expect(401);
