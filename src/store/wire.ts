@@ -111,29 +111,26 @@ export function parseMessage(buf: Buffer): Request {
 
 let nextRequestId = 1;
 
-function header(length: number, responseTo: number, opCode: number): Buffer {
-  const h = Buffer.alloc(16);
-  h.writeInt32LE(length, 0);
-  h.writeInt32LE(nextRequestId++ & 0x7fffffff, 4);
-  h.writeInt32LE(responseTo, 8);
-  h.writeInt32LE(opCode, 12);
-  return h;
+/** A reply buffer: the header and `extra` fixed bytes, then the BSON body, in one allocation. */
+function reply(responseTo: number, opCode: number, extra: number, body: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(16 + extra + body.length);
+  out.writeInt32LE(out.length, 0);
+  out.writeInt32LE(nextRequestId++ & 0x7fffffff, 4);
+  out.writeInt32LE(responseTo, 8);
+  out.writeInt32LE(opCode, 12);
+  out.fill(0, 16, 16 + extra);
+  out.set(body, 16 + extra);
+  return out;
 }
 
 export function encodeMsg(responseTo: number, doc: Document): Buffer {
-  const body = serialize(doc);
-  const h = header(16 + 4 + 1 + body.length, responseTo, OP_MSG);
-  const flagsAndKind = Buffer.alloc(5);
-  return Buffer.concat([h, flagsAndKind, body]);
+  // flagBits (4 bytes, 0) and one body section (kind 0).
+  return reply(responseTo, OP_MSG, 5, serialize(doc));
 }
 
 export function encodeReply(responseTo: number, doc: Document): Buffer {
-  const body = serialize(doc);
-  const h = header(16 + 20 + body.length, responseTo, OP_REPLY);
-  const fields = Buffer.alloc(20);
-  fields.writeInt32LE(0, 0); // responseFlags
-  fields.writeBigInt64LE(0n, 4); // cursorID
-  fields.writeInt32LE(0, 12); // startingFrom
-  fields.writeInt32LE(1, 16); // numberReturned
-  return Buffer.concat([h, fields, body]);
+  const out = reply(responseTo, OP_REPLY, 20, serialize(doc));
+  // responseFlags 0, cursorID 0, startingFrom 0 (already zero); numberReturned 1.
+  out.writeInt32LE(1, 16 + 16);
+  return out;
 }
