@@ -304,6 +304,8 @@ async function bench(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   const child = fork(self, ['--serve'], {
     execArgv: ['--import', 'tsx'],
+    // As a production start would have it: Express reads NODE_ENV itself (view cache).
+    env: { ...process.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const ready = await new Promise<Ready>((resolve, reject) => {
