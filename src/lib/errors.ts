@@ -30,7 +30,7 @@ export class AppError extends Error {
 export const notFound = (message = 'お探しのページは見つかりませんでした。') =>
   new AppError(message, { status: 404, code: 'not_found' });
 
-export const forbidden = (message = 'この操作を行う権限がありません。') =>
+export const forbidden = (message = 'この機能を利用する権限がありません。') =>
   new AppError(message, { status: 403, code: 'forbidden' });
 
 export const badRequest = (message = '送信された内容に誤りがあります。') =>
