@@ -111,15 +111,7 @@ export function usersAdminRouter(): Router {
   });
 
   router.post(`${BASE}/:id/suspend`, requireAuth, requireRole('coordinator'), async (req, res) => {
-    const target = await loadVisible(req);
-    if (
-      !can(req.user, 'user.suspend', {
-        ...placed(target),
-        _id: target._id,
-        roles: target.roles,
-      })
-    )
-      throw forbidden();
+    const target = await loadSuspendable(req);
     const done = await suspendUser(req.user!, target, req.ip);
     req.flash(
       done ? 'success' : 'info',
@@ -133,15 +125,7 @@ export function usersAdminRouter(): Router {
     requireAuth,
     requireRole('coordinator'),
     async (req, res) => {
-      const target = await loadVisible(req);
-      if (
-        !can(req.user, 'user.suspend', {
-          ...placed(target),
-          _id: target._id,
-          roles: target.roles,
-        })
-      )
-        throw forbidden();
+      const target = await loadSuspendable(req);
       const done = await reactivateUser(req.user!, target, req.ip);
       req.flash(
         done ? 'success' : 'info',
@@ -165,6 +149,18 @@ function placed(target: AdminUserRecord) {
 async function loadVisible(req: Request): Promise<AdminUserRecord> {
   const target = await findUserById(req.params.id as string);
   authorize(req.user, 'user.read', { ...placed(target), _id: target._id });
+  return target;
+}
+
+/** A user the signed-in person may see and may also suspend or reactivate (else 403). */
+async function loadSuspendable(req: Request): Promise<AdminUserRecord> {
+  const target = await loadVisible(req);
+  const allowed = can(req.user, 'user.suspend', {
+    ...placed(target),
+    _id: target._id,
+    roles: target.roles,
+  });
+  if (!allowed) throw forbidden();
   return target;
 }
 

@@ -2,9 +2,10 @@ import { Router, type Response } from 'express';
 import mongoose from 'mongoose';
 import { z } from 'zod';
 import { emailHash, recordAudit } from '../audit/audit.service.js';
-import { passwordChangedMessage, passwordResetMessage } from '../mail/messages.js';
+import { passwordResetMessage } from '../mail/messages.js';
 import { link, type AccountsDeps } from '../users/deps.js';
 import { emailField, withNewPassword } from '../users/forms.js';
+import { announcePasswordChange } from '../users/password-changed.js';
 import { User } from '../users/user.model.js';
 import { hashPassword } from './password.js';
 import { PasswordReset, RESET_MINUTES } from './password-reset.model.js';
@@ -167,18 +168,7 @@ export function passwordResetRouter({ config, mailer }: AccountsDeps): Router {
       { $set: { usedAt: new Date() } },
     );
     await clearFailures(accountKey(user.email));
-    await recordAudit({
-      actorId: user._id,
-      action: 'auth.password_reset',
-      targetType: 'User',
-      targetId: user._id,
-      municipalityId: user.municipalityId,
-      ip: req.ip,
-    });
-    await mailer.send({
-      to: user.email,
-      ...passwordChangedMessage({ name: user.name, loginUrl: link(config, '/password/forgot') }),
-    });
+    await announcePasswordChange({ config, mailer }, user, 'auth.password_reset', req.ip);
     req.flash('success', 'パスワードを変更しました。新しいパスワードでログインしてください。');
     res.redirect('/login');
   });

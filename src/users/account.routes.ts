@@ -1,16 +1,15 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { recordAudit } from '../audit/audit.service.js';
 import { requireAuth } from '../auth/middleware.js';
 import { hashPassword, verifyPassword } from '../auth/password.js';
 import { fieldErrors } from '../lib/forms.js';
 import { csrf } from '../http/session.js';
-import { passwordChangedMessage } from '../mail/messages.js';
 import { Municipality } from '../organisations/municipality.model.js';
 import { Organisation } from '../organisations/organisation.model.js';
 import { Region } from '../organisations/region.model.js';
-import { link, type AccountsDeps } from './deps.js';
+import type { AccountsDeps } from './deps.js';
 import { withNewPassword } from './forms.js';
+import { announcePasswordChange } from './password-changed.js';
 import { ROLE_LABELS } from './roles.js';
 import { USER_STATUS_LABELS, User } from './user.model.js';
 
@@ -93,18 +92,7 @@ export function accountRouter({ config, mailer }: AccountsDeps): Router {
       req.logIn(sessionUser, (error) => (error ? reject(error as Error) : resolve())),
     );
     res.locals.csrfToken = csrf.generateToken(req, true);
-    await recordAudit({
-      actorId: user._id,
-      action: 'auth.password_changed',
-      targetType: 'User',
-      targetId: user._id,
-      municipalityId: user.municipalityId,
-      ip: req.ip,
-    });
-    await mailer.send({
-      to: user.email,
-      ...passwordChangedMessage({ name: user.name, loginUrl: link(config, '/password/forgot') }),
-    });
+    await announcePasswordChange({ config, mailer }, user, 'auth.password_changed', req.ip);
     req.flash('success', 'パスワードを変更しました。');
     res.redirect('/account');
   });
