@@ -46,6 +46,26 @@ function statements(body: Document, field: string): Doc[] {
   return list as Doc[];
 }
 
+/**
+ * Runs a batch's statements in order, turning each failure into a write error for its index.
+ * An ordered batch stops at its first error; an unordered one goes on (MongoDB's semantics).
+ */
+function eachStatement(
+  list: Doc[],
+  ordered: boolean,
+  errors: Document[],
+  run: (statement: Doc, index: number) => void,
+): void {
+  for (let i = 0; i < list.length; i++) {
+    if (ordered && errors.length) break;
+    try {
+      run(list[i], i);
+    } catch (err) {
+      errors.push(toStoreError(err).toWriteError(i));
+    }
+  }
+}
+
 const insert: Handler = async (body, ctx) => {
   const name = checkedCollection(body, 'insert', ctx.db);
   const docs = statements(body, 'documents');
@@ -55,15 +75,10 @@ const insert: Handler = async (body, ctx) => {
     tx.collection(ctx.db, name);
     let n = 0;
     const errors: Document[] = [];
-    docs.forEach((raw, i) => {
-      if (ordered && errors.length) return;
-      try {
-        if (!isPlainObject(raw)) throw new StoreError(2, 'document to insert must be an object');
-        tx.apply({ op: 'insert', ns, doc: withId(raw) });
-        n++;
-      } catch (err) {
-        errors.push(toStoreError(err).toWriteError(i));
-      }
+    eachStatement(docs, ordered, errors, (raw) => {
+      if (!isPlainObject(raw)) throw new StoreError(2, 'document to insert must be an object');
+      tx.apply({ op: 'insert', ns, doc: withId(raw) });
+      n++;
     });
     return writeReply(n, errors);
   });
@@ -79,43 +94,37 @@ const update: Handler = async (body, ctx) => {
     let nModified = 0;
     const upserted: Document[] = [];
     const errors: Document[] = [];
-    for (let i = 0; i < list.length; i++) {
-      if (ordered && errors.length) break;
-      try {
-        const s = list[i];
-        refuseCollation(s.collation);
-        const filter = optionalDoc(s.q, 'q');
-        const u = s.u;
-        validateUpdate(u);
-        const multi = s.multi === true;
-        if (multi && !isOperatorUpdate(u) && !isPipelineUpdate(u)) {
-          throw new StoreError(9, 'multi update is not supported for replacement-style update');
-        }
-        const arrayFilters = Array.isArray(s.arrayFilters) ? (s.arrayFilters as Doc[]) : undefined;
-        const matcher = compileFilter(filter);
-        const coll = ctx.engine.getCollection(ctx.db, name);
-        const found = coll
-          ? runQuery(coll, { filter, matcher, sort: parseSort(s.sort), limit: multi ? 0 : 1 }).docs
-          : [];
-        for (const doc of found) {
-          n++;
-          const next = applyUpdate(doc, u, filter, arrayFilters);
-          if (next.modified) {
-            tx.apply({ op: 'replace', ns, doc: next.doc });
-            nModified++;
-          }
-        }
-        if (found.length === 0 && s.upsert === true) {
-          const doc = buildUpsert(filter, u, arrayFilters);
-          tx.collection(ctx.db, name);
-          tx.apply({ op: 'insert', ns, doc });
-          upserted.push({ index: i, _id: doc._id });
-          n++;
-        }
-      } catch (err) {
-        errors.push(toStoreError(err).toWriteError(i));
+    eachStatement(list, ordered, errors, (s, i) => {
+      refuseCollation(s.collation);
+      const filter = optionalDoc(s.q, 'q');
+      const u = s.u;
+      validateUpdate(u);
+      const multi = s.multi === true;
+      if (multi && !isOperatorUpdate(u) && !isPipelineUpdate(u)) {
+        throw new StoreError(9, 'multi update is not supported for replacement-style update');
       }
-    }
+      const arrayFilters = Array.isArray(s.arrayFilters) ? (s.arrayFilters as Doc[]) : undefined;
+      const matcher = compileFilter(filter);
+      const coll = ctx.engine.getCollection(ctx.db, name);
+      const found = coll
+        ? runQuery(coll, { filter, matcher, sort: parseSort(s.sort), limit: multi ? 0 : 1 }).docs
+        : [];
+      for (const doc of found) {
+        n++;
+        const next = applyUpdate(doc, u, filter, arrayFilters);
+        if (next.modified) {
+          tx.apply({ op: 'replace', ns, doc: next.doc });
+          nModified++;
+        }
+      }
+      if (found.length === 0 && s.upsert === true) {
+        const doc = buildUpsert(filter, u, arrayFilters);
+        tx.collection(ctx.db, name);
+        tx.apply({ op: 'insert', ns, doc });
+        upserted.push({ index: i, _id: doc._id });
+        n++;
+      }
+    });
     const extra: Document = { nModified };
     if (upserted.length) extra.upserted = upserted;
     return writeReply(n, errors, extra);
@@ -130,24 +139,18 @@ const del: Handler = async (body, ctx) => {
   return ctx.engine.write((tx) => {
     let n = 0;
     const errors: Document[] = [];
-    for (let i = 0; i < list.length; i++) {
-      if (ordered && errors.length) break;
-      try {
-        const s = list[i];
-        refuseCollation(s.collation);
-        const filter = optionalDoc(s.q, 'q');
-        const matcher = compileFilter(filter);
-        const coll = ctx.engine.getCollection(ctx.db, name);
-        if (!coll) continue;
-        const limit = Number(s.limit ?? 0) === 1 ? 1 : 0;
-        for (const doc of runQuery(coll, { filter, matcher, sort: [], limit }).docs) {
-          tx.apply({ op: 'delete', ns, id: doc._id });
-          n++;
-        }
-      } catch (err) {
-        errors.push(toStoreError(err).toWriteError(i));
+    eachStatement(list, ordered, errors, (s) => {
+      refuseCollation(s.collation);
+      const filter = optionalDoc(s.q, 'q');
+      const matcher = compileFilter(filter);
+      const coll = ctx.engine.getCollection(ctx.db, name);
+      if (!coll) return;
+      const limit = Number(s.limit ?? 0) === 1 ? 1 : 0;
+      for (const doc of runQuery(coll, { filter, matcher, sort: [], limit }).docs) {
+        tx.apply({ op: 'delete', ns, id: doc._id });
+        n++;
       }
-    }
+    });
     return writeReply(n, errors);
   });
 };
