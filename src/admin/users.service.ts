@@ -173,41 +173,41 @@ export async function changeRoles(
   return { before, after };
 }
 
-/** Suspends a user. Their next request signs them out (the session user is re-read each time). */
-export async function suspendUser(
+/**
+ * Moves a user between active and suspended, with its audit entry. Returns false (and writes
+ * nothing) when the user is already in that state.
+ */
+async function changeSuspension(
   actor: SessionUser,
   target: AdminUserRecord,
+  suspend: boolean,
   ip: string | undefined,
-) {
-  if (target.status === 'suspended') return false;
-  await User.updateOne({ _id: { $eq: target._id } }, { $set: { status: 'suspended' } });
+): Promise<boolean> {
+  if ((target.status === 'suspended') === suspend) return false;
+  const status = suspend ? 'suspended' : 'active';
+  await User.updateOne({ _id: { $eq: target._id } }, { $set: { status } });
   await recordAudit({
     actorId: actor.id,
-    action: 'user.suspended',
+    action: suspend ? 'user.suspended' : 'user.reactivated',
     targetType: 'User',
     targetId: String(target._id),
     municipalityId: target.municipalityId ? String(target.municipalityId) : null,
     ip: ip ?? null,
-    details: { previousStatus: target.status },
+    ...(suspend ? { details: { previousStatus: target.status } } : {}),
   });
   return true;
 }
 
+/** Suspends a user. Their next request signs them out (the session user is re-read each time). */
+export function suspendUser(actor: SessionUser, target: AdminUserRecord, ip: string | undefined) {
+  return changeSuspension(actor, target, true, ip);
+}
+
 /** Lifts a suspension: the account becomes usable again. */
-export async function reactivateUser(
+export function reactivateUser(
   actor: SessionUser,
   target: AdminUserRecord,
   ip: string | undefined,
 ) {
-  if (target.status !== 'suspended') return false;
-  await User.updateOne({ _id: { $eq: target._id } }, { $set: { status: 'active' } });
-  await recordAudit({
-    actorId: actor.id,
-    action: 'user.reactivated',
-    targetType: 'User',
-    targetId: String(target._id),
-    municipalityId: target.municipalityId ? String(target.municipalityId) : null,
-    ip: ip ?? null,
-  });
-  return true;
+  return changeSuspension(actor, target, false, ip);
 }
