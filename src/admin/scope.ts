@@ -1,6 +1,13 @@
 import mongoose, { Types } from 'mongoose';
 import type { SessionUser } from '../auth/session-user.js';
+import { loadGeography } from '../organisations/geography.js';
 import { Municipality } from '../organisations/municipality.model.js';
+import {
+  groupsWithin,
+  listMunicipalitiesByRegion,
+  regionSelectOptions,
+  toSelectOptions,
+} from '../organisations/organisations.service.js';
 
 /**
  * Which municipalities' records a signed-in person may see on the admin pages: everything for
@@ -32,4 +39,26 @@ export async function municipalityIdsIn(scope: Scope): Promise<'all' | string[]>
     for (const municipality of inRegions) ids.add(String(municipality._id));
   }
   return [...ids];
+}
+
+/**
+ * What a list page needs of the signed-in person's area: the scope for its query, the place
+ * names, the municipalities visible, and the region and municipality choices for its filters.
+ */
+export async function listingArea(user: SessionUser) {
+  const scope = scopeOf(user);
+  const [geography, groups, visible] = await Promise.all([
+    loadGeography(),
+    listMunicipalitiesByRegion(),
+    municipalityIdsIn(scope),
+  ]);
+  const visibleGroups = groupsWithin(groups, visible);
+  return {
+    scope,
+    geography,
+    visible,
+    visibleGroups,
+    regionOptions: regionSelectOptions(visibleGroups),
+    municipalityOptions: toSelectOptions(visibleGroups),
+  };
 }

@@ -7,17 +7,11 @@ import type { SessionUser } from '../auth/session-user.js';
 import { AppError, forbidden } from '../lib/errors.js';
 import { loadGeography } from '../organisations/geography.js';
 import { Organisation } from '../organisations/organisation.model.js';
-import {
-  groupsWithin,
-  listMunicipalitiesByRegion,
-  regionSelectOptions,
-  toSelectOptions,
-} from '../organisations/organisations.service.js';
 import { ROLE_LABELS, ROLES } from '../users/roles.js';
 import { User, USER_STATUS_LABELS, USER_STATUSES } from '../users/user.model.js';
 import { text } from '../lib/forms.js';
 import { pageFrom, pageLink } from './paging.js';
-import { municipalityIdsIn, scopeOf } from './scope.js';
+import { listingArea } from './scope.js';
 import {
   changeRoles,
   findUserById,
@@ -37,12 +31,8 @@ export function usersAdminRouter(): Router {
   router.get(BASE, requireAuth, viewers, async (req, res) => {
     const user = req.user!;
     authorize(user, 'user.list', undefined);
-    const scope = scopeOf(user);
-    const [geography, groups, visible] = await Promise.all([
-      loadGeography(),
-      listMunicipalitiesByRegion(),
-      municipalityIdsIn(scope),
-    ]);
+    const { scope, geography, visible, visibleGroups, regionOptions, municipalityOptions } =
+      await listingArea(user);
     const filters = {
       q: text(req.query.q, 100),
       municipalityId: text(req.query.municipalityId, 24),
@@ -51,7 +41,6 @@ export function usersAdminRouter(): Router {
       status: text(req.query.status, 20),
     };
     const result = await listUsers(scope, filters, geography, pageFrom(req.query.page));
-    const visibleGroups = groupsWithin(groups, visible);
     res.render('admin/users/index', {
       title: '利用者の管理',
       result,
@@ -62,8 +51,8 @@ export function usersAdminRouter(): Router {
         user.regionId ? geography.regionNames.get(user.regionId) : undefined,
       ),
       canImport: can(user, 'user.import', undefined),
-      regionOptions: regionSelectOptions(visibleGroups),
-      municipalityOptions: toSelectOptions(visibleGroups),
+      regionOptions,
+      municipalityOptions,
       showRegionFilter: visibleGroups.length > 1,
       showMunicipalityFilter: visible === 'all' || visible.length > 1,
       roleOptions: ROLES.map((role) => ({ value: role, label: ROLE_LABELS[role] })),

@@ -4,7 +4,7 @@ import { requireAuth, requireRole } from '../auth/middleware.js';
 import { authorize } from '../auth/policy.js';
 import { fieldErrors, text } from '../lib/forms.js';
 import { pageFrom, pageLink } from '../admin/paging.js';
-import { municipalityIdsIn, scopeOf } from '../admin/scope.js';
+import { listingArea } from '../admin/scope.js';
 import { AppError } from '../lib/errors.js';
 import { loadGeography, type Geography } from './geography.js';
 import { SECTORS } from './organisation.model.js';
@@ -15,12 +15,7 @@ import {
   listOrganisations,
   updateOrganisation,
 } from './organisation-admin.service.js';
-import {
-  groupsWithin,
-  listMunicipalitiesByRegion,
-  regionSelectOptions,
-  toSelectOptions,
-} from './organisations.service.js';
+import { listMunicipalitiesByRegion, toSelectOptions } from './organisations.service.js';
 
 const BASE = '/admin/organisations';
 
@@ -31,12 +26,7 @@ export function organisationsRouter(): Router {
   router.get(BASE, requireAuth, requireRole('coordinator', 'regional_viewer'), async (req, res) => {
     const user = req.user!;
     authorize(user, 'organisation.list', undefined);
-    const scope = scopeOf(user);
-    const [geography, groups, visible] = await Promise.all([
-      loadGeography(),
-      listMunicipalitiesByRegion(),
-      municipalityIdsIn(scope),
-    ]);
+    const { geography, visible, regionOptions, municipalityOptions } = await listingArea(user);
     const filters = {
       q: text(req.query.q, 100),
       regionId: text(req.query.regionId, 24),
@@ -45,14 +35,13 @@ export function organisationsRouter(): Router {
     };
     const page = pageFrom(req.query.page);
     const result = await listOrganisations(visible, filters, geography, page);
-    const visibleGroups = groupsWithin(groups, visible);
     res.render('organisations/index', {
       title: '所属機関',
       result,
       filters,
       canManage: user.roles.includes('admin'),
-      regionOptions: regionSelectOptions(visibleGroups),
-      municipalityOptions: toSelectOptions(visibleGroups),
+      regionOptions,
+      municipalityOptions,
       sectorOptions: SECTORS.map((sector) => ({ value: sector, label: sector })),
       pageLink: (n: number) => pageLink(BASE, filters, n),
     });
