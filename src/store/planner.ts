@@ -176,15 +176,20 @@ function idLookups(filter: Doc): unknown[] | null {
   return usableEquality(v) ? [v] : null;
 }
 
-/** Finds the documents matching a query, in sort order, honouring skip and limit. */
-export function runQuery(coll: Collection, q: QueryOptions): { docs: Doc[]; plan: PlanInfo } {
-  const plan: PlanInfo = {
+/** The plan of a query that has examined nothing yet (or has no collection to read). */
+export function emptyPlan(): PlanInfo {
+  return {
     stage: 'COLLSCAN',
     sortedByIndex: false,
     docsExamined: 0,
     keysExamined: 0,
     nReturned: 0,
   };
+}
+
+/** Finds the documents matching a query, in sort order, honouring skip and limit. */
+export function runQuery(coll: Collection, q: QueryOptions): { docs: Doc[]; plan: PlanInfo } {
+  const plan = emptyPlan();
   let source: Iterable<Doc>;
   let sorted = q.sort.length === 0;
 

@@ -3,7 +3,7 @@ import { Query } from 'mingo/query';
 import type { Collection } from '../collection.js';
 import { StoreError, toStoreError } from '../errors.js';
 import { compileFilter, hideBigInts, queryOptions, runPipeline } from '../matcher.js';
-import { runQuery, type PlanInfo } from '../planner.js';
+import { emptyPlan, runQuery } from '../planner.js';
 import { cloneForMingo, compareValues, isPlainObject, valueKey, type Doc } from '../values.js';
 import { parseSort, valuesAtPath, type SortSpec } from '../paths.js';
 import {
@@ -77,16 +77,7 @@ interface FindSpec {
 
 function query(coll: Collection | undefined, spec: FindSpec, ctx: CommandContext, ns: string) {
   const matcher = compileFilter(spec.filter);
-  if (!coll) {
-    const plan: PlanInfo = {
-      stage: 'COLLSCAN',
-      sortedByIndex: false,
-      docsExamined: 0,
-      keysExamined: 0,
-      nReturned: 0,
-    };
-    return { docs: [] as Doc[], plan };
-  }
+  if (!coll) return { docs: [] as Doc[], plan: emptyPlan() };
   const result = runQuery(coll, { ...spec, matcher });
   ctx.engine.lastPlans.set(ns, result.plan);
   return result;
