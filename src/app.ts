@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import express, { type Express } from 'express';
-import { pinoHttp } from 'pino-http';
 import type { Config } from './config.js';
 import type { Database } from './db.js';
 import { courseAssetsRouter } from './courses/assets.routes.js';
@@ -14,6 +12,7 @@ import { healthRouter } from './home/health.routes.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { flash } from './http/flash.js';
 import { navigationFor } from './http/navigation.js';
+import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security.js';
 import { createMailer } from './mail/mailer.js';
 import { accountsRouter } from './users/accounts.routes.js';
@@ -30,8 +29,6 @@ export interface AppDeps {
   catalog: Catalog;
 }
 
-const REQUEST_ID = /^[\w.-]{8,64}$/;
-
 /** Builds the Express app. Connecting and listening are the caller's business (src/server.ts, tests). */
 export function createApp(deps: AppDeps): Express {
   const { config, logger, database, catalog } = deps;
@@ -42,30 +39,7 @@ export function createApp(deps: AppDeps): Express {
   app.locals.appFullName = 'つなぐ — ひきこもり支援者研修システム';
   configureViews(app, path.join(projectRoot, 'views'), config.isProduction);
 
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id =
-          typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
-      // Only method, path and status: query strings and bodies may hold tokens or personal data.
-      serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({
-          id: req.id,
-          method: req.method,
-          path: req.url.split('?')[0],
-        }),
-        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
-      },
-      autoLogging: {
-        ignore: (req) => req.url === '/healthz' || req.url?.startsWith('/public/') === true,
-      },
-    }),
-  );
+  app.use(requestLog(logger));
   app.use(securityHeaders(config.isProduction));
   app.use(
     '/public',

@@ -50,7 +50,7 @@ export function errorHandler(logger: Logger, showDetails: boolean): ErrorRequest
   return (error: unknown, req, res, _next) => {
     const appError = toAppError(error);
     if (appError.status >= 500) {
-      (req.log ?? logger).error({ err: error, reqId: req.id }, 'request failed');
+      logger.error({ err: error, reqId: req.id }, 'request failed');
     }
     if (res.headersSent) {
       res.end();
