@@ -1,4 +1,4 @@
-import { Int32, Double, Long, type Document } from 'bson';
+import { Int32, Double, Long, Timestamp, type Document } from 'bson';
 import type { IndexSpec } from './indexes.js';
 import type { Doc } from './values.js';
 
@@ -48,11 +48,12 @@ export function* stateRecords(collections: Iterable<CollectionState>): Generator
 /**
  * Brings decoded BSON to the engine's in-memory form (see values.ts) whatever options it was
  * decoded with: Long → bigint, Int32 → number, Double → number unless its value is integral
- * (then it stays a Double, or it would come back as an int32).
+ * (then it stays a Double, or it would come back as an int32). Timestamp (a Long subclass in
+ * bson) stays a Timestamp.
  */
 export function normalizeDecoded<T>(v: T): T {
   if (v === null || typeof v !== 'object') return v;
-  if (v instanceof Long) return v.toBigInt() as T;
+  if (v instanceof Long) return (v instanceof Timestamp ? v : v.toBigInt()) as T;
   if (v instanceof Int32) return v.valueOf() as T;
   if (v instanceof Double) return (Number.isInteger(v.value) ? v : v.value) as T;
   if (Array.isArray(v)) {
