@@ -1,5 +1,6 @@
 import { calculateObjectSize, type Document } from 'bson';
 import { randomBytes } from 'node:crypto';
+import type { ChangeStream } from './changestream.js';
 import { StoreError } from './errors.js';
 
 /** Largest total size of documents in one reply batch, as MongoDB (16 MiB). */
@@ -11,12 +12,26 @@ interface OpenCursor {
   docs: Document[];
   pos: number;
   lastUsed: number;
+  /** A change stream's cursor (docs unused): getMore waits for its events. */
+  stream?: ChangeStream;
+  /** Set while a getMore on it runs (the cursor is not idle then). */
+  busy?: boolean;
+  /** Ends the wait of the running getMore (kill, close). */
+  wake?: () => void;
 }
 
-/** Server-side cursors: results kept between getMore calls, dropped after a idle timeout. */
+/** awaitData's default wait when a change stream's getMore gives no maxTimeMS (MongoDB's). */
+const defaultAwaitMs = 1000;
+
+/**
+ * Server-side cursors: results kept between getMore calls, dropped after a idle timeout.
+ * Change-stream cursors hold a ChangeStream instead of results: a getMore on one waits for
+ * new events (up to its maxTimeMS) without holding up other connections.
+ */
 export class CursorRegistry {
   private readonly open = new Map<bigint, OpenCursor>();
   private readonly timer: NodeJS.Timeout;
+  private closed = false;
 
   constructor(private readonly timeoutMs: number) {
     this.timer = setInterval(() => this.sweep(), Math.min(timeoutMs, 60_000));
@@ -28,7 +43,9 @@ export class CursorRegistry {
   }
 
   sweep(now = Date.now()): void {
-    for (const [id, c] of this.open) if (now - c.lastUsed > this.timeoutMs) this.open.delete(id);
+    for (const [id, c] of this.open) {
+      if (!c.busy && now - c.lastUsed > this.timeoutMs) this.open.delete(id);
+    }
   }
 
   private newId(): bigint {
@@ -58,7 +75,30 @@ export class CursorRegistry {
     return { cursor: { firstBatch: batch, id, ns }, ok: 1 };
   }
 
-  getMore(id: bigint, ns: string, batchSize: number | undefined): Document {
+  /**
+   * Opens a change stream's cursor with its first batch (events already available, none
+   * awaited). The cursor stays open until killed, idle too long or invalidated.
+   */
+  openStream(ns: string, stream: ChangeStream, batchSize: number | undefined): Document {
+    const batch = stream.take(batchSize === undefined ? 101 : Math.max(0, batchSize));
+    let id = 0n;
+    if (!stream.invalidated) {
+      id = this.newId();
+      this.open.set(id, { id, ns, docs: [], pos: 0, lastUsed: Date.now(), stream });
+    }
+    return {
+      cursor: { firstBatch: batch, postBatchResumeToken: stream.token(), id, ns },
+      operationTime: stream.feed.now(),
+      ok: 1,
+    };
+  }
+
+  getMore(
+    id: bigint,
+    ns: string,
+    batchSize: number | undefined,
+    maxTimeMS?: number,
+  ): Document | Promise<Document> {
     const c = this.open.get(id);
     if (!c) throw new StoreError(43, `cursor id ${id} not found`);
     if (c.ns !== ns) {
@@ -67,6 +107,7 @@ export class CursorRegistry {
         `Requested getMore on namespace '${ns}', but cursor belongs to a different namespace ${c.ns}`,
       );
     }
+    if (c.stream) return this.streamGetMore(c, batchSize, maxTimeMS ?? defaultAwaitMs);
     const batch = takeBatch(c.docs, c.pos, batchSize && batchSize > 0 ? batchSize : Infinity);
     c.pos += batch.length;
     c.lastUsed = Date.now();
@@ -78,10 +119,79 @@ export class CursorRegistry {
     return { cursor: { nextBatch: batch, id: outId, ns }, ok: 1 };
   }
 
+  /** Returns the stream's next events, waiting up to `waitMs` for some if there are none. */
+  private async streamGetMore(
+    c: OpenCursor,
+    batchSize: number | undefined,
+    waitMs: number,
+  ): Promise<Document> {
+    const stream = c.stream as ChangeStream;
+    if (c.busy) throw new StoreError(2, `cursor id ${c.id} is already in use by another getMore`);
+    const max = batchSize && batchSize > 0 ? batchSize : Infinity;
+    const deadline = Date.now() + waitMs;
+    c.busy = true;
+    let batch: Document[];
+    try {
+      batch = stream.take(max);
+      while (batch.length === 0 && !stream.invalidated && this.open.get(c.id) === c) {
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        await this.waitForChanges(c, left);
+        if (this.open.get(c.id) !== c) break;
+        batch = stream.take(max);
+      }
+    } catch (err) {
+      this.open.delete(c.id);
+      throw err;
+    } finally {
+      c.busy = false;
+      c.wake = undefined;
+      c.lastUsed = Date.now();
+    }
+    if (this.open.get(c.id) !== c) {
+      throw new StoreError(237, `cursor id ${c.id} was killed while its getMore was waiting`);
+    }
+    let id = c.id;
+    if (stream.invalidated) {
+      this.open.delete(c.id);
+      id = 0n;
+    }
+    return {
+      cursor: { nextBatch: batch, postBatchResumeToken: stream.token(), id, ns: c.ns },
+      operationTime: stream.feed.now(),
+      ok: 1,
+    };
+  }
+
+  /** Resolves on the next committed change, after `ms`, or when the cursor is killed. */
+  private waitForChanges(c: OpenCursor, ms: number): Promise<void> {
+    const waiters = (c.stream as ChangeStream).feed.waiters;
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        c.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      c.wake = done;
+      waiters.add(done);
+      if (this.closed) done();
+    });
+  }
+
   kill(ids: bigint[]): Document {
     const killed: bigint[] = [];
     const notFound: bigint[] = [];
-    for (const id of ids) (this.open.delete(id) ? killed : notFound).push(id);
+    for (const id of ids) {
+      const c = this.open.get(id);
+      if (c && this.open.delete(id)) {
+        killed.push(id);
+        c.wake?.();
+      } else {
+        notFound.push(id);
+      }
+    }
     return {
       cursorsKilled: killed,
       cursorsNotFound: notFound,
@@ -92,8 +202,11 @@ export class CursorRegistry {
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.timer);
+    const open = [...this.open.values()];
     this.open.clear();
+    for (const c of open) c.wake?.();
   }
 }
 

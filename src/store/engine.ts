@@ -1,6 +1,7 @@
 import type { Document } from 'bson';
 import type { Logger } from '../lib/logger.js';
 import type { Persistence } from './persistence.js';
+import { ChangeFeed, type ChangeFeedOptions } from './changes.js';
 import { Collection } from './collection.js';
 import { StoreError } from './errors.js';
 import type { IndexSpec } from './indexes.js';
@@ -14,13 +15,20 @@ type Undo = () => void;
 export class WriteTx {
   readonly records: StoreRecord[] = [];
   readonly undos: Undo[] = [];
+  /** Per record, what it replaced or removed (for the change feed; see Engine.before). */
+  readonly befores: unknown[] = [];
+  /** Replace records made by an update with operators: change streams report them as 'update'. */
+  updates: Set<StoreRecord> | null = null;
 
   constructor(private readonly engine: Engine) {}
 
-  apply(record: StoreRecord): void {
+  /** Applies a record; `fromUpdate` marks a replace made by update operators (or a pipeline). */
+  apply(record: StoreRecord, fromUpdate = false): void {
     const undo = this.engine.apply(record);
     this.records.push(record);
     this.undos.push(undo);
+    this.befores.push(this.engine.before);
+    if (fromUpdate) (this.updates ??= new Set()).add(record);
   }
 
   /** The collection, created (implicitly, as MongoDB does on first write) when missing. */
@@ -43,6 +51,8 @@ export function validateCollectionName(db: string, name: string): void {
 export interface EngineOptions {
   logger: Logger;
   slowMs?: number;
+  /** Bounds of the change-stream history. */
+  changes?: ChangeFeedOptions;
 }
 
 /** The in-memory state of every database, kept durable through a Persistence. */
@@ -57,12 +67,20 @@ export class Engine {
   /** Set until the running compaction has finished writing. */
   private compaction: Promise<void> | null = null;
   private ttlTimer: NodeJS.Timeout | null = null;
+  /** Committed changes, for change streams. */
+  readonly changes: ChangeFeed;
+  /**
+   * Set by apply(): the document a replace or delete replaced, the collection a drop removed,
+   * the collection map of a dropped database; undefined otherwise. Read by WriteTx right after.
+   */
+  before: unknown = undefined;
 
   constructor(
     readonly persistence: Persistence,
     opts: EngineOptions,
   ) {
     this.logger = opts.logger;
+    this.changes = new ChangeFeed(opts.changes);
   }
 
   /** Replays what the persistence holds. */
@@ -109,6 +127,7 @@ export class Engine {
 
   /** Applies one record to memory; returns how to undo it. Throws without side effect. */
   apply(record: StoreRecord): Undo {
+    this.before = undefined;
     switch (record.op) {
       case 'create': {
         const [db, name] = splitNs(record.ns);
@@ -128,11 +147,13 @@ export class Engine {
         const coll = this.getCollection(db, name);
         if (!coll) return () => {};
         this.removeCollection(db, name);
+        this.before = coll;
         return () => this.restoreCollection(coll);
       }
       case 'dropDatabase': {
         const colls = this.dbs.get(record.db);
         this.dbs.delete(record.db);
+        this.before = colls;
         return () => {
           if (colls) this.dbs.set(record.db, colls);
         };
@@ -145,11 +166,13 @@ export class Engine {
       case 'replace': {
         const coll = this.mustGet(record.ns);
         const old = coll.replace(record.doc);
+        this.before = old;
         return () => coll.replace(old);
       }
       case 'delete': {
         const coll = this.mustGet(record.ns);
         const old = coll.delete(valueKey(record.id));
+        this.before = old;
         return () => {
           if (old) coll.insert(old);
         };
@@ -220,6 +243,7 @@ export class Engine {
     } finally {
       this.pending.delete(appended);
     }
+    this.changes.commit(tx);
     this.maybeCompact();
     return result;
   }

@@ -23,6 +23,10 @@ export const codeNames: Record<number, string> = {
   86: 'IndexKeySpecsConflict',
   115: 'CommandNotSupported',
   171: 'CannotIndexParallelArrays',
+  237: 'CursorKilled',
+  260: 'InvalidResumeToken',
+  280: 'ChangeStreamFatalError',
+  286: 'ChangeStreamHistoryLost',
   10334: 'BSONObjectTooLarge',
   11000: 'DuplicateKey',
 };

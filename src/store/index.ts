@@ -1,4 +1,5 @@
 import { silentLogger, type Logger } from '../lib/logger.js';
+import type { ChangeFeedOptions } from './changes.js';
 import { CursorRegistry } from './cursors.js';
 import { openFilePersistence } from './durability/index.js';
 import { Engine } from './engine.js';
@@ -28,6 +29,11 @@ export interface StartStoreOptions {
   ttlIntervalMs?: number;
   /** Idle time after which an open cursor is dropped. Default 10 min. */
   cursorTimeoutMs?: number;
+  /**
+   * Change-stream history kept in memory for resuming: most events (default 10,000) and their
+   * largest age (default 10 minutes).
+   */
+  changeHistory?: ChangeFeedOptions;
   /** For tests: the persistence to use instead of the one chosen from dataDir. */
   persistence?: Persistence;
 }
@@ -74,7 +80,7 @@ export async function startStore(opts: StartStoreOptions = {}): Promise<RunningS
           deserializeOptions: decodeOptions,
         })
       : new MemoryPersistence());
-  const engine = new Engine(persistence, { logger });
+  const engine = new Engine(persistence, { logger, changes: opts.changeHistory });
   let server: WireServer | null = null;
   const cursors = new CursorRegistry(opts.cursorTimeoutMs ?? 10 * 60_000);
   try {

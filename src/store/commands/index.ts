@@ -19,7 +19,6 @@ const transactionCommands = new Set(['commitTransaction', 'abortTransaction']);
 const unsupported: Record<string, string> = {
   mapReduce: 'mapReduce',
   mapreduce: 'mapReduce',
-  watch: 'Change streams',
   saslStart: 'Authentication',
   authenticate: 'Authentication',
 };

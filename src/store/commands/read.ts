@@ -1,7 +1,8 @@
 import type { Document } from 'bson';
 import { Query } from 'mingo/query';
 import type { Collection } from '../collection.js';
-import { StoreError, toStoreError } from '../errors.js';
+import { ChangeStream } from '../changestream.js';
+import { StoreError, notSupported, toStoreError } from '../errors.js';
 import { compileFilter, hideBigInts, queryOptions, runPipeline } from '../matcher.js';
 import { emptyPlan, runQuery } from '../planner.js';
 import { cloneForMingo, compareValues, isPlainObject, valueKey, type Doc } from '../values.js';
@@ -117,7 +118,12 @@ const getMore: Handler = (body, ctx) => {
   if (typeof id !== 'bigint')
     throw new StoreError(14, "BSON field 'getMore' is the wrong type, expected type 'long'");
   const ns = `${ctx.db}.${String(body.collection)}`;
-  return ctx.cursors.getMore(id, ns, optionalNumber(body.batchSize));
+  return ctx.cursors.getMore(
+    id,
+    ns,
+    optionalNumber(body.batchSize),
+    optionalNumber(body.maxTimeMS),
+  );
 };
 
 const killCursors: Handler = (body, ctx) => {
@@ -219,6 +225,16 @@ const aggregate: Handler = (body, ctx) => {
     name = '$cmd.aggregate';
   }
   const ns = `${ctx.db}.${name}`;
+  if (isPlainObject(pipeline[0]) && pipeline[0].$changeStream !== undefined) {
+    if (body.explain) throw notSupported('explain of a $changeStream aggregate');
+    const stream = ChangeStream.open(
+      ctx.engine,
+      ctx.db,
+      typeof target === 'string' ? name : null,
+      pipeline,
+    );
+    return ctx.cursors.openStream(ns, stream, optionalNumber((body.cursor as Doc).batchSize));
+  }
   const docs = aggregateDocs(coll, pipeline, ctx, ns);
   if (body.explain) {
     return { stages: pipeline, explainVersion: '1', ok: 1 };

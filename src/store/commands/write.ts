@@ -100,7 +100,8 @@ const update: Handler = async (body, ctx) => {
       const u = s.u;
       validateUpdate(u);
       const multi = s.multi === true;
-      if (multi && !isOperatorUpdate(u) && !isPipelineUpdate(u)) {
+      const byOperators = isOperatorUpdate(u) || isPipelineUpdate(u);
+      if (multi && !byOperators) {
         throw new StoreError(9, 'multi update is not supported for replacement-style update');
       }
       const arrayFilters = Array.isArray(s.arrayFilters) ? (s.arrayFilters as Doc[]) : undefined;
@@ -113,7 +114,7 @@ const update: Handler = async (body, ctx) => {
         n++;
         const next = applyUpdate(doc, u, filter, arrayFilters);
         if (next.modified) {
-          tx.apply({ op: 'replace', ns, doc: next.doc });
+          tx.apply({ op: 'replace', ns, doc: next.doc }, byOperators);
           nModified++;
         }
       }
@@ -185,7 +186,12 @@ const findAndModify: Handler = async (body, ctx: CommandContext) => {
     const spec = u as Doc | Doc[];
     if (doc) {
       const next = applyUpdate(doc, spec, filter, arrayFilters);
-      if (next.modified) tx.apply({ op: 'replace', ns, doc: next.doc });
+      if (next.modified) {
+        tx.apply(
+          { op: 'replace', ns, doc: next.doc },
+          isOperatorUpdate(spec) || isPipelineUpdate(spec),
+        );
+      }
       return {
         lastErrorObject: { n: 1, updatedExisting: true },
         value: shape(body.new === true ? next.doc : doc),

@@ -1,0 +1,321 @@
+/* eslint-disable @typescript-eslint/no-unsafe-return -- events read through the driver are untyped */
+import { once } from 'node:events';
+import { expect } from 'chai';
+import {
+  MongoClient,
+  MongoServerError,
+  Timestamp,
+  type ChangeStream,
+  type Document,
+  type ResumeToken,
+} from 'mongodb';
+import mongoose, { Schema } from 'mongoose';
+import { connectTestDb, onRealMongo, type TestDb } from './helpers.js';
+
+// An instance of its own: the app sets global mongoose options in other tests.
+const odm = new mongoose.Mongoose();
+
+/**
+ * Events a stream delivers, gathered as they come; resolves once the stream is live. The
+ * driver (7.8) does not forward its cursor's 'init' to the ChangeStream; 'resumeTokenChanged'
+ * fires when the first (empty) batch brings its postBatchResumeToken.
+ */
+async function listen(stream: ChangeStream<Document>): Promise<Document[]> {
+  const events: Document[] = [];
+  const live = once(stream, 'resumeTokenChanged');
+  stream.on('change', (e: Document) => events.push(e));
+  stream.on('error', () => undefined);
+  await live;
+  return events;
+}
+
+async function until(check: () => boolean, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const types = (events: Document[]) => events.map((e) => e.operationType as string);
+
+describe('store: change streams', function () {
+  let t: TestDb;
+  const streams: ChangeStream<Document>[] = [];
+  const watch = (s: ChangeStream<Document>) => {
+    streams.push(s);
+    return s;
+  };
+
+  before(async function () {
+    t = await connectTestDb();
+    const hello = await t.db.admin().command({ hello: 1 });
+    if (onRealMongo && !hello.setName && hello.msg !== 'isdbgrid') this.skip();
+  });
+  afterEach(async () => {
+    await Promise.all(streams.splice(0).map((s) => s.close()));
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it("is live once opened: the cursor's 'init' and the stream's 'resumeTokenChanged' fire", async () => {
+    const stream = watch(t.db.watch([], { maxAwaitTimeMS: 100 }));
+    const cursor = (stream as unknown as { cursor: NodeJS.EventEmitter }).cursor;
+    const init = once(cursor, 'init');
+    const token = once(stream, 'resumeTokenChanged');
+    stream.on('change', () => undefined);
+    const [response] = (await init) as [{ postBatchResumeToken?: unknown }];
+    expect(response.postBatchResumeToken).to.have.property('_data');
+    await token;
+  });
+
+  it('db.watch reports insert, update, replace and delete in order, shaped as MongoDB does', async () => {
+    const stream = watch(t.db.watch([], { maxAwaitTimeMS: 100 }));
+    const events = await listen(stream);
+    const c = t.db.collection('shapes');
+    await c.insertOne({ _id: 'a' as never, v: 1, gone: true });
+    await c.updateOne({ _id: 'a' as never }, { $set: { v: 2, w: 'x' }, $unset: { gone: '' } });
+    await c.replaceOne({ _id: 'a' as never }, { v: 3 });
+    await c.deleteOne({ _id: 'a' as never });
+    await until(() => events.length >= 4);
+    expect(types(events)).to.deep.equal(['insert', 'update', 'replace', 'delete']);
+    const [ins, upd, rep, del] = events;
+    for (const e of events) {
+      expect(e._id).to.have.property('_data').that.is.a('string');
+      expect(e.clusterTime).to.be.instanceOf(Timestamp);
+      expect(e.wallTime).to.be.instanceOf(Date);
+      expect(e.ns).to.deep.equal({ db: t.dbName, coll: 'shapes' });
+      expect(e.documentKey).to.deep.equal({ _id: 'a' });
+    }
+    expect(ins.fullDocument).to.deep.equal({ _id: 'a', v: 1, gone: true });
+    expect(upd.updateDescription).to.deep.equal({
+      updatedFields: { v: 2, w: 'x' },
+      removedFields: ['gone'],
+      truncatedArrays: [],
+    });
+    expect(upd).to.not.have.property('fullDocument');
+    expect(rep.fullDocument).to.deep.equal({ _id: 'a', v: 3 });
+    expect(del).to.not.have.property('fullDocument');
+    // Tokens and cluster times grow with commit order.
+    const data = events.map((e) => (e._id as { _data: string })._data);
+    expect([...data].sort()).to.deep.equal(data);
+    for (let i = 1; i < events.length; i++) {
+      expect(
+        (events[i].clusterTime as Timestamp).gt(events[i - 1].clusterTime as Timestamp),
+      ).to.equal(true);
+    }
+  });
+
+  it('collection.watch sees only its collection; a drop ends it with invalidate', async () => {
+    const c = t.db.collection('mine');
+    const stream = watch(c.watch([], { maxAwaitTimeMS: 100 }));
+    const events = await listen(stream);
+    await t.db.collection('other').insertOne({ x: 1 });
+    await c.insertOne({ x: 2 });
+    await c.drop();
+    await until(() => events.length >= 3);
+    expect(types(events)).to.deep.equal(['insert', 'drop', 'invalidate']);
+    expect(events[0].fullDocument).to.include({ x: 2 });
+    expect(events[1].ns).to.deep.equal({ db: t.dbName, coll: 'mine' });
+    await until(() => stream.closed);
+  });
+
+  it("filters on ns.coll with $match (the app's pipeline)", async () => {
+    const stream = watch(
+      t.db.watch([{ $match: { 'ns.coll': { $in: ['sessions', 'users'] } } }], {
+        maxAwaitTimeMS: 100,
+      }),
+    );
+    const events = await listen(stream);
+    await t.db.collection('noise').insertOne({ n: 1 });
+    await t.db.collection('users').insertOne({ name: 'u' });
+    await t.db.collection('noise').insertOne({ n: 2 });
+    await t.db.collection('sessions').insertOne({ s: 1 });
+    await until(() => events.length >= 2);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(events.map((e) => e.ns.coll)).to.deep.equal(['users', 'sessions']);
+  });
+
+  it('applies $project and refuses stages MongoDB does not allow', async () => {
+    const stream = watch(
+      t.db.collection('proj').watch([{ $project: { operationType: 1, 'fullDocument.a': 1 } }], {
+        maxAwaitTimeMS: 100,
+      }),
+    );
+    const events = await listen(stream);
+    await t.db.collection('proj').insertOne({ a: 1, b: 2 });
+    await until(() => events.length >= 1);
+    expect(events[0]).to.have.keys(['_id', 'operationType', 'fullDocument']);
+    expect(events[0].fullDocument).to.deep.equal({ a: 1 });
+
+    const bad = t.db.collection('proj').watch([{ $group: { _id: null } }]);
+    const err = (await bad.tryNext().catch((e: unknown) => e)) as MongoServerError;
+    expect(err).to.be.instanceOf(MongoServerError);
+    await bad.close();
+    const pre = t.db.collection('proj').watch([], { fullDocumentBeforeChange: 'required' });
+    const err2 = (await pre.tryNext().catch((e: unknown) => e)) as MongoServerError;
+    expect(err2).to.be.instanceOf(MongoServerError);
+    await pre.close();
+  });
+
+  it('reports a mongoose updateOne as an update with its documentKey', async () => {
+    const conn = await odm.createConnection(t.uri).asPromise();
+    try {
+      const User = conn.model('User', new Schema({ name: String, visits: Number }));
+      const stream = watch(t.db.collection('users').watch([], { maxAwaitTimeMS: 100 }));
+      const events = await listen(stream);
+      const u = await User.create({ name: 'Aiko', visits: 0 });
+      await User.updateOne({ _id: u._id }, { $inc: { visits: 1 } });
+      await until(() => events.length >= 2);
+      expect(types(events)).to.deep.equal(['insert', 'update']);
+      expect(String(events[1].documentKey._id)).to.equal(String(u._id));
+      expect(events[1].updateDescription.updatedFields).to.deep.equal({ visits: 1 });
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('returns the current document with fullDocument: updateLookup', async () => {
+    const c = t.db.collection('lookup');
+    const stream = watch(c.watch([], { fullDocument: 'updateLookup', maxAwaitTimeMS: 100 }));
+    const events = await listen(stream);
+    await c.insertOne({ _id: 1 as never, v: 1 });
+    await c.updateOne({ _id: 1 as never }, { $set: { v: 2 } });
+    await until(() => events.length >= 2);
+    expect(events[1].fullDocument).to.deep.equal({ _id: 1, v: 2 });
+  });
+
+  it('emits nothing for a write that fails (duplicate key)', async () => {
+    const c = t.db.collection('dups');
+    await c.insertOne({ _id: 'k' as never });
+    const stream = watch(c.watch([], { maxAwaitTimeMS: 100 }));
+    const events = await listen(stream);
+    const err = await c.insertOne({ _id: 'k' as never }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(MongoServerError);
+    await c.insertOne({ _id: 'after' as never });
+    await until(() => events.length >= 1);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(events.map((e) => e.documentKey._id)).to.deep.equal(['after']);
+  });
+
+  it('two streams both get every event', async () => {
+    const c = t.db.collection('twice');
+    const a = await listen(watch(c.watch([], { maxAwaitTimeMS: 100 })));
+    const b = await listen(watch(t.db.watch([], { maxAwaitTimeMS: 100 })));
+    await c.insertMany([{ i: 1 }, { i: 2 }, { i: 3 }]);
+    await until(() => a.length >= 3 && b.length >= 3);
+    expect(a.map((e) => e.fullDocument.i)).to.deep.equal([1, 2, 3]);
+    expect(b.map((e) => e.fullDocument.i)).to.deep.equal([1, 2, 3]);
+  });
+
+  it('resumes after a token inside the history and replays what was missed', async () => {
+    const c = t.db.collection('resume');
+    const first = watch(c.watch([], { maxAwaitTimeMS: 100 }));
+    const seen = await listen(first);
+    await c.insertOne({ i: 1 });
+    await until(() => seen.length >= 1);
+    const token = seen[0]._id as ResumeToken;
+    await first.close();
+    await c.insertMany([{ i: 2 }, { i: 3 }]);
+    await c.deleteMany({ i: 2 });
+    const again = watch(c.watch([], { resumeAfter: token, maxAwaitTimeMS: 100 }));
+    const replay = await listen(again);
+    await until(() => replay.length >= 3);
+    expect(types(replay)).to.deep.equal(['insert', 'insert', 'delete']);
+    expect(replay[0].fullDocument.i).to.equal(2);
+
+    // startAtOperationTime within the history replays from that time.
+    const at = watch(
+      c.watch([], { startAtOperationTime: seen[0].clusterTime as Timestamp, maxAwaitTimeMS: 100 }),
+    );
+    const fromTime = await listen(at);
+    await until(() => fromTime.length >= 4);
+    expect(types(fromTime)).to.deep.equal(['insert', 'insert', 'insert', 'delete']);
+  });
+
+  it('getMore waits about maxAwaitTimeMS when idle instead of spinning', async function () {
+    if (!t.store) this.skip();
+    const stream = watch(t.db.collection('idle').watch([], { maxAwaitTimeMS: 200 }));
+    const events = await listen(stream);
+    const count = () => t.store?.commandCounts()['getMore'] ?? 0;
+    const before = count();
+    await new Promise((r) => setTimeout(r, 1000));
+    const n = count() - before;
+    expect(events).to.have.length(0);
+    expect(n).to.be.within(3, 7);
+  });
+
+  it('a wait ends when a write arrives, not at maxAwaitTimeMS', async () => {
+    const c = t.db.collection('prompt');
+    const stream = watch(c.watch([], { maxAwaitTimeMS: 5000 }));
+    const events = await listen(stream);
+    await new Promise((r) => setTimeout(r, 100)); // a getMore is waiting now
+    const t0 = Date.now();
+    await c.insertOne({ now: true });
+    await until(() => events.length >= 1);
+    expect(Date.now() - t0).to.be.below(1000);
+  });
+
+  it('stream.close() ends a waiting getMore quickly', async () => {
+    const stream = t.db.collection('closing').watch([], { maxAwaitTimeMS: 10_000 });
+    await listen(stream);
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    await stream.close();
+    expect(Date.now() - t0).to.be.below(1000);
+  });
+});
+
+describe('store: change stream history and shutdown', function () {
+  it('answers ChangeStreamHistoryLost (286) for a token older than the history or from an earlier run', async function () {
+    if (onRealMongo) this.skip();
+    const t = await connectTestDb({ changeHistory: { maxEvents: 5 } });
+    try {
+      const c = t.db.collection('hist');
+      const s = c.watch([], { maxAwaitTimeMS: 50 });
+      const events = await listen(s);
+      await c.insertOne({ i: 0 });
+      await until(() => events.length >= 1);
+      const old = events[0]._id as ResumeToken;
+      await s.close();
+      await c.insertMany(Array.from({ length: 10 }, (_, i) => ({ i: i + 1 })));
+      const stale = c.watch([], { resumeAfter: old });
+      const err = (await stale.tryNext().catch((e: unknown) => e)) as MongoServerError;
+      expect(err).to.be.instanceOf(MongoServerError);
+      expect(err.code).to.equal(286);
+      await stale.close();
+
+      // A token of another run of the store.
+      const other = await connectTestDb();
+      try {
+        const foreign = other.db.collection('hist').watch([], { resumeAfter: old });
+        const err2 = (await foreign.tryNext().catch((e: unknown) => e)) as MongoServerError;
+        expect(err2.code).to.equal(286);
+        await foreign.close();
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('store.close() with a stream waiting in getMore resolves promptly', async function () {
+    if (onRealMongo) this.skip();
+    const t = await connectTestDb();
+    const client = await MongoClient.connect(t.uri, {
+      serverSelectionTimeoutMS: 500,
+      retryReads: false,
+    });
+    const stream = client.db(t.dbName).watch([], { maxAwaitTimeMS: 10_000 });
+    await listen(stream);
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    await t.store?.close();
+    expect(Date.now() - t0).to.be.below(1000);
+    await stream.close().catch(() => undefined);
+    await client.close(true);
+    await t.client.close(true);
+  });
+});
