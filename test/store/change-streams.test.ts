@@ -10,6 +10,7 @@ import {
   type ResumeToken,
 } from 'mongodb';
 import mongoose, { Schema } from 'mongoose';
+import { MemoryPersistence } from '../../src/store/persistence.js';
 import { connectTestDb, onRealMongo, type TestDb } from './helpers.js';
 
 // An instance of its own: the app sets global mongoose options in other tests.
@@ -199,6 +200,17 @@ describe('store: change streams', function () {
     expect(events.map((e) => e.documentKey._id)).to.deep.equal(['after']);
   });
 
+  it('client.watch (allChangesForCluster) sees every database', async () => {
+    const stream = watch(t.client.watch([], { maxAwaitTimeMS: 100 }));
+    const events = await listen(stream);
+    const otherDb = t.client.db(`${t.dbName}_b`);
+    await t.db.collection('cl').insertOne({ a: 1 });
+    await otherDb.collection('cl').insertOne({ b: 1 });
+    await until(() => events.length >= 2);
+    expect(events.map((e) => e.ns.db)).to.deep.equal([t.dbName, `${t.dbName}_b`]);
+    await otherDb.dropDatabase();
+  });
+
   it('two streams both get every event', async () => {
     const c = t.db.collection('twice');
     const a = await listen(watch(c.watch([], { maxAwaitTimeMS: 100 })));
@@ -296,6 +308,35 @@ describe('store: change stream history and shutdown', function () {
       } finally {
         await other.close();
       }
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('emits nothing for a write the journal refused (undone)', async function () {
+    if (onRealMongo) this.skip();
+    let failing = false;
+    class Flaky extends MemoryPersistence {
+      override append(records: Document[]): Promise<void> {
+        return failing ? Promise.reject(new Error('disk full')) : super.append(records);
+      }
+    }
+    const t = await connectTestDb({ persistence: new Flaky() });
+    try {
+      const c = t.db.collection('flaky');
+      await c.insertOne({ _id: 'base' as never });
+      const s = c.watch([], { maxAwaitTimeMS: 50 });
+      const events = await listen(s);
+      failing = true;
+      expect(await c.insertOne({ _id: 'lost' as never }).catch((e: unknown) => e)).to.be.instanceOf(
+        MongoServerError,
+      );
+      failing = false;
+      await c.insertOne({ _id: 'kept' as never });
+      await until(() => events.length >= 1);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(events.map((e) => e.documentKey._id)).to.deep.equal(['kept']);
+      await s.close();
     } finally {
       await t.close();
     }
