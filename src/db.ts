@@ -3,6 +3,7 @@ import mongoose from 'mongoose';
 import type { Config } from './config.js';
 import type { Logger } from './lib/logger.js';
 import { startStore, type RunningStore } from './store/index.js';
+import { startReadCaches, stopReadCaches } from './cache/read-caches.js';
 
 /** The database the app runs on: the embedded store or an external MongoDB. */
 export interface Database {
@@ -58,6 +59,7 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
     throw error;
   }
   const connection = mongoose.connection;
+  const caches = startReadCaches(connection.db!, logger);
   logger.info({ kind: store ? 'embedded' : 'external', db: name }, 'database connected');
 
   return {
@@ -77,6 +79,7 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
       return store ? { ...store.stats() } : {};
     },
     async close() {
+      await stopReadCaches(caches);
       await mongoose.disconnect();
       await store?.close();
     },

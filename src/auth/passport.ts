@@ -5,6 +5,8 @@ import type { RequestHandler } from 'express';
 import { User, normaliseEmail, type UserDocument } from '../users/user.model.js';
 import { verifyAgainstDummy, verifyPassword } from './password.js';
 import type { SessionUser } from './session-user.js';
+import type { DocumentCache } from '../cache/document-cache.js';
+import { readCaches } from '../cache/read-caches.js';
 
 export type PassportInstance = InstanceType<typeof Passport>;
 
@@ -86,6 +88,19 @@ async function findSignedInUser(id: Types.ObjectId): Promise<SignedInUser | null
 }
 
 /**
+ * The signed-in user by id: from the users cache while the change feed is live (a change to the
+ * account, made by any process, drops it at once), otherwise read from the database.
+ */
+async function signedInUser(id: string): Promise<SignedInUser | null> {
+  const load = async () => {
+    const user = await findSignedInUser(new Types.ObjectId(id));
+    return user ? { id: user._id, value: user } : null;
+  };
+  const cache = readCaches()?.users as DocumentCache<SignedInUser> | undefined;
+  return cache ? cache.get(id, load) : ((await load())?.value ?? null);
+}
+
+/**
  * A passport instance for one app: the local strategy (e-mail + password), the user id in the
  * session, and the user read again from the database on every request so that a suspension or
  * a role change takes effect immediately (a user no longer active is signed out).
@@ -113,7 +128,7 @@ export function createPassport(): PassportInstance {
     const match = typeof value === 'string' ? /^([0-9a-f]{24})\.(\d{13})$/.exec(value) : null;
     if (!match) return done(null, false);
     const signedInAt = Number(match[2]);
-    findSignedInUser(new Types.ObjectId(match[1]))
+    signedInUser(match[1])
       .then((user) => {
         if (!user || user.status !== 'active') return done(null, false);
         if (user.passwordChangedAt && user.passwordChangedAt.getTime() > signedInAt)

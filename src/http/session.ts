@@ -3,6 +3,8 @@ import session from 'express-session';
 import { MongoStore } from 'connect-mongo';
 import { csrfSync } from 'csrf-sync';
 import type mongoose from 'mongoose';
+import type { Loaded } from '../cache/document-cache.js';
+import { readCaches, type CachedSession } from '../cache/read-caches.js';
 
 /** Idle timeout: a session unused for this long ends (cookie and stored session). */
 export const SESSION_IDLE_MINUTES = 60;
@@ -33,16 +35,25 @@ export function sessionMiddleware({ secret, secure, connection }: SessionOptions
       dbName: connection.db!.databaseName,
       collectionName: 'sessions',
       ttl: ttlSeconds,
-      touchAfter: 60,
+      touchAfter: TOUCH_AFTER_SECONDS,
       autoRemove: 'native',
     }),
   });
 }
 
+/** connect-mongo writes `lastModified` with a touch at most this often (seconds). */
+const TOUCH_AFTER_SECONDS = 60;
+
+type Callback = (err?: unknown) => void;
+
 /**
- * connect-mongo's store with a cheaper read, which every request makes: the same filter and the
- * same result as MongoStore#get, sent as one `find` command rather than through a driver cursor.
- * It relies on the options used above (sessions stored as JSON strings, no crypto, no transformId).
+ * connect-mongo's store, with the read every request makes served from the sessions cache when
+ * the change feed is live (src/cache), and otherwise sent as one `find` command rather than
+ * through a driver cursor: the same filter and the same result as MongoStore#get. It relies on
+ * the options used above (sessions stored as JSON strings, no crypto, no transformId).
+ *
+ * Writes from this process drop the cached session before and after they run; writes from other
+ * processes reach the cache through the change feed.
  */
 class SessionStore extends MongoStore {
   override get(
@@ -58,7 +69,49 @@ class SessionStore extends MongoStore {
     );
   }
 
+  override set(sid: string, data: session.SessionData, callback: Callback = () => {}): void {
+    this.writing(sid, callback, (done) => super.set(sid, data, done));
+  }
+
+  override touch(sid: string, data: session.SessionData, callback: Callback = () => {}): void {
+    // The same test as MongoStore#touch: within touchAfter it writes nothing.
+    const lastModified = (data as { lastModified?: Date }).lastModified?.getTime() ?? 0;
+    if (lastModified > 0 && Date.now() - lastModified < TOUCH_AFTER_SECONDS * 1000) {
+      callback(null);
+      return;
+    }
+    this.writing(sid, callback, (done) => super.touch(sid, data, done));
+  }
+
+  override destroy(sid: string, callback: Callback = () => {}): void {
+    this.writing(sid, callback, (done) => super.destroy(sid, done));
+  }
+
+  private writing(sid: string, callback: Callback, write: (done: Callback) => void): void {
+    const cache = readCaches()?.sessions;
+    cache?.invalidate(sid);
+    write((err) => {
+      cache?.invalidate(sid);
+      callback(err);
+    });
+  }
+
   private async read(sid: string): Promise<session.SessionData | null> {
+    const cache = readCaches()?.sessions;
+    const stored = cache
+      ? await cache.get(sid, () => this.fetch(sid))
+      : ((await this.fetch(sid))?.value ?? null);
+    if (!stored) return null;
+    if (stored.expires && stored.expires.getTime() <= Date.now()) {
+      cache?.forget(sid);
+      return null;
+    }
+    const result = JSON.parse(stored.json) as session.SessionData & { lastModified?: Date };
+    if (stored.lastModified) result.lastModified = stored.lastModified;
+    return result;
+  }
+
+  private async fetch(sid: string): Promise<Loaded<CachedSession> | null> {
     const collection = await this.collectionP;
     const reply = await collection.db.command({
       find: collection.collectionName,
@@ -69,14 +122,20 @@ class SessionStore extends MongoStore {
       limit: 1,
       singleBatch: true,
     });
-    const doc = (reply.cursor as { firstBatch?: { session: unknown; lastModified?: Date }[] })
-      .firstBatch?.[0];
+    const doc = (
+      reply.cursor as {
+        firstBatch?: { _id: string; session: unknown; expires?: Date; lastModified?: Date }[];
+      }
+    ).firstBatch?.[0];
     if (!doc) return null;
-    const result = (
-      typeof doc.session === 'string' ? JSON.parse(doc.session) : doc.session
-    ) as session.SessionData & { lastModified?: Date };
-    if (doc.lastModified) result.lastModified = doc.lastModified;
-    return result;
+    return {
+      id: doc._id,
+      value: {
+        json: typeof doc.session === 'string' ? doc.session : JSON.stringify(doc.session),
+        expires: doc.expires ?? null,
+        lastModified: doc.lastModified ?? null,
+      },
+    };
   }
 }
 

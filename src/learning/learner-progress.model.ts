@@ -1,4 +1,6 @@
 import mongoose, { Schema, type InferSchemaType } from 'mongoose';
+import { clearCachesOnWrite } from '../cache/document-cache.js';
+import { currentFeed } from '../cache/read-caches.js';
 
 /** Per-quiz summary kept in LearnerProgress.quizzes[quizId]. */
 export interface QuizSummary {
@@ -41,6 +43,7 @@ const learnerProgressSchema = new Schema(
 learnerProgressSchema.index({ userId: 1, programId: 1 }, { unique: true });
 learnerProgressSchema.index({ programId: 1, municipalityId: 1 });
 learnerProgressSchema.index({ programId: 1, regionId: 1 });
+clearCachesOnWrite(learnerProgressSchema, currentFeed, 'learner_progress');
 
 export type LearnerProgressAttrs = InferSchemaType<typeof learnerProgressSchema>;
 export const LearnerProgress = mongoose.model(

@@ -1,4 +1,6 @@
 import type { Lesson, Module, Program } from '../courses/catalog.types.js';
+import type { DocumentCache } from '../cache/document-cache.js';
+import { readCaches } from '../cache/read-caches.js';
 import { caseStudyApproved } from './case-study-hook.js';
 import { LearnerProgress, type QuizSummary } from './learner-progress.model.js';
 import { LessonProgress } from './lesson-progress.model.js';
@@ -40,21 +42,30 @@ function toSummary(doc: Partial<ProgressSummary> | null | undefined): ProgressSu
 }
 
 /**
- * One read: the learner's summary of a program. Every learning page does it, so it is one `find`
- * command sent through the driver directly: the plain document `findOne(…).lean()` would give,
- * without the query building and casting (the filter holds only an ObjectId and a string).
+ * The learner's summary of a program, read by every learning page: from the progress cache while
+ * the change feed is live, otherwise one `find` command sent through the driver directly (the
+ * plain document `findOne(…).lean()` would give, without the query building and casting). The
+ * summary is shared between requests: treat it as read-only.
  */
 export async function getProgress(learner: Learner, programId: string): Promise<ProgressSummary> {
-  const reply = await LearnerProgress.db.db!.command({
-    find: LearnerProgress.collection.collectionName,
-    filter: { userId: { $eq: learner.userId }, programId: { $eq: programId } },
-    projection: { readLessons: 1, openedModules: 1, quizzes: 1, secondsSpent: 1, position: 1 },
-    limit: 1,
-    singleBatch: true,
-  });
-  const batch = (reply.cursor as { firstBatch?: Partial<ProgressSummary>[] } | undefined)
-    ?.firstBatch;
-  return toSummary(batch?.[0]);
+  const load = async () => {
+    const reply = await LearnerProgress.db.db!.command({
+      find: LearnerProgress.collection.collectionName,
+      filter: { userId: { $eq: learner.userId }, programId: { $eq: programId } },
+      projection: { readLessons: 1, openedModules: 1, quizzes: 1, secondsSpent: 1, position: 1 },
+      limit: 1,
+      singleBatch: true,
+    });
+    const batch = (
+      reply.cursor as { firstBatch?: (Partial<ProgressSummary> & { _id: unknown })[] } | undefined
+    )?.firstBatch;
+    return batch?.[0] ? { id: batch[0]._id, value: toSummary(batch[0]) } : null;
+  };
+  const cache = readCaches()?.progress as DocumentCache<ProgressSummary> | undefined;
+  const summary = cache
+    ? await cache.get(`${String(learner.userId)}/${programId}`, load)
+    : ((await load())?.value ?? null);
+  return summary ?? EMPTY;
 }
 
 export interface ModuleProgress {

@@ -10,19 +10,24 @@ import type { Catalog } from '../../src/courses/catalog.types.js';
 import { loadCatalog } from '../../src/courses/loader.js';
 import { connectDatabase, type Database } from '../../src/db.js';
 import { silentLogger } from '../../src/lib/logger.js';
-import { startStore } from '../../src/store/index.js';
+import { startStore, type RunningStore } from '../../src/store/index.js';
 
-let serverUri: Promise<string> | undefined;
+let sharedStore: Promise<RunningStore> | undefined;
 
 /**
  * The MongoDB server tests run against: TEST_MONGODB_URI when set (a real MongoDB), otherwise one
  * in-memory embedded store shared by the whole test run. Each test app gets a fresh database.
  */
-export function testServerUri(): Promise<string> {
-  serverUri ??= process.env.TEST_MONGODB_URI
-    ? Promise.resolve(process.env.TEST_MONGODB_URI)
-    : startStore({ dataDir: null }).then((store) => store.uri);
-  return serverUri;
+export async function testServerUri(): Promise<string> {
+  if (process.env.TEST_MONGODB_URI) return process.env.TEST_MONGODB_URI;
+  return (await testStore())!.uri;
+}
+
+/** The shared embedded store (to count the commands it answers), or null on a real MongoDB. */
+export function testStore(): Promise<RunningStore> | null {
+  if (process.env.TEST_MONGODB_URI) return null;
+  sharedStore ??= startStore({ dataDir: null });
+  return sharedStore;
 }
 
 export function testConfig(env: Record<string, string> = {}): Config {

@@ -1,0 +1,125 @@
+import type { ChangeStream, ChangeStreamDocument, Db } from 'mongodb';
+import type { Logger } from '../lib/logger.js';
+
+/** What a cache does with the feed: forget one document, or forget everything. */
+export interface FeedSubscriber {
+  readonly collection: string;
+  forgetId(id: unknown): void;
+  clear(): void;
+}
+
+/** Server answers meaning "this deployment has no change streams" (standalone MongoDB, old store). */
+const NO_CHANGE_STREAMS = new Set([40573, 115, 40324]);
+
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
+
+/**
+ * Tells in-process read caches which documents changed, whichever process changed them: one
+ * change stream on the database (the embedded store and MongoDB replica sets or Atlas have them),
+ * filtered to the collections that are cached.
+ *
+ * Caches serve entries only while the feed is live, that is from the stream's first answer until
+ * it fails. Every failure clears every cache, so a change missed while the stream was down can
+ * never be served; the feed then reopens the stream with a growing delay. A deployment without
+ * change streams (a standalone mongod) simply runs without caches.
+ *
+ * `epoch` counts changes: a read that started before a change arrived is not cached, so a reply
+ * overtaken by the change that made it stale cannot be kept.
+ */
+export class ChangeFeed {
+  private readonly subscribers: FeedSubscriber[] = [];
+  private stream: ChangeStream | null = null;
+  private liveNow = false;
+  private closed = false;
+  private retryMs = RETRY_MIN_MS;
+  private retryTimer: NodeJS.Timeout | undefined;
+  epoch = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly logger: Logger,
+    private readonly maxAwaitTimeMS = 1_000,
+  ) {}
+
+  get live(): boolean {
+    return this.liveNow;
+  }
+
+  subscribe(subscriber: FeedSubscriber): void {
+    this.subscribers.push(subscriber);
+  }
+
+  /** A change this process is making itself: caches must not keep what they read before it. */
+  changing(collection: string): void {
+    this.epoch++;
+    for (const s of this.subscribers) if (s.collection === collection) s.clear();
+  }
+
+  start(): void {
+    if (this.closed || this.stream) return;
+    const collections = [...new Set(this.subscribers.map((s) => s.collection))];
+    const stream = this.db.watch([{ $match: { 'ns.coll': { $in: collections } } }], {
+      maxAwaitTimeMS: this.maxAwaitTimeMS,
+    });
+    this.stream = stream;
+    stream.on('change', (event: ChangeStreamDocument) => this.apply(event));
+    // Emitted with the first reply (the stream is open) and after every later batch.
+    stream.on('resumeTokenChanged', () => {
+      if (this.liveNow || this.stream !== stream) return;
+      this.liveNow = true;
+      this.retryMs = RETRY_MIN_MS;
+      this.logger.debug({ collections }, 'read caches: change feed live');
+    });
+    stream.on('error', (error: Error & { code?: unknown }) => this.fail(stream, error));
+    stream.on('close', () => this.fail(stream, null));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.reset();
+    const stream = this.stream;
+    this.stream = null;
+    await stream?.close().catch(() => undefined);
+  }
+
+  private apply(event: ChangeStreamDocument): void {
+    this.epoch++;
+    if (!('ns' in event) || !('documentKey' in event)) {
+      // drop, dropDatabase, rename, invalidate: whole collections are gone or replaced.
+      this.reset();
+      return;
+    }
+    const id = (event.documentKey as { _id?: unknown } | undefined)?._id;
+    for (const s of this.subscribers) if (s.collection === event.ns.coll) s.forgetId(id);
+  }
+
+  private reset(): void {
+    this.liveNow = false;
+    this.epoch++;
+    for (const s of this.subscribers) s.clear();
+  }
+
+  private fail(stream: ChangeStream, error: (Error & { code?: unknown }) | null): void {
+    if (this.stream !== stream) return;
+    this.stream = null;
+    this.reset();
+    void stream.close().catch(() => undefined);
+    if (this.closed) return;
+    if (error && typeof error.code === 'number' && NO_CHANGE_STREAMS.has(error.code)) {
+      this.logger.info(
+        { code: error.code },
+        'read caches off: the database offers no change streams',
+      );
+      return;
+    }
+    this.logger.warn(
+      { err: error?.message ?? 'closed', retryMs: this.retryMs },
+      'read caches paused: change feed lost, reopening',
+    );
+    this.retryTimer = setTimeout(() => this.start(), this.retryMs);
+    this.retryTimer.unref();
+    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+  }
+}

@@ -1,0 +1,138 @@
+import { expect } from 'chai';
+import { MongoClient, type Db } from 'mongodb';
+import type { Types } from 'mongoose';
+import { readCaches } from '../../src/cache/read-caches.js';
+import { LearnerProgress } from '../../src/learning/learner-progress.model.js';
+import { User } from '../../src/users/user.model.js';
+import { createTestApp, testServerUri, testStore, type TestApp } from '../helpers/app.js';
+import { signIn, type SignedIn } from '../helpers/auth.js';
+import { buildUser } from '../helpers/factories.js';
+
+const LESSON = '/learn/basic-training/understanding/numbers';
+
+/** Polls `check` until it holds (the change feed delivers within milliseconds; 3 s is generous). */
+async function eventually(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 3_000;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`not within 3 s: ${what}`);
+}
+
+/** Reads of the cached collections the store has answered so far. */
+async function cachedReads(): Promise<number> {
+  const counts = (await testStore()!).commandCounts();
+  return (
+    (counts['find sessions'] ?? 0) +
+    (counts['find users'] ?? 0) +
+    (counts['find learner_progress'] ?? 0)
+  );
+}
+
+describe('read caches (sessions, users, progress) kept coherent by the change feed', function () {
+  let t: TestApp;
+  /** Another app process's view of the same database: a client of its own. */
+  let other: MongoClient;
+  let otherDb: Db;
+  let trainee: SignedIn;
+  let userId: Types.ObjectId;
+
+  before(async function () {
+    if (!testStore()) this.skip(); // counts commands of the embedded store
+    t = await createTestApp();
+    await eventually(() => readCaches()?.feed.live === true, 'the change feed is live');
+    other = await MongoClient.connect(await testServerUri());
+    otherDb = other.db(t.database.name);
+  });
+  after(async () => {
+    await other?.close();
+    await t?.close();
+  });
+
+  beforeEach(async () => {
+    const { user, password } = await buildUser({ roles: ['trainee'] });
+    userId = user._id;
+    trainee = await signIn(t.app, user, password);
+  });
+
+  it('serves a signed-in page again without reading the session, the user or the progress', async () => {
+    // The first opening records the position (a write), the second reads the record back.
+    await trainee.get(LESSON).expect(200);
+    await trainee.get(LESSON).expect(200);
+    const before = await cachedReads();
+    await trainee.get(LESSON).expect(200);
+    await trainee.get('/learn').expect(200);
+    await trainee.get('/').expect(200);
+    expect(await cachedReads()).to.equal(before);
+  });
+
+  it('signs a user out at once when this process suspends the account', async () => {
+    await trainee.get('/').expect(200);
+    await User.updateOne({ _id: userId }, { $set: { status: 'suspended' } });
+    const res = await trainee.get('/learn');
+    expect(res.status).to.equal(302);
+    expect(res.headers.location).to.match(/^\/login/);
+  });
+
+  it('signs a user out when another process suspends the account', async () => {
+    await trainee.get('/').expect(200);
+    await otherDb.collection('users').updateOne({ _id: userId }, { $set: { status: 'suspended' } });
+    await eventually(async () => (await trainee.get('/learn')).status === 302, 'signed out');
+  });
+
+  it('follows a role change made by another process', async () => {
+    const before = await trainee.get('/').expect(200);
+    expect(before.text).not.to.contain('href="/admin/users"');
+    await otherDb.collection('users').updateOne({ _id: userId }, { $set: { roles: ['admin'] } });
+    await eventually(
+      async () => (await trainee.get('/')).text.includes('href="/admin/users"'),
+      'the admin menu appears',
+    );
+  });
+
+  it('ends a session deleted by another process (sign-out elsewhere)', async () => {
+    await trainee.get('/').expect(200);
+    await otherDb.collection('sessions').deleteMany({});
+    await eventually(async () => (await trainee.get('/learn')).status === 302, 'signed out');
+  });
+
+  it('shows progress recorded by another process', async () => {
+    await trainee.get(LESSON).expect(200); // opening the lesson creates the progress record
+    const page = await trainee.get(LESSON).expect(200);
+    expect(page.text).not.to.contain('このレッスンは読了しています');
+    await otherDb
+      .collection('learner_progress')
+      .updateOne(
+        { userId, programId: 'basic-training' },
+        { $addToSet: { readLessons: 'numbers' } },
+      );
+    await eventually(
+      async () => (await trainee.get(LESSON)).text.includes('このレッスンは読了しています'),
+      'the lesson shows as read',
+    );
+  });
+
+  it("shows this process's own progress writes on the very next request", async () => {
+    await trainee.get(LESSON).expect(200);
+    await LearnerProgress.updateOne(
+      { userId, programId: 'basic-training' },
+      { $addToSet: { readLessons: 'numbers' } },
+    );
+    const page = await trainee.get(LESSON).expect(200);
+    expect(page.text).to.contain('このレッスンは読了しています');
+  });
+
+  it('reads from the database while the feed is down, and caches again once it is back', async () => {
+    const caches = readCaches()!;
+    await trainee.get(LESSON).expect(200);
+    // The stream breaks (as on a lost connection): caches are emptied and bypassed.
+    await (caches.feed as unknown as { stream: { close(): Promise<void> } }).stream.close();
+    await eventually(() => !caches.feed.live, 'the feed is down');
+    expect(caches.sessions.size + caches.users.size + caches.progress.size).to.equal(0);
+    await otherDb.collection('users').updateOne({ _id: userId }, { $set: { status: 'suspended' } });
+    // No waiting: with the feed down the next request reads the account itself.
+    expect((await trainee.get('/learn')).status).to.equal(302);
+    await eventually(() => caches.feed.live, 'the feed reopens');
+  });
+});
