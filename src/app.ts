@@ -34,6 +34,9 @@ export function createApp(deps: AppDeps): Express {
   const { config, logger, database, catalog } = deps;
   const app = express();
   app.disable('x-powered-by');
+  // Pages are personal and never cached (below), so a hash of every body buys nothing. Static
+  // files and course assets keep their own ETags.
+  app.set('etag', false);
   app.set('trust proxy', config.isProduction ? 1 : false);
   app.locals.appName = 'つなぐ';
   app.locals.appFullName = 'つなぐ — ひきこもり支援者研修システム';
@@ -49,6 +52,12 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(healthRouter(database));
+  // Everything from here on may show personal data: no copy in the browser's or a proxy's cache
+  // (the Back button after signing out on a shared office PC shows nothing).
+  app.use((_req, res, next) => {
+    res.setHeader('cache-control', 'no-store');
+    next();
+  });
 
   app.use(express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 2000 }));
   app.use(express.json({ limit: '200kb' }));

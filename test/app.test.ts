@@ -34,6 +34,12 @@ describe('the app foundation', () => {
       expect(res.headers['x-powered-by']).to.equal(undefined);
       expect(res.headers['x-request-id']).to.match(/^[\w-]{8,}$/);
     });
+
+    it('is never stored by the browser or a proxy (pages may show personal data)', async () => {
+      const res = await request(t.app).get('/').expect(200);
+      expect(res.headers['cache-control']).to.equal('no-store');
+      expect(res.headers.etag).to.equal(undefined);
+    });
   });
 
   describe('GET /healthz', () => {
@@ -49,6 +55,9 @@ describe('the app foundation', () => {
     it('serves the stylesheet from public/', async () => {
       const res = await request(t.app).get('/public/css/app.css').expect(200);
       expect(res.headers['content-type']).to.match(/css/);
+      // Static files stay cacheable, with validators.
+      expect(res.headers['cache-control']).not.to.contain('no-store');
+      expect(res.headers.etag).to.be.a('string');
     });
 
     it('does not serve files outside public/', async () => {
