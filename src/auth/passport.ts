@@ -142,5 +142,9 @@ export function createPassport(): PassportInstance {
 
 /** passport.initialize + passport.session: mount right after the session middleware. */
 export function authentication(passport: PassportInstance): RequestHandler[] {
-  return [passport.initialize() as RequestHandler, passport.session() as RequestHandler];
+  // compat: false — no req._passport for strategies written for passport 0.4 (none here).
+  return [
+    passport.initialize({ compat: false }) as RequestHandler,
+    passport.session() as RequestHandler,
+  ];
 }

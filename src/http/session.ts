@@ -17,8 +17,11 @@ export interface SessionOptions {
 
 /**
  * Sessions live in the database (collection "sessions"), so any number of app processes can
- * serve the same users. The cookie is httpOnly, sameSite=lax, secure in production, and rolling:
- * each request pushes the idle timeout forward.
+ * serve the same users. The idle timeout is kept there: each request pushes the stored expiry
+ * forward (written at most once a minute, see TOUCH_AFTER_SECONDS), and a session unused for
+ * SESSION_IDLE_MINUTES is gone. The cookie is httpOnly, sameSite=lax, secure in production, and
+ * lives until the browser closes (no Max-Age): it never outlives the browser on a shared office
+ * PC, and it need not be signed and sent again with every response.
  */
 export function sessionMiddleware({ secret, secure, connection }: SessionOptions): RequestHandler {
   const ttlSeconds = SESSION_IDLE_MINUTES * 60;
@@ -27,9 +30,9 @@ export function sessionMiddleware({ secret, secure, connection }: SessionOptions
     secret,
     resave: false,
     saveUninitialized: false,
-    rolling: true,
+    rolling: false,
     proxy: secure,
-    cookie: { httpOnly: true, sameSite: 'lax', secure, maxAge: ttlSeconds * 1000 },
+    cookie: { httpOnly: true, sameSite: 'lax', secure },
     store: new SessionStore({
       client: connection.getClient(),
       dbName: connection.db!.databaseName,

@@ -2,9 +2,11 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { AuditEvent } from '../../src/audit/audit.model.js';
 import { LoginFailure, MAX_FAILURES_PER_ACCOUNT, accountKey } from '../../src/auth/throttle.js';
+import { SESSION_IDLE_MINUTES } from '../../src/http/session.js';
 import { User } from '../../src/users/user.model.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { anonymousAgent, csrfFrom, signIn } from '../helpers/auth.js';
+import { eventually } from '../helpers/eventually.js';
 import { buildUser } from '../helpers/factories.js';
 
 const FAILED = 'メールアドレスまたはパスワードが正しくありません。';
@@ -229,6 +231,44 @@ describe('sign-in', () => {
       expect(await LoginFailure.countDocuments({ key: accountKey(user.email) })).to.equal(0);
       const keys = (await LoginFailure.find().lean()).map((failure) => failure.key);
       expect(keys.some((key) => key.startsWith('ip:'))).to.equal(true);
+    });
+  });
+
+  describe('session lifetime', () => {
+    it('uses an httpOnly, sameSite cookie that ends with the browser and is not re-sent on every page', async () => {
+      const { user, password } = await buildUser();
+      const agent = request.agent(t.app);
+      const page = await agent.get('/login').expect(200);
+      const res = await agent
+        .post('/login')
+        .type('form')
+        .send({ email: user.email, password, _csrf: csrfFrom(page.text) })
+        .expect(302);
+      const cookie = (res.headers['set-cookie'] as unknown as string[]).find((c) =>
+        c.startsWith('tsunagu.sid='),
+      )!;
+      expect(cookie)
+        .to.match(/HttpOnly/i)
+        .and.match(/SameSite=Lax/i);
+      expect(cookie).not.to.match(/Max-Age|Expires/i);
+      const next = await agent.get('/').expect(200);
+      expect(next.headers['set-cookie']).to.equal(undefined);
+    });
+
+    it(`keeps the idle timeout in the database: ${SESSION_IDLE_MINUTES} minutes from the last use`, async () => {
+      const { user, password } = await buildUser();
+      const session = await signIn(t.app, user, password);
+      const sessions = t.database.connection.db!.collection<{ expires: Date }>('sessions');
+      const stored = await sessions.find({}).sort({ expires: -1 }).limit(1).next();
+      const minutesLeft = (stored!.expires.getTime() - Date.now()) / 60_000;
+      expect(minutesLeft).to.be.within(SESSION_IDLE_MINUTES - 1, SESSION_IDLE_MINUTES + 0.1);
+      // A session left unused past its expiry is over, whatever the cookie says. (Written
+      // behind the app's back, so its session cache learns of it through the change feed.)
+      await sessions.updateMany({}, { $set: { expires: new Date(Date.now() - 1000) } });
+      await eventually(async () => {
+        const res = await session.get('/learn');
+        return res.status === 302 && /^\/login/.test(res.headers.location ?? '');
+      }, 'the expired session is refused');
     });
   });
 

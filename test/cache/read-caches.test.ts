@@ -6,19 +6,10 @@ import { LearnerProgress } from '../../src/learning/learner-progress.model.js';
 import { User } from '../../src/users/user.model.js';
 import { createTestApp, testServerUri, testStore, type TestApp } from '../helpers/app.js';
 import { signIn, type SignedIn } from '../helpers/auth.js';
+import { eventually } from '../helpers/eventually.js';
 import { buildUser } from '../helpers/factories.js';
 
 const LESSON = '/learn/basic-training/understanding/numbers';
-
-/** Polls `check` until it holds (the change feed delivers within milliseconds; 3 s is generous). */
-async function eventually(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 3_000;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`not within 3 s: ${what}`);
-}
 
 /** Reads of the cached collections the store has answered so far. */
 async function cachedReads(): Promise<number> {
