@@ -9,9 +9,15 @@
  * The embedded store runs in the same process, as in production; the bench starts it itself so
  * that it can count the database commands (round trips) each page costs.
  *
- * Options (env): BENCH_SECONDS (default 8 per URL), BENCH_CONCURRENCY (20), STORE_FSYNC (store
+ * Every route is measured in BENCH_ROUNDS rounds (default 3), in turn, and the medians printed:
+ * the machines this runs on share their CPUs, and a burst of someone else's load then spoils one
+ * round of every route instead of one route's whole run.
+ *
+ * Options (env): BENCH_SECONDS (default 5 per URL and round), BENCH_ROUNDS (3), BENCH_CONCURRENCY (20), STORE_FSYNC (store
  * durability, default always as in production), BENCH_ONLY (e.g. lesson,overview), BENCH_CPU_PROF
- * (a folder: one CPU profile of the server per route, covering only its measured run),
+ * (a folder: one CPU profile of the server per route, covering its first measured run;
+ * BENCH_CPU_PROF_INTERVAL sets the sampling interval in µs, default 100), BENCH_NODE_FLAGS (extra
+ * node options for the server, e.g. to try GC settings),
  * BENCH_ROUND_TRIPS=1 (list the database commands per request of each route). `--serve` only
  * starts the server and prints the session cookie (used for screenshots).
  */
@@ -199,7 +205,9 @@ async function startProfiler() {
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.setSamplingInterval', {
+    interval: Number(process.env.BENCH_CPU_PROF_INTERVAL ?? 100),
+  });
   return session;
 }
 
@@ -233,6 +241,8 @@ interface Result {
   requests: number;
   errors: number;
   rps: number;
+  /** Throughput as a share of the bare route's (in the same round). */
+  share: number;
   p50: number;
   p95: number;
   /** Database commands per request. */
@@ -299,11 +309,16 @@ function ask(child: ChildProcess, message: ToServer): Promise<Timings> {
 }
 
 async function bench(): Promise<void> {
-  const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+  const seconds = Number(process.env.BENCH_SECONDS ?? 5);
   const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 20);
+  const roundCount = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
   const self = fileURLToPath(import.meta.url);
   const child = fork(self, ['--serve'], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+    ],
     // As a production start would have it: Express reads NODE_ENV itself (view cache).
     env: { ...process.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -315,7 +330,7 @@ async function bench(): Promise<void> {
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
   });
   console.log(
-    `Tsunagu bench:learning — ${concurrency} concurrent connections, ${seconds} s per URL (after a 2 s warm-up of every URL, and 2 s more just before its run)`,
+    `Tsunagu bench:learning — ${concurrency} concurrent connections, ${roundCount} rounds of ${seconds} s per URL (after a 2 s warm-up of every URL, and 2 s more just before each run); medians of the rounds`,
   );
 
   const targets = [
@@ -338,33 +353,62 @@ async function bench(): Promise<void> {
   // Warm the JIT up on every route first: otherwise the first app route measured pays for
   // compiling the code all app routes share (session, passport, driver, store).
   for (const target of chosen) await load(target.port, target.path, ready.cookie, 2, concurrency);
-  const results: Result[] = [];
-  for (const target of chosen) {
-    await load(target.port, target.path, ready.cookie, 2, concurrency);
-    await ask(child, { kind: 'reset', profile: target.slug });
-    const run = await load(target.port, target.path, ready.cookie, seconds, concurrency);
-    const timings = await ask(child, { kind: 'timings' });
-    const samples = timings.samples.sort((a, b) => a - b);
-    const perRequest = Object.entries(timings.commands)
-      .map(([command, n]) => [command, n / Math.max(1, run.requests)] as const)
-      .sort((a, b) => b[1] - a[1]);
-    results.push({
-      name: target.name,
-      ...run,
-      p50: percentile(samples, 50),
-      p95: percentile(samples, 95),
-      roundTrips: perRequest.reduce((sum, [, n]) => sum + n, 0),
-      cpuPerRequest: timings.cpuMs / Math.max(1, run.requests),
-      commands: perRequest,
-    });
+  // Rounds: every route once per round, in turn, so that a burst of load from elsewhere on the
+  // machine hits one round of every route rather than all of one route. Each figure printed is
+  // the median over the rounds; "vs bare" is the median of the per-round ratios.
+  const rounds: Result[][] = [];
+  for (let round = 0; round < roundCount; round++) {
+    const results: Result[] = [];
+    for (const target of chosen) {
+      await load(target.port, target.path, ready.cookie, 2, concurrency);
+      const profile = round === 0 ? target.slug : undefined;
+      await ask(child, { kind: 'reset', profile });
+      const run = await load(target.port, target.path, ready.cookie, seconds, concurrency);
+      const timings = await ask(child, { kind: 'timings' });
+      const samples = timings.samples.sort((a, b) => a - b);
+      const perRequest = Object.entries(timings.commands)
+        .map(([command, n]) => [command, n / Math.max(1, run.requests)] as const)
+        .sort((a, b) => b[1] - a[1]);
+      results.push({
+        name: target.name,
+        ...run,
+        share: 0,
+        p50: percentile(samples, 50),
+        p95: percentile(samples, 95),
+        roundTrips: perRequest.reduce((sum, [, n]) => sum + n, 0),
+        cpuPerRequest: timings.cpuMs / Math.max(1, run.requests),
+        commands: perRequest,
+      });
+    }
+    for (const r of results) r.share = r.rps / results[0].rps;
+    rounds.push(results);
   }
   child.send({ kind: 'stop' } satisfies ToServer);
 
-  const bare = results[0].rps;
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)];
+  };
+  const results: Result[] = chosen.map((_, i) => {
+    const runs = rounds.map((results) => results[i]);
+    const pick = (key: 'rps' | 'share' | 'p50' | 'p95' | 'cpuPerRequest' | 'roundTrips') =>
+      median(runs.map((r) => r[key]));
+    return {
+      ...runs[0],
+      requests: runs.reduce((sum, r) => sum + r.requests, 0),
+      errors: runs.reduce((sum, r) => sum + r.errors, 0),
+      rps: pick('rps'),
+      share: pick('share'),
+      p50: pick('p50'),
+      p95: pick('p95'),
+      cpuPerRequest: pick('cpuPerRequest'),
+      roundTrips: pick('roundTrips'),
+    };
+  });
   const rows = results.map((r) => [
     r.name,
     r.rps.toFixed(0),
-    `${((r.rps / bare) * 100).toFixed(0)}%`,
+    `${(r.share * 100).toFixed(0)}%`,
     r.p50.toFixed(2),
     r.p95.toFixed(2),
     r.cpuPerRequest.toFixed(3),
@@ -397,7 +441,7 @@ async function bench(): Promise<void> {
   }
   const lessonResult = results.find((r) => r.name.startsWith('lesson page'));
   if (!lessonResult) return;
-  const lessonShare = lessonResult.rps / bare;
+  const lessonShare = lessonResult.share;
   console.log(
     `\nLesson page at ${(lessonShare * 100).toFixed(0)}% of the bare route (target ≥ 25%, aim 40%): ${lessonShare >= 0.25 ? 'OK' : 'BELOW TARGET'}`,
   );
