@@ -101,9 +101,10 @@ async function signedInUser(id: string): Promise<SignedInUser | null> {
 }
 
 /**
- * A passport instance for one app: the local strategy (e-mail + password), the user id in the
- * session, and the user read again from the database on every request so that a suspension or
- * a role change takes effect immediately (a user no longer active is signed out).
+ * A passport instance for one app: the local strategy (e-mail + password) and the user id in the
+ * session. The user itself is looked up again on every request (restoreUser: the users cache,
+ * which any change to the account empties), so that a suspension or a role change takes effect
+ * at once (a user no longer active is signed out).
  */
 export function createPassport(): PassportInstance {
   const passport = new Passport();
@@ -124,27 +125,40 @@ export function createPassport(): PassportInstance {
   // The session holds "<user id>.<sign-in time>": a password change or reset after that time
   // ends every older session of the account at its next request.
   passport.serializeUser((user, done) => done(null, `${user.id}.${Date.now()}`));
-  passport.deserializeUser((value: unknown, done) => {
-    const match = typeof value === 'string' ? /^([0-9a-f]{24})\.(\d{13})$/.exec(value) : null;
-    if (!match) return done(null, false);
-    const signedInAt = Number(match[2]);
-    signedInUser(match[1])
-      .then((user) => {
-        if (!user || user.status !== 'active') return done(null, false);
-        if (user.passwordChangedAt && user.passwordChangedAt.getTime() > signedInAt)
-          return done(null, false);
-        done(null, toSessionUser(user));
-      })
-      .catch(done);
-  });
   return passport;
 }
 
-/** passport.initialize + passport.session: mount right after the session middleware. */
+/**
+ * The user a session's "<user id>.<sign-in time>" stands for, or null when the account is gone,
+ * not active, or its password changed after that sign-in.
+ */
+async function userFromSession(value: unknown): Promise<SessionUser | null> {
+  const match = typeof value === 'string' ? /^([0-9a-f]{24})\.(\d{13})$/.exec(value) : null;
+  if (!match) return null;
+  const user = await signedInUser(match[1]);
+  if (!user || user.status !== 'active') return null;
+  if (user.passwordChangedAt && user.passwordChangedAt.getTime() > Number(match[2])) return null;
+  return toSessionUser(user);
+}
+
+/**
+ * Sets req.user from the session on every request, as passport.session() does (and, like it,
+ * drops the session's user when the account can no longer sign in), without building a strategy
+ * object with its callbacks for every request: this runs on every page.
+ */
+const restoreUser: RequestHandler = (req, _res, next) => {
+  const session = req.session as { passport?: { user?: unknown } } | undefined;
+  const value = session?.passport?.user;
+  if (value === undefined) return next();
+  userFromSession(value).then((user) => {
+    if (user) req.user = user;
+    else delete session!.passport!.user;
+    next();
+  }, next);
+};
+
+/** passport.initialize (req.logIn / req.logOut) and restoring the signed-in user: mount right after the session middleware. */
 export function authentication(passport: PassportInstance): RequestHandler[] {
   // compat: false — no req._passport for strategies written for passport 0.4 (none here).
-  return [
-    passport.initialize({ compat: false }) as RequestHandler,
-    passport.session() as RequestHandler,
-  ];
+  return [passport.initialize({ compat: false }) as RequestHandler, restoreUser];
 }
