@@ -157,8 +157,15 @@ const restoreUser: RequestHandler = (req, _res, next) => {
   }, next);
 };
 
-/** passport.initialize (req.logIn / req.logOut) and restoring the signed-in user: mount right after the session middleware. */
+/**
+ * passport.initialize (req.logIn / req.logOut) and restoring the signed-in user: mount right after
+ * the session middleware. Signing in and out are always POSTs, so reading pages (GET, HEAD) skips
+ * initialize, which gives each request seven new properties.
+ */
 export function authentication(passport: PassportInstance): RequestHandler[] {
   // compat: false — no req._passport for strategies written for passport 0.4 (none here).
-  return [passport.initialize({ compat: false }) as RequestHandler, restoreUser];
+  const initialize = passport.initialize({ compat: false }) as RequestHandler;
+  const forChanges: RequestHandler = (req, res, next) =>
+    req.method === 'GET' || req.method === 'HEAD' ? next() : initialize(req, res, next);
+  return [forChanges, restoreUser];
 }
