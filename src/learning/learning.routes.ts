@@ -96,14 +96,12 @@ export function learningRouter(catalog: Catalog): Router {
   router.get('/learn/:program/:module/:lesson', async (req, res) => {
     const { program, module, lesson } = resolveLesson(catalog, req);
     const summary = await recordLessonOpened(learnerOf(req.user!), program, module, lesson);
-    const moduleProgress = computeModuleProgress(program, module, summary);
     res.render('learning/lesson', {
       title: `${lesson.title}（${module.title}）`,
       program,
       module,
       lesson,
       isRead: summary.readLessons.includes(lesson.id),
-      moduleProgress,
       previous: neighbour(program, module, lesson, -1),
       next: neighbour(program, module, lesson, +1),
       moduleHref,
