@@ -76,7 +76,13 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
       }
     },
     stats() {
-      return store ? { ...store.stats() } : {};
+      const readCaches = {
+        live: caches.feed.live,
+        sessions: caches.sessions.size,
+        users: caches.users.size,
+        progress: caches.progress.size,
+      };
+      return store ? { ...store.stats(), readCaches } : { readCaches };
     },
     async close() {
       await stopReadCaches(caches);
