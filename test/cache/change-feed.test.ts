@@ -14,7 +14,7 @@ function failingDb(error: Error & { code?: number }) {
   const opened: EventEmitter[] = [];
   const db = {
     watch() {
-      const stream = Object.assign(new EventEmitter(), { close: async () => undefined });
+      const stream = Object.assign(new EventEmitter(), { close: () => Promise.resolve() });
       opened.push(stream);
       setImmediate(() => stream.emit('error', error));
       return stream;
@@ -40,7 +40,7 @@ describe('change feed without change streams', () => {
     expect(opened).to.have.length(1);
     // Every read goes to the loader; nothing is kept.
     let loads = 0;
-    const load = async () => ({ id: 'a', value: { n: ++loads } });
+    const load = () => Promise.resolve({ id: 'a', value: { n: ++loads } });
     expect(await cache.get('a', load)).to.deep.equal({ n: 1 });
     expect(await cache.get('a', load)).to.deep.equal({ n: 2 });
     expect(cache.size).to.equal(0);
