@@ -18,7 +18,8 @@
  * (a folder: one CPU profile of the server per route, covering its first measured run;
  * BENCH_CPU_PROF_INTERVAL sets the sampling interval in µs, default 100), BENCH_NODE_FLAGS (extra
  * node options for the server, e.g. to try GC settings),
- * BENCH_ROUND_TRIPS=1 (list the database commands per request of each route). `--serve` only
+ * BENCH_ROUND_TRIPS=1 (list the database commands per request of each route), READ_CACHES=false
+ * (the app without its read caches, as on a MongoDB without change streams). `--serve` only
  * starts the server and prints the session cookie (used for screenshots).
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -89,6 +90,7 @@ async function serve(): Promise<void> {
     SESSION_SECRET: randomBytes(32).toString('hex'),
     COURSES_DIR: process.env.COURSES_DIR ?? './courses',
     STORE_FSYNC: process.env.STORE_FSYNC ?? 'always',
+    READ_CACHES: process.env.READ_CACHES ?? 'true',
     LOG_LEVEL: 'error',
   });
   const logger = createLogger(config.log);

@@ -27,6 +27,11 @@ const envSchema = z.object({
   /** Durability policy of the embedded store: always (fsync before acknowledging), batch, never. */
   STORE_FSYNC: z.enum(['always', 'batch', 'never']).default('always'),
   /**
+   * Keep sessions, signed-in users and progress in memory between requests, coherent through a
+   * change stream (src/cache). `false` reads them from the database on every request.
+   */
+  READ_CACHES: z.enum(['true', 'false']).default('true'),
+  /**
    * Secret that signs session cookies; at least 32 characters. Generated and kept in
    * DATA_DIR/session-secret when unset, except in production, where it must be set.
    */
@@ -80,6 +85,7 @@ export interface Config {
   dataDir: string;
   mongodbUri: string | undefined;
   storeFsync: Env['STORE_FSYNC'];
+  readCaches: boolean;
   sessionSecret: string;
   baseUrl: string;
   coursesDir: string;
@@ -140,6 +146,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     mongodbUri: env.MONGODB_URI,
     storeFsync: env.STORE_FSYNC,
+    readCaches: env.READ_CACHES === 'true',
     sessionSecret: env.SESSION_SECRET ?? persistedSessionSecret(dataDir),
     baseUrl: (env.BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
     coursesDir: path.resolve(env.COURSES_DIR),

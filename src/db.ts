@@ -18,7 +18,7 @@ export interface Database {
 }
 
 export interface ConnectOptions {
-  config: Pick<Config, 'mongodbUri' | 'dataDir' | 'storeFsync'>;
+  config: Pick<Config, 'mongodbUri' | 'dataDir' | 'storeFsync' | 'readCaches'>;
   logger: Logger;
   /** Database name; defaults to the one in MONGODB_URI, or "tsunagu". */
   dbName?: string;
@@ -59,7 +59,7 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
     throw error;
   }
   const connection = mongoose.connection;
-  const caches = startReadCaches(connection.db!, logger);
+  const caches = config.readCaches ? startReadCaches(connection.db!, logger) : null;
   logger.info({ kind: store ? 'embedded' : 'external', db: name }, 'database connected');
 
   return {
@@ -76,16 +76,18 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
       }
     },
     stats() {
-      const readCaches = {
-        live: caches.feed.live,
-        sessions: caches.sessions.size,
-        users: caches.users.size,
-        progress: caches.progress.size,
-      };
+      const readCaches = caches
+        ? {
+            live: caches.feed.live,
+            sessions: caches.sessions.size,
+            users: caches.users.size,
+            progress: caches.progress.size,
+          }
+        : { live: false, off: true };
       return store ? { ...store.stats(), readCaches } : { readCaches };
     },
     async close() {
-      await stopReadCaches(caches);
+      if (caches) await stopReadCaches(caches);
       await mongoose.disconnect();
       await store?.close();
     },

@@ -127,3 +127,28 @@ describe('read caches (sessions, users, progress) kept coherent by the change fe
     await eventually(() => caches.feed.live, 'the feed reopens');
   });
 });
+
+describe('READ_CACHES=false', () => {
+  let t: TestApp;
+  before(async function () {
+    if (!testStore()) this.skip();
+    t = await createTestApp({ READ_CACHES: 'false' });
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('reads the session, the user and the progress from the database on every request', async () => {
+    const { user, password } = await buildUser({ roles: ['trainee'] });
+    const trainee = await signIn(t.app, user, password);
+    await trainee.get(LESSON).expect(200);
+    await trainee.get(LESSON).expect(200);
+    const before = await cachedReads();
+    await trainee.get(LESSON).expect(200);
+    expect((await cachedReads()) - before).to.equal(3);
+    const health = await trainee.get('/healthz').expect(200);
+    expect(
+      (health.body as { database: { readCaches: unknown } }).database.readCaches,
+    ).to.deep.equal({ live: false, off: true });
+  });
+});
