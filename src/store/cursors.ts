@@ -93,6 +93,11 @@ export class CursorRegistry {
     };
   }
 
+  /** Whether `id` is a change stream's cursor (whose getMore waits for events by design). */
+  isChangeStream(id: unknown): boolean {
+    return typeof id === 'bigint' && !!this.open.get(id)?.stream;
+  }
+
   getMore(
     id: bigint,
     ns: string,

@@ -10,6 +10,7 @@ import {
   type ResumeToken,
 } from 'mongodb';
 import mongoose, { Schema } from 'mongoose';
+import { pino } from 'pino';
 import { MemoryPersistence } from '../../src/store/persistence.js';
 import { connectTestDb, onRealMongo, type TestDb } from './helpers.js';
 
@@ -358,5 +359,26 @@ describe('store: change stream history and shutdown', function () {
     await stream.close().catch(() => undefined);
     await client.close(true);
     await t.client.close(true);
+  });
+
+  it('does not report a waiting getMore as a slow operation', async function () {
+    if (onRealMongo) this.skip();
+    const warnings: string[] = [];
+    const logger = pino(
+      { level: 'warn' },
+      {
+        write: (line: string) => warnings.push(line),
+      },
+    );
+    const t = await connectTestDb({ logger });
+    try {
+      const stream = t.db.watch([], { maxAwaitTimeMS: 300 });
+      await listen(stream);
+      await new Promise((r) => setTimeout(r, 800));
+      await stream.close();
+      expect(warnings.join('')).not.to.contain('slow operation');
+    } finally {
+      await t.close();
+    }
   });
 });
