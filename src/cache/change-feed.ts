@@ -4,6 +4,7 @@ import type { Logger } from '../lib/logger.js';
 /** What a cache does with the feed: forget one document, or forget everything. */
 export interface FeedSubscriber {
   readonly collection: string;
+  forget(key: string): void;
   forgetId(id: unknown): void;
   clear(): void;
 }
@@ -54,6 +55,12 @@ export class ChangeFeed {
   changing(collection: string): void {
     this.epoch++;
     for (const s of this.subscribers) if (s.collection === collection) s.clear();
+  }
+
+  /** This process is changing the document a cache holds under `key`. */
+  changingKey(collection: string, key: string): void {
+    this.epoch++;
+    for (const s of this.subscribers) if (s.collection === collection) s.forget(key);
   }
 
   start(): void {

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { Schema } from 'mongoose';
+import { Types, type Document, type Query, type Schema } from 'mongoose';
 import type { ChangeFeed, FeedSubscriber } from './change-feed.js';
 
 export interface CacheOptions {
@@ -100,24 +100,50 @@ const WRITE_QUERIES = [
   'findOneAndDelete',
 ] as const;
 
+/** A filter's or document's value for `field` when it names one value (`v` or `{ $eq: v }`). */
+export function singleValue(source: Record<string, unknown>, field: string): string | null {
+  let value = source[field];
+  if (value && typeof value === 'object' && '$eq' in value) value = value.$eq;
+  if (typeof value === 'string') return value;
+  if (value instanceof Types.ObjectId) return value.toHexString();
+  return null;
+}
+
 /**
- * Writes this process makes through the model clear the collection's caches before and after
+ * Writes this process makes through the model drop what the caches hold of them before and after
  * they run, so the next request here reads them back even before the change feed reports them.
+ * `keyOf` names the cache key a write touches, from its filter (updates, deletes) or its document
+ * (save); a write it cannot name (e.g. an update by e-mail address, insertMany) empties the
+ * collection's caches instead.
  */
 export function clearCachesOnWrite(
   schema: Schema,
   feed: () => ChangeFeed | null,
   collection: string,
+  keyOf: (source: Record<string, unknown>) => string | null,
 ) {
-  const changing = () => feed()?.changing(collection);
+  const changing = (source: Record<string, unknown> | null) => {
+    const current = feed();
+    if (!current) return;
+    const key = source ? keyOf(source) : null;
+    if (key === null) current.changing(collection);
+    else current.changingKey(collection, key);
+  };
+  const byFilter = function (this: Query<unknown, unknown>) {
+    changing(this.getFilter());
+  };
+  const byDocument = function (this: Document) {
+    changing(this as unknown as Record<string, unknown>);
+  };
+  const whole = () => changing(null);
   for (const op of WRITE_QUERIES) {
-    schema.pre(op, changing);
-    schema.post(op, changing);
+    schema.pre(op, byFilter);
+    schema.post(op, byFilter);
   }
-  schema.pre('save', changing);
-  schema.post('save', changing);
-  schema.pre('insertMany', changing);
-  schema.post('insertMany', changing);
-  schema.pre('bulkWrite', changing);
-  schema.post('bulkWrite', changing);
+  schema.pre('save', byDocument);
+  schema.post('save', byDocument);
+  schema.pre('insertMany', whole);
+  schema.post('insertMany', whole);
+  schema.pre('bulkWrite', whole);
+  schema.post('bulkWrite', whole);
 }

@@ -1,5 +1,5 @@
 import mongoose, { Schema, type InferSchemaType } from 'mongoose';
-import { clearCachesOnWrite } from '../cache/document-cache.js';
+import { clearCachesOnWrite, singleValue } from '../cache/document-cache.js';
 import { currentFeed } from '../cache/read-caches.js';
 
 /** Per-quiz summary kept in LearnerProgress.quizzes[quizId]. */
@@ -43,7 +43,12 @@ const learnerProgressSchema = new Schema(
 learnerProgressSchema.index({ userId: 1, programId: 1 }, { unique: true });
 learnerProgressSchema.index({ programId: 1, municipalityId: 1 });
 learnerProgressSchema.index({ programId: 1, regionId: 1 });
-clearCachesOnWrite(learnerProgressSchema, currentFeed, 'learner_progress');
+// The progress cache is keyed by "<user id>/<program id>" (progress.service.ts getProgress).
+clearCachesOnWrite(learnerProgressSchema, currentFeed, 'learner_progress', (source) => {
+  const userId = singleValue(source, 'userId');
+  const programId = singleValue(source, 'programId');
+  return userId && programId ? `${userId}/${programId}` : null;
+});
 
 export type LearnerProgressAttrs = InferSchemaType<typeof learnerProgressSchema>;
 export const LearnerProgress = mongoose.model(

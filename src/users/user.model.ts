@@ -5,7 +5,7 @@ import mongoose, {
   type Model,
 } from 'mongoose';
 import { ROLES } from './roles.js';
-import { clearCachesOnWrite } from '../cache/document-cache.js';
+import { clearCachesOnWrite, singleValue } from '../cache/document-cache.js';
 import { currentFeed } from '../cache/read-caches.js';
 
 /** 職種: the professions a person can choose (the last one catches everything else). */
@@ -84,7 +84,8 @@ userSchema.index({ email: 1 }, { unique: true });
 userSchema.index({ municipalityId: 1, status: 1 });
 userSchema.index({ regionId: 1, status: 1 });
 userSchema.index({ status: 1, createdAt: -1 });
-clearCachesOnWrite(userSchema, currentFeed, 'users');
+// The users cache is keyed by the user's id.
+clearCachesOnWrite(userSchema, currentFeed, 'users', (source) => singleValue(source, '_id'));
 
 export type UserAttrs = InferSchemaType<typeof userSchema>;
 export type UserDocument = HydratedDocument<UserAttrs>;

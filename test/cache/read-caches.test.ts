@@ -114,6 +114,30 @@ describe('read caches (sessions, users, progress) kept coherent by the change fe
     expect(page.text).to.contain('このレッスンは読了しています');
   });
 
+  it("drops only the touched entry when this process writes one user's records", async () => {
+    const { user: otherUser, password } = await buildUser({ roles: ['trainee'] });
+    const other = await signIn(t.app, otherUser, password);
+    for (const agent of [trainee, other]) {
+      await agent.get(LESSON).expect(200);
+      await agent.get(LESSON).expect(200);
+    }
+    const caches = readCaches()!;
+    const before = await cachedReads();
+    await User.updateOne({ _id: userId }, { $set: { name: '改名 花子' } });
+    await LearnerProgress.updateOne(
+      { userId, programId: 'basic-training' },
+      { $addToSet: { readLessons: 'numbers' } },
+    );
+    // The other learner's user and progress stay cached: no read for them.
+    await other.get(LESSON).expect(200);
+    expect(await cachedReads()).to.equal(before);
+    expect(caches.users.size).to.be.at.least(1);
+    // This learner's are read again, and show the change.
+    const page = await trainee.get(LESSON).expect(200);
+    expect(page.text).to.contain('改名 花子').and.contain('このレッスンは読了しています');
+    expect((await cachedReads()) - before).to.equal(2);
+  });
+
   it('reads from the database while the feed is down, and caches again once it is back', async () => {
     const caches = readCaches()!;
     await trainee.get(LESSON).expect(200);
