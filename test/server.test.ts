@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import request from 'supertest';
+import { MongoClient } from 'mongodb';
+import { DEMO_PASSWORD } from '../src/bootstrap/demo.js';
+import { startStore } from '../src/store/index.js';
 import { csrfFrom } from './helpers/auth.js';
+import { eventually } from './helpers/eventually.js';
 
 /** A free port on loopback. */
 function freePort(): Promise<number> {
@@ -118,5 +122,63 @@ describe('src/server.ts (the process npm start runs)', function () {
     expect(code).to.equal(1);
     expect(output).to.contain('PORT');
     expect(output).to.contain('MONGODB_URI');
+  });
+
+  it('runs as several processes on one database: a suspension in one signs the user out in the other', async () => {
+    const store = await startStore({ dataDir: null });
+    const shared = {
+      HOST: '127.0.0.1',
+      MONGODB_URI: `${store.uri}/multi`,
+      SESSION_SECRET: 'one-secret-for-every-process-0123456789',
+      DEMO: 'true',
+    };
+    const [portA, portB] = [await freePort(), await freePort()];
+    const dirA = mkdtempSync(path.join(tmpdir(), 'tsunagu-a-'));
+    const dirB = mkdtempSync(path.join(tmpdir(), 'tsunagu-b-'));
+    // The first start seeds the database; the second finds it ready.
+    const a = await startServer({ ...shared, PORT: String(portA), DATA_DIR: dirA });
+    const b = await startServer({ ...shared, PORT: String(portB), DATA_DIR: dirB });
+    const client = await MongoClient.connect(store.uri);
+    try {
+      const [baseA, baseB] = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
+      const signInOn = async (base: string, email: string) => {
+        const agent = request.agent(base);
+        const login = await agent.get('/login').expect(200);
+        await agent
+          .post('/login')
+          .type('form')
+          .send({ email, password: DEMO_PASSWORD, _csrf: csrfFrom(login.text) })
+          .expect(302);
+        return agent;
+      };
+      const traineeEmail = 'trainee1.nagano@demo.tsunagu.local';
+      const trainee = await signInOn(baseA, traineeEmail);
+      await trainee.get('/learn').expect(200);
+      const health = await request(baseA).get('/healthz').expect(200);
+      expect(health.body.database.readCaches.live).to.equal(true);
+      // Sessions live in the database: the same cookie works on the other process.
+      const cookie = (await trainee.get('/learn')).request.cookies;
+      await request(baseB).get('/learn').set('cookie', cookie).expect(200);
+
+      const admin = await signInOn(baseB, 'admin@demo.tsunagu.local');
+      const target = await client.db('multi').collection('users').findOne({ email: traineeEmail });
+      const page = await admin.get(`/admin/users/${String(target!._id)}`).expect(200);
+      await admin
+        .post(`/admin/users/${String(target!._id)}/suspend`)
+        .type('form')
+        .send({ _csrf: csrfFrom(page.text) })
+        .expect(303);
+      // Process A had the trainee cached; the change reaches it through the change stream.
+      await eventually(async () => {
+        const res = await trainee.get('/learn');
+        return res.status === 302 && /^\/login/.test(res.headers.location ?? '');
+      }, 'process A signs the suspended trainee out');
+    } finally {
+      await client.close();
+      a.child.kill('SIGTERM');
+      b.child.kill('SIGTERM');
+      await Promise.all([a.exited, b.exited]);
+      await store.close();
+    }
   });
 });
