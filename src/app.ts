@@ -3,11 +3,12 @@ import express, { type Express } from 'express';
 import type { Config } from './config.js';
 import type { Database } from './db.js';
 import { courseAssetsRouter } from './courses/assets.routes.js';
+import { ASSETS_PREFIX } from './courses/markdown.js';
 import type { Catalog } from './courses/catalog.types.js';
 import { learningRouter } from './learning/learning.routes.js';
 import { authentication, createPassport } from './auth/passport.js';
 import { adminRouter } from './admin/admin.routes.js';
-import { homeRouter } from './home/home.routes.js';
+import { homePage } from './home/home.routes.js';
 import { healthRouter } from './home/health.routes.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { flash } from './http/flash.js';
@@ -51,7 +52,7 @@ export function createApp(deps: AppDeps): Express {
       index: false,
     }),
   );
-  app.use(healthRouter(database));
+  app.use('/healthz', healthRouter(database));
   // Everything from here on may show personal data: no copy in the browser's or a proxy's cache
   // (the Back button after signing out on a shared office PC shows nothing).
   app.use((_req, res, next) => {
@@ -81,9 +82,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(csrf.csrfSynchronisedProtection);
   app.use(flash);
 
-  app.use(homeRouter());
-  app.use(courseAssetsRouter(catalog));
-  app.use(learningRouter(catalog));
+  // Routers are mounted at their paths, so a request enters only the one it belongs to.
+  app.get('/', homePage);
+  app.use(ASSETS_PREFIX, courseAssetsRouter(catalog));
+  app.use('/learn', learningRouter(catalog));
   const mailer = createMailer({ config, logger });
   app.use(adminRouter({ config, logger, mailer }));
   app.use(accountsRouter({ config, logger, passport, mailer }));

@@ -1,10 +1,10 @@
 import { Router } from 'express';
 import type { Database } from '../db.js';
 
-/** GET /healthz: for load balancers and operators. No personal data, no session. */
+/** GET /healthz (mounted there in app.ts): for load balancers and operators. No personal data, no session. */
 export function healthRouter(database: Database): Router {
   const router = Router();
-  router.get('/healthz', async (_req, res) => {
+  router.get('/', async (_req, res) => {
     const ping = await database.ping();
     res.status(ping.ok ? 200 : 503).json({
       status: ping.ok ? 'ok' : 'error',

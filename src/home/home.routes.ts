@@ -1,9 +1,6 @@
-import { Router } from 'express';
+import type { RequestHandler } from 'express';
 
-export function homeRouter(): Router {
-  const router = Router();
-  router.get('/', (_req, res) => {
-    res.render('home', { title: 'ホーム' });
-  });
-  return router;
-}
+/** GET /: the home page (what it shows depends on who is signed in; see views/home.ejs). */
+export const homePage: RequestHandler = (_req, res) => {
+  res.render('home', { title: 'ホーム' });
+};

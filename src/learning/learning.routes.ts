@@ -30,12 +30,13 @@ function resolveLesson(catalog: Catalog, req: Request): Resolved & { lesson: Les
 
 /**
  * The learner's pages: /learn (program overview), module, lesson and quiz pages, /learn/me.
- * Every signed-in user may learn; each sees and changes only their own progress.
+ * Mounted at /learn (app.ts): the paths below are relative to it. Every signed-in user may learn;
+ * each sees and changes only their own progress.
  */
 export function learningRouter(catalog: Catalog): Router {
   const router = Router();
-  router.use('/learn', requireAuth);
-  router.use('/learn', (_req, res, next) => {
+  router.use(requireAuth);
+  router.use((_req, res, next) => {
     res.locals.formatMinutes = formatMinutes;
     res.locals.formatDateTime = formatDateTime;
     next();
@@ -52,7 +53,7 @@ export function learningRouter(catalog: Catalog): Router {
     });
   };
 
-  router.get('/learn', async (req, res) => {
+  router.get('/', async (req, res) => {
     if (catalog.programs.length === 1) return renderOverview(req, res, catalog.programs[0]);
     const learner = learnerOf(req.user!);
     const progresses = await Promise.all(
@@ -61,14 +62,14 @@ export function learningRouter(catalog: Catalog): Router {
     res.render('learning/programs', { title: '研修', progresses });
   });
 
-  router.get('/learn/me', async (req, res) => {
+  router.get('/me', async (req, res) => {
     res.render('learning/me', {
       title: '学習の記録',
       ...(await myLearning(catalog, learnerOf(req.user!))),
     });
   });
 
-  router.get('/learn/:program', async (req, res) => {
+  router.get('/:program', async (req, res) => {
     const program = catalog.program(req.params.program);
     if (!program) throw notFound('お探しの研修は見つかりませんでした。');
     await renderOverview(req, res, program);
@@ -76,7 +77,7 @@ export function learningRouter(catalog: Catalog): Router {
 
   router.use(quizRoutes(catalog));
 
-  router.get('/learn/:program/:module', async (req, res) => {
+  router.get('/:program/:module', async (req, res) => {
     const { program, module } = resolveModule(catalog, req);
     const progress = await loadProgramProgress(learnerOf(req.user!), program);
     const moduleProgress = computeModuleProgress(program, module, progress.summary);
@@ -93,7 +94,7 @@ export function learningRouter(catalog: Catalog): Router {
     });
   });
 
-  router.get('/learn/:program/:module/:lesson', async (req, res) => {
+  router.get('/:program/:module/:lesson', async (req, res) => {
     const { program, module, lesson } = resolveLesson(catalog, req);
     const summary = await recordLessonOpened(learnerOf(req.user!), program, module, lesson);
     res.render('learning/lesson', {
@@ -108,7 +109,7 @@ export function learningRouter(catalog: Catalog): Router {
     });
   });
 
-  router.post('/learn/:program/:module/:lesson/read', async (req, res) => {
+  router.post('/:program/:module/:lesson/read', async (req, res) => {
     const { program, module, lesson } = resolveLesson(catalog, req);
     const changed = await markLessonRead(learnerOf(req.user!), program, module, lesson);
     req.flash(

@@ -54,7 +54,7 @@ export function quizRoutes(catalog: Catalog): Router {
   const router = Router();
   const common = { moduleHref, quizHref, attemptHref, formatDateTime, OPTION_LABELS, answerField };
 
-  router.get('/learn/:program/:module/quiz', async (req, res) => {
+  router.get('/:program/:module/quiz', async (req, res) => {
     const { program, module, quiz } = resolveQuiz(catalog, req);
     const learner = learnerOf(req.user!);
     const [summary, attempts] = await Promise.all([
@@ -72,7 +72,7 @@ export function quizRoutes(catalog: Catalog): Router {
     });
   });
 
-  router.get('/learn/:program/:module/quiz/start', async (req, res) => {
+  router.get('/:program/:module/quiz/start', async (req, res) => {
     const { program, module, quiz } = resolveQuiz(catalog, req);
     const attemptId = await startAttempt(learnerOf(req.user!), program, module, quiz);
     res.redirect(303, attemptHref(program, module, attemptId));
@@ -92,7 +92,7 @@ export function quizRoutes(catalog: Catalog): Router {
       ...common,
     });
 
-  router.get('/learn/:program/:module/quiz/attempts/:attemptId', async (req, res) => {
+  router.get('/:program/:module/quiz/attempts/:attemptId', async (req, res) => {
     const resolved = await resolveAttempt(catalog, req);
     const { attempt } = resolved;
     if (!attempt.submittedAt) return renderForm(res, resolved, new Map(), {});
@@ -105,7 +105,7 @@ export function quizRoutes(catalog: Catalog): Router {
     });
   });
 
-  router.post('/learn/:program/:module/quiz/attempts/:attemptId', async (req, res) => {
+  router.post('/:program/:module/quiz/attempts/:attemptId', async (req, res) => {
     const resolved = await resolveAttempt(catalog, req);
     const { program, module, quiz, attempt } = resolved;
     if (attempt.submittedAt) return renderAlreadySubmitted(res, resolved);
