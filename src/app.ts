@@ -1,5 +1,5 @@
 import path from 'node:path';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Config } from './config.js';
 import type { Database } from './db.js';
 import { courseAssetsRouter } from './courses/assets.routes.js';
@@ -17,7 +17,7 @@ import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security.js';
 import { createMailer } from './mail/mailer.js';
 import { accountsRouter } from './users/accounts.routes.js';
-import { csrf, csrfLocals, sessionMiddleware } from './http/session.js';
+import { csrf, sessionMiddleware } from './http/session.js';
 import { configureViews } from './http/views.js';
 import type { Logger } from './lib/logger.js';
 import { projectRoot } from './lib/paths.js';
@@ -60,8 +60,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
-  app.use(express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 2000 }));
-  app.use(express.json({ limit: '200kb' }));
+  app.use(bodyParsers());
   app.use(
     sessionMiddleware({
       secret: config.sessionSecret,
@@ -72,8 +71,8 @@ export function createApp(deps: AppDeps): Express {
   const passport = createPassport();
   app.use(authentication(passport));
   // Locals first, so that the error page of a refused CSRF check can render the layout too.
-  app.use(csrfLocals);
   app.use((req, res, next) => {
+    res.locals.csrfToken = csrf.generateToken(req);
     res.locals.currentPath = req.path;
     res.locals.currentUser = req.user ?? null;
     res.locals.navItems = navigationFor(req.user);
@@ -93,4 +92,17 @@ export function createApp(deps: AppDeps): Express {
   app.use(notFoundHandler);
   app.use(errorHandler(logger, !config.isProduction));
   return app;
+}
+
+/**
+ * Form and JSON bodies (200 kB at most). Reading a page has no body, so GET and HEAD requests
+ * skip both parsers.
+ */
+function bodyParsers(): RequestHandler {
+  const form = express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 2000 });
+  const json = express.json({ limit: '200kb' });
+  return (req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
+    form(req, res, (error?: unknown) => (error ? next(error) : json(req, res, next)));
+  };
 }

@@ -162,9 +162,3 @@ export const csrf = csrfSync({
   // right after multer (csrf.isRequestValid). Only the exact paths listed are skipped.
   skipCsrfProtection: (req) => req.method === 'POST' && MULTIPART_ROUTES.has(req.path),
 });
-
-/** Makes the CSRF token available to every view as `csrfToken`. */
-export const csrfLocals: RequestHandler = (req, res, next) => {
-  res.locals.csrfToken = csrf.generateToken(req);
-  next();
-};
