@@ -75,7 +75,7 @@ export function learningRouter(catalog: Catalog): Router {
     await renderOverview(req, res, program);
   });
 
-  router.use(quizRoutes(catalog));
+  router.use('/:program/:module/quiz', quizRoutes(catalog));
 
   router.get('/:program/:module', async (req, res) => {
     const { program, module } = resolveModule(catalog, req);

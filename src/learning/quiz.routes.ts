@@ -49,12 +49,16 @@ async function resolveAttempt(catalog: Catalog, req: Request) {
 const attemptHref = (program: Program, module: Module, attemptId: string) =>
   `${quizHref(program, module)}/attempts/${attemptId}`;
 
-/** Quiz pages: status and history, start (new attempt, shuffled), answer form, submission, result. */
+/**
+ * Quiz pages: status and history, start (new attempt, shuffled), answer form, submission, result.
+ * Mounted at /learn/:program/:module/quiz (learning.routes.ts); the program and module come from
+ * the mount path (mergeParams).
+ */
 export function quizRoutes(catalog: Catalog): Router {
-  const router = Router();
+  const router = Router({ mergeParams: true });
   const common = { moduleHref, quizHref, attemptHref, formatDateTime, OPTION_LABELS, answerField };
 
-  router.get('/:program/:module/quiz', async (req, res) => {
+  router.get('/', async (req, res) => {
     const { program, module, quiz } = resolveQuiz(catalog, req);
     const learner = learnerOf(req.user!);
     const [summary, attempts] = await Promise.all([
@@ -72,7 +76,7 @@ export function quizRoutes(catalog: Catalog): Router {
     });
   });
 
-  router.get('/:program/:module/quiz/start', async (req, res) => {
+  router.get('/start', async (req, res) => {
     const { program, module, quiz } = resolveQuiz(catalog, req);
     const attemptId = await startAttempt(learnerOf(req.user!), program, module, quiz);
     res.redirect(303, attemptHref(program, module, attemptId));
@@ -92,7 +96,7 @@ export function quizRoutes(catalog: Catalog): Router {
       ...common,
     });
 
-  router.get('/:program/:module/quiz/attempts/:attemptId', async (req, res) => {
+  router.get('/attempts/:attemptId', async (req, res) => {
     const resolved = await resolveAttempt(catalog, req);
     const { attempt } = resolved;
     if (!attempt.submittedAt) return renderForm(res, resolved, new Map(), {});
@@ -105,7 +109,7 @@ export function quizRoutes(catalog: Catalog): Router {
     });
   });
 
-  router.post('/:program/:module/quiz/attempts/:attemptId', async (req, res) => {
+  router.post('/attempts/:attemptId', async (req, res) => {
     const resolved = await resolveAttempt(catalog, req);
     const { program, module, quiz, attempt } = resolved;
     if (attempt.submittedAt) return renderAlreadySubmitted(res, resolved);
