@@ -94,18 +94,24 @@ export class ChangeFeed {
   private apply(event: ChangeStreamDocument): void {
     this.epoch++;
     if (!('ns' in event) || !('documentKey' in event)) {
-      // drop, dropDatabase, rename, invalidate: whole collections are gone or replaced.
-      this.reset();
+      // drop, dropDatabase, rename: whole collections are gone or replaced. (An invalidate also
+      // closes the stream, which fail() handles.)
+      this.clearAll();
       return;
     }
     const id = (event.documentKey as { _id?: unknown } | undefined)?._id;
     for (const s of this.subscribers) if (s.collection === event.ns.coll) s.forgetId(id);
   }
 
-  private reset(): void {
-    this.liveNow = false;
+  private clearAll(): void {
     this.epoch++;
     for (const s of this.subscribers) s.clear();
+  }
+
+  /** The feed is down: nothing cached may be served until it is live again. */
+  private reset(): void {
+    this.liveNow = false;
+    this.clearAll();
   }
 
   private fail(stream: ChangeStream, error: (Error & { code?: unknown }) | null): void {

@@ -138,6 +138,17 @@ describe('read caches (sessions, users, progress) kept coherent by the change fe
     expect((await cachedReads()) - before).to.equal(2);
   });
 
+  it('forgets everything of a collection that is dropped, and stays live', async () => {
+    await trainee.get(LESSON).expect(200);
+    await trainee.get(LESSON).expect(200);
+    const caches = readCaches()!;
+    expect(caches.progress.size).to.be.at.least(1);
+    await otherDb.collection('learner_progress').drop();
+    await eventually(() => caches.progress.size === 0, 'the progress cache is emptied');
+    expect(caches.feed.live).to.equal(true);
+    await trainee.get(LESSON).expect(200);
+  });
+
   it('reads from the database while the feed is down, and caches again once it is back', async () => {
     const caches = readCaches()!;
     await trainee.get(LESSON).expect(200);
