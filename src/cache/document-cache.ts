@@ -68,12 +68,6 @@ export class DocumentCache<V extends object> implements FeedSubscriber {
     this.entries.delete(key);
   }
 
-  /** This process is changing the document under `key`: drop it, and any read of it in flight. */
-  invalidate(key: string): void {
-    this.feed.epoch++;
-    this.entries.delete(key);
-  }
-
   forgetId(id: unknown): void {
     const key = this.keysById.get(String(id));
     if (key !== undefined) this.entries.delete(key);

@@ -91,10 +91,10 @@ class SessionStore extends MongoStore {
   }
 
   private writing(sid: string, callback: Callback, write: (done: Callback) => void): void {
-    const cache = readCaches()?.sessions;
-    cache?.invalidate(sid);
+    const feed = readCaches()?.feed;
+    feed?.changingKey('sessions', sid);
     write((err) => {
-      cache?.invalidate(sid);
+      feed?.changingKey('sessions', sid);
       callback(err);
     });
   }
