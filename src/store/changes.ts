@@ -6,7 +6,7 @@ import { splitNs, type StoreRecord } from './records.js';
 import { valuesEqual, type Doc } from './values.js';
 
 /**
- * The change feed: a bounded in-memory history of committed changes, in commit order, that
+ * The change history: a bounded in-memory history of committed changes, in commit order, that
  * change-stream cursors (`changestream.ts`) read from. The engine pushes one entry per
  * document change after the transaction's journal append succeeded; undone writes never get
  * here. Entries are cheap (the record's own document references, no copy); the event
@@ -38,14 +38,14 @@ export interface ChangeEntry {
   event?: Doc;
 }
 
-export interface ChangeFeedOptions {
+export interface ChangeHistoryOptions {
   /** Most entries kept (default 10,000). */
   maxEvents?: number;
   /** Entries older than this are dropped as new writes arrive (default 10 minutes). */
   maxAgeMs?: number;
 }
 
-/** The per-record details a write transaction hands to the feed. */
+/** The per-record details a write transaction hands to the history. */
 export interface CommittedTx {
   readonly records: readonly StoreRecord[];
   /** Per record: the document replaced or deleted, the collection dropped, the map of a dropped database. */
@@ -54,7 +54,7 @@ export interface CommittedTx {
   readonly updates: ReadonlySet<StoreRecord> | null;
 }
 
-export class ChangeFeed {
+export class ChangeHistory {
   /** Distinguishes this run's tokens from those of an earlier run of the store. */
   readonly runId = randomBytes(4).toString('hex');
   readonly capacity: number;
@@ -72,7 +72,7 @@ export class ChangeFeed {
   /** Wakes a waiting getMore; called on every commit that added entries. */
   readonly waiters = new Set<() => void>();
 
-  constructor(opts: ChangeFeedOptions = {}) {
+  constructor(opts: ChangeHistoryOptions = {}) {
     this.capacity = Math.max(1, opts.maxEvents ?? 10_000);
     this.maxAgeMs = opts.maxAgeMs ?? 10 * 60_000;
     this.ring = new Array<ChangeEntry | undefined>(this.capacity);
@@ -241,10 +241,10 @@ function hex(n: number, width: number): string {
 }
 
 /** The event MongoDB would report for an entry (without any fullDocument lookup). */
-export function eventOf(feed: ChangeFeed, e: ChangeEntry): Doc {
+export function eventOf(history: ChangeHistory, e: ChangeEntry): Doc {
   if (e.event) return e.event;
   const event: Doc = {
-    _id: feed.token(e.t, e.i, e.seq + 1),
+    _id: history.token(e.t, e.i, e.seq + 1),
     operationType: e.op,
     clusterTime: new Timestamp({ t: e.t, i: e.i }),
     wallTime: new Date(e.wall),

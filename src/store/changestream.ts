@@ -1,5 +1,5 @@
 import { calculateObjectSize, Timestamp } from 'bson';
-import { eventOf, historyLost, type ChangeEntry, type ChangeFeed } from './changes.js';
+import { eventOf, historyLost, type ChangeEntry, type ChangeHistory } from './changes.js';
 import type { Engine } from './engine.js';
 import { StoreError, notSupported } from './errors.js';
 import { compileFilter, runPipeline, type Matcher } from './matcher.js';
@@ -38,12 +38,12 @@ type Scope =
 const internalDbs = ['admin.', 'config.', 'local.'];
 
 /**
- * One change stream: where it stands in the feed, what it watches and the stages applied to
+ * One change stream: where it stands in the history, what it watches and the stages applied to
  * each event. `take()` returns the next events (possibly none); it never waits — the cursor
- * registry waits for the feed between calls.
+ * registry waits for the history between calls.
  */
 export class ChangeStream {
-  /** Next feed position to read. */
+  /** Next history position to read. */
   private pos: number;
   /** Cluster time of the position (for the postBatchResumeToken). */
   private t: number;
@@ -55,7 +55,7 @@ export class ChangeStream {
   private invalidateToken: { _data: string } | null = null;
 
   private constructor(
-    readonly feed: ChangeFeed,
+    readonly history: ChangeHistory,
     private readonly engine: Engine,
     private readonly scope: Scope,
     private readonly lookup: boolean,
@@ -144,7 +144,7 @@ export class ChangeStream {
       : null;
     if (!matchers) runPipeline([], stages, () => []); // refuses malformed stages now
 
-    const feed = engine.changes;
+    const history = engine.changes;
     const resumes = ['resumeAfter', 'startAfter', 'startAtOperationTime'].filter(
       (k) => spec[k] !== undefined && spec[k] !== null,
     );
@@ -164,7 +164,7 @@ export class ChangeStream {
     {
       const token = spec.resumeAfter ?? spec.startAfter;
       if (token != null) {
-        const parsed = feed.parseToken(token);
+        const parsed = history.parseToken(token);
         if (parsed.invalidate && spec.resumeAfter != null) {
           throw new StoreError(
             260,
@@ -180,16 +180,16 @@ export class ChangeStream {
             "BSON field '$changeStream.startAtOperationTime' is the wrong type, expected type 'timestamp'",
           );
         }
-        const pos = feed.positionAt(ts);
+        const pos = history.positionAt(ts);
         if (pos === null)
           throw historyLost('startAtOperationTime is older than the change history');
         start = { pos, t: ts.t, i: ts.i, from: ts };
       } else {
-        start = { pos: feed.next, t: feed.lastT, i: feed.lastI, from: null };
+        start = { pos: history.next, t: history.lastT, i: history.lastI, from: null };
       }
     }
     return new ChangeStream(
-      feed,
+      history,
       engine,
       scope,
       fullDocument === 'updateLookup',
@@ -201,20 +201,20 @@ export class ChangeStream {
 
   /** The token of the position reached (postBatchResumeToken). */
   token(): { _data: string } {
-    return this.invalidateToken ?? this.feed.token(this.t, this.i, this.pos);
+    return this.invalidateToken ?? this.history.token(this.t, this.i, this.pos);
   }
 
   /** Takes up to `max` next events; throws ChangeStreamHistoryLost if the stream fell behind. */
   take(max: number): Doc[] {
     const out: Doc[] = [];
     if (this.invalidated) return out;
-    const feed = this.feed;
+    const history = this.history;
     let bytes = 0;
-    while (this.pos < feed.next && out.length < max) {
-      if (this.pos < feed.oldest) {
+    while (this.pos < history.next && out.length < max) {
+      if (this.pos < history.oldest) {
         throw historyLost('the change stream fell behind the change history');
       }
-      const e = feed.at(this.pos);
+      const e = history.at(this.pos);
       this.pos++;
       this.t = e.t;
       this.i = e.i;
@@ -227,7 +227,7 @@ export class ChangeStream {
       }
       if (this.invalidates(e)) {
         this.invalidated = true;
-        this.invalidateToken = feed.token(e.t, e.i, this.pos, true);
+        this.invalidateToken = history.token(e.t, e.i, this.pos, true);
         out.push({
           _id: this.invalidateToken,
           operationType: 'invalidate',
@@ -262,7 +262,7 @@ export class ChangeStream {
 
   /** The event after the stream's stages; null when they filter it out. */
   private apply(e: ChangeEntry): Doc | null {
-    let event = eventOf(this.feed, e);
+    let event = eventOf(this.history, e);
     if (this.lookup && e.op === 'update') {
       const [db, coll] = [e.ns.slice(0, e.ns.indexOf('.')), e.ns.slice(e.ns.indexOf('.') + 1)];
       const current = this.engine.getCollection(db, coll)?.getById((e.doc as Doc)._id) ?? null;

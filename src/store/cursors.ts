@@ -88,7 +88,7 @@ export class CursorRegistry {
     }
     return {
       cursor: { firstBatch: batch, postBatchResumeToken: stream.token(), id, ns },
-      operationTime: stream.feed.now(),
+      operationTime: stream.history.now(),
       ok: 1,
     };
   }
@@ -163,14 +163,14 @@ export class CursorRegistry {
     }
     return {
       cursor: { nextBatch: batch, postBatchResumeToken: stream.token(), id, ns: c.ns },
-      operationTime: stream.feed.now(),
+      operationTime: stream.history.now(),
       ok: 1,
     };
   }
 
   /** Resolves on the next committed change, after `ms`, or when the cursor is killed. */
   private waitForChanges(c: OpenCursor, ms: number): Promise<void> {
-    const waiters = (c.stream as ChangeStream).feed.waiters;
+    const waiters = (c.stream as ChangeStream).history.waiters;
     return new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);

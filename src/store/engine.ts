@@ -1,7 +1,7 @@
 import type { Document } from 'bson';
 import type { Logger } from '../lib/logger.js';
 import type { Persistence } from './persistence.js';
-import { ChangeFeed, type ChangeFeedOptions } from './changes.js';
+import { ChangeHistory, type ChangeHistoryOptions } from './changes.js';
 import { Collection } from './collection.js';
 import { StoreError } from './errors.js';
 import type { IndexSpec } from './indexes.js';
@@ -15,7 +15,7 @@ type Undo = () => void;
 export class WriteTx {
   readonly records: StoreRecord[] = [];
   readonly undos: Undo[] = [];
-  /** Per record, what it replaced or removed (for the change feed; see Engine.before). */
+  /** Per record, what it replaced or removed (for the change history; see Engine.before). */
   readonly befores: unknown[] = [];
   /** Replace records made by an update with operators: change streams report them as 'update'. */
   updates: Set<StoreRecord> | null = null;
@@ -52,7 +52,7 @@ export interface EngineOptions {
   logger: Logger;
   slowMs?: number;
   /** Bounds of the change-stream history. */
-  changes?: ChangeFeedOptions;
+  changes?: ChangeHistoryOptions;
 }
 
 /** The in-memory state of every database, kept durable through a Persistence. */
@@ -68,7 +68,7 @@ export class Engine {
   private compaction: Promise<void> | null = null;
   private ttlTimer: NodeJS.Timeout | null = null;
   /** Committed changes, for change streams. */
-  readonly changes: ChangeFeed;
+  readonly changes: ChangeHistory;
   /**
    * Set by apply(): the document a replace or delete replaced, the collection a drop removed,
    * the collection map of a dropped database; undefined otherwise. Read by WriteTx right after.
@@ -80,7 +80,7 @@ export class Engine {
     opts: EngineOptions,
   ) {
     this.logger = opts.logger;
-    this.changes = new ChangeFeed(opts.changes);
+    this.changes = new ChangeHistory(opts.changes);
   }
 
   /** Replays what the persistence holds. */

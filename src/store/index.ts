@@ -1,5 +1,5 @@
 import { silentLogger, type Logger } from '../lib/logger.js';
-import type { ChangeFeedOptions } from './changes.js';
+import type { ChangeHistoryOptions } from './changes.js';
 import { CursorRegistry } from './cursors.js';
 import { openFilePersistence } from './durability/index.js';
 import { Engine } from './engine.js';
@@ -33,7 +33,7 @@ export interface StartStoreOptions {
    * Change-stream history kept in memory for resuming: most events (default 10,000) and their
    * largest age (default 10 minutes).
    */
-  changeHistory?: ChangeFeedOptions;
+  changeHistory?: ChangeHistoryOptions;
   /** For tests: the persistence to use instead of the one chosen from dataDir. */
   persistence?: Persistence;
 }
