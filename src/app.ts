@@ -17,7 +17,7 @@ import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security.js';
 import { createMailer } from './mail/mailer.js';
 import { accountsRouter } from './users/accounts.routes.js';
-import { csrf, sessionMiddleware } from './http/session.js';
+import { csrf, csrfTokenForViews, sessionMiddleware } from './http/session.js';
 import { configureViews } from './http/views.js';
 import type { Logger } from './lib/logger.js';
 import { projectRoot } from './lib/paths.js';
@@ -70,9 +70,10 @@ export function createApp(deps: AppDeps): Express {
   );
   const passport = createPassport();
   app.use(authentication(passport));
-  // Locals first, so that the error page of a refused CSRF check can render the layout too.
+  // Locals first, so that the error page of a refused CSRF check can render the layout too. The
+  // token is made only when a page with a form writes it out (a session is stored only then).
   app.use((req, res, next) => {
-    res.locals.csrfToken = csrf.generateToken(req);
+    res.locals.csrfToken = csrfTokenForViews(req);
     res.locals.currentPath = req.path;
     res.locals.currentUser = req.user ?? null;
     res.locals.navItems = navigationFor(req.user);

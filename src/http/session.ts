@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import session from 'express-session';
 import { MongoStore } from 'connect-mongo';
 import { csrfSync } from 'csrf-sync';
@@ -162,3 +162,15 @@ export const csrf = csrfSync({
   // right after multer (csrf.isRequestValid). Only the exact paths listed are skipped.
   skipCsrfProtection: (req) => req.method === 'POST' && MULTIPART_ROUTES.has(req.path),
 });
+
+/**
+ * The CSRF token as views see it (`<%= csrfToken %>`): made and stored in the session only when
+ * a view writes it out. A page without a form (the home page, a 404) then stores no session and
+ * sets no cookie for an anonymous visitor, so requests without a cookie cost no write. EJS
+ * escapes values through String(), which calls toString(); Express copies res.locals into the
+ * render options, so a getter would run on every render and cannot be used.
+ */
+export function csrfTokenForViews(req: Request): { toString(): string; toJSON(): string } {
+  const token = () => (req.session ? csrf.generateToken(req) : '');
+  return { toString: token, toJSON: token };
+}
