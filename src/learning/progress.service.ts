@@ -1,3 +1,4 @@
+import mongoose from 'mongoose';
 import type { Lesson, Module, Program } from '../courses/catalog.types.js';
 import type { DocumentCache } from '../cache/document-cache.js';
 import { readCaches } from '../cache/read-caches.js';
@@ -308,6 +309,10 @@ export async function recordLessonOpened(
 /**
  * Marks a lesson as read, once: a second mark changes nothing. Time spent is the time since the
  * lesson was last opened, capped. Returns false when it was already read.
+ *
+ * Two writes: the lesson's record, then the learner's summary (which the pages show). The second
+ * is safe to repeat, and runs again when the lesson's record is already marked: a process killed
+ * between the two leaves the lesson unread on the pages, and pressing 読了にする again completes it.
  */
 export async function markLessonRead(
   learner: Learner,
@@ -319,9 +324,13 @@ export async function markLessonRead(
   const key = { userId: { $eq: learner.userId }, programId: { $eq: program.id } };
   const existing = await LessonProgress.findOne(
     { ...key, lessonId: { $eq: lesson.id } },
-    { lastOpenedAt: 1, readAt: 1 },
+    { lastOpenedAt: 1, readAt: 1, secondsSpent: 1 },
   ).lean();
-  if (existing?.readAt) return false;
+  if (existing?.readAt) {
+    const summary = await getProgress(learner, program.id);
+    if (summary.readLessons.includes(lesson.id)) return false;
+    return addToSummary(learner, program, module, lesson, existing.secondsSpent);
+  }
   const seconds = existing
     ? Math.min(
         lessonTimeCapSeconds(lesson),
@@ -348,18 +357,43 @@ export async function markLessonRead(
     if (isDuplicateKey(error)) return false;
     throw error;
   }
-  await upsertWithRetry(() =>
-    LearnerProgress.updateOne(
-      key,
-      {
-        $addToSet: { readLessons: lesson.id, openedModules: module.id },
-        $inc: { secondsSpent: seconds },
-        $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
-      },
-      { upsert: true },
-    ),
-  );
-  return true;
+  return addToSummary(learner, program, module, lesson, seconds);
+}
+
+/**
+ * Adds a read lesson and its time to the learner's summary, unless the summary has it already
+ * (then it writes nothing and returns false): the filter on readLessons makes it idempotent, so
+ * time is never counted twice. When the summary holds the lesson the upsert collides with the
+ * unique index; the retry covers a summary inserted concurrently without it.
+ */
+async function addToSummary(
+  learner: Learner,
+  program: Program,
+  module: Module,
+  lesson: Lesson,
+  seconds: number,
+): Promise<boolean> {
+  try {
+    await upsertWithRetry(() =>
+      LearnerProgress.updateOne(
+        {
+          userId: { $eq: learner.userId },
+          programId: { $eq: program.id },
+          readLessons: mongoose.trusted({ $ne: lesson.id }),
+        },
+        {
+          $addToSet: { readLessons: lesson.id, openedModules: module.id },
+          $inc: { secondsSpent: seconds },
+          $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
+        },
+        { upsert: true },
+      ),
+    );
+    return true;
+  } catch (error) {
+    if (isDuplicateKey(error)) return false;
+    throw error;
+  }
 }
 
 /** The learner's lesson records of a program (for "My learning"). */

@@ -198,6 +198,57 @@ describe('learning pages', () => {
       expect(modulePage.text).to.contain('✓ 読了');
     });
 
+    it('completes a mark a crash left half-written when the learner presses again', async () => {
+      const { user, me } = await newLearner();
+      await me.get(lessonUrl('numbers')).expect(200);
+      // The first of the two writes happened, the process died before the second.
+      await LessonProgress.updateOne(
+        { userId: user._id, lessonId: 'numbers' },
+        { $set: { readAt: new Date(), secondsSpent: 120 } },
+      );
+      const before = await me.get(lessonUrl('numbers')).expect(200);
+      expect(before.text).to.contain('>読了にする</button>');
+
+      await me.post(`${lessonUrl('numbers')}/read`).expect(303);
+      const page = await me.get(lessonUrl('numbers')).expect(200);
+      expect(page.text).to.contain(`「${first.lessons[0].title}」を読了にしました。`);
+      expect(page.text).to.contain('このレッスンは読了しています。');
+      const summary = await LearnerProgress.findOne({ userId: user._id }).lean();
+      expect(summary!.readLessons).to.deep.equal(['numbers']);
+      expect(summary!.secondsSpent).to.equal(120);
+
+      // Pressing once more counts nothing twice.
+      await me.post(`${lessonUrl('numbers')}/read`).expect(303);
+      expect((await me.get(lessonUrl('numbers'))).text).to.contain(
+        'このレッスンはすでに読了しています。',
+      );
+      const after = await LearnerProgress.findOne({ userId: user._id }).lean();
+      expect(after!.readLessons).to.deep.equal(['numbers']);
+      expect(after!.secondsSpent).to.equal(120);
+    });
+
+    it('completes a half-written mark when the learner has no summary yet', async () => {
+      const { user, me } = await newLearner();
+      const now = new Date();
+      await LessonProgress.create({
+        userId: user._id,
+        programId: PROGRAM,
+        moduleId: MODULE,
+        lessonId: 'numbers',
+        firstOpenedAt: now,
+        lastOpenedAt: now,
+        readAt: now,
+        secondsSpent: 30,
+      });
+      expect(await LearnerProgress.countDocuments({ userId: user._id })).to.equal(0);
+      await me.post(`${lessonUrl('numbers')}/read`).expect(303);
+      const summary = await LearnerProgress.findOne({ userId: user._id }).lean();
+      expect(summary!.readLessons).to.deep.equal(['numbers']);
+      expect(summary!.secondsSpent).to.equal(30);
+      const overview = await me.get(`/learn/${PROGRAM}/${MODULE}`).expect(200);
+      expect(overview.text).to.match(/lesson-list__item--read">\s*<a href="[^"]+numbers">/);
+    });
+
     it('caps the time counted for a lesson left open for hours', async () => {
       const { user, me } = await newLearner();
       await me.get(lessonUrl('numbers')).expect(200);
