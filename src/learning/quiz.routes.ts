@@ -76,7 +76,14 @@ export function quizRoutes(catalog: Catalog): Router {
     });
   });
 
-  router.get('/start', async (req, res) => {
+  // Starting creates an attempt, so it is a POST (with the CSRF token). A GET of the old link
+  // (a bookmark, the browser's history) creates nothing and shows the quiz page with its button.
+  router.get('/start', (req, res) => {
+    const { program, module } = resolveQuiz(catalog, req);
+    res.redirect(303, quizHref(program, module));
+  });
+
+  router.post('/start', async (req, res) => {
     const { program, module, quiz } = resolveQuiz(catalog, req);
     const attemptId = await startAttempt(learnerOf(req.user!), program, module, quiz);
     res.redirect(303, attemptHref(program, module, attemptId));

@@ -336,6 +336,12 @@ const ROWS: Row[] = [
     method: 'GET',
     path: `${MODULE}/quiz/start`,
     expect: signedIn('redirect'),
+    note: 'the old link: back to the quiz page, nothing created',
+  },
+  {
+    method: 'POST',
+    path: `${MODULE}/quiz/start`,
+    expect: signedIn('redirect'),
     note: 'starts an attempt of their own',
   },
   {
@@ -444,7 +450,7 @@ describe('access matrix: every route × every role', () => {
 
   /** Starts the module's quiz; returns the attempt id. */
   async function startQuiz(session: SignedIn): Promise<string> {
-    const res = await session.get(`${MODULE}/quiz/start`).expect(303);
+    const res = await session.post(`${MODULE}/quiz/start`).expect(303);
     return String(res.headers.location).split('/').pop()!;
   }
 

@@ -41,7 +41,7 @@ export function editFile(file: string, from: string | RegExp, to: string): void 
 
 /** Starts (or resumes) an attempt; returns its URL and the stored attempt. */
 export async function startQuiz(me: SignedIn, module = MODULE) {
-  const res = await me.get(`${quizUrl(module)}/start`).expect(303);
+  const res = await me.post(`${quizUrl(module)}/start`).expect(303);
   const url = res.headers.location;
   const attemptId = url.split('/').pop()!;
   const attempt = await QuizAttempt.findOne({ attemptId }).lean();

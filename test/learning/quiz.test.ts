@@ -23,7 +23,7 @@ describe('module quizzes', () => {
     return { user, me: await signIn(t.app, user, password) };
   }
 
-  describe('GET …/quiz and …/quiz/start', () => {
+  describe('GET …/quiz and POST …/quiz/start', () => {
     it('shows the pass mark and no attempts yet', async () => {
       const { me } = await newLearner();
       const res = await me.get(quizUrl()).expect(200);
@@ -77,6 +77,25 @@ describe('module quizzes', () => {
         await me.post(url, wrongForm(attempt.questions)).expect(303);
       }
       expect(orders.size).to.be.greaterThan(1);
+    });
+
+    it('starts an attempt only on POST: GET …/start goes back to the quiz page', async () => {
+      const { user, me } = await newLearner();
+      const res = await me.get(`${quizUrl()}/start`).expect(303);
+      expect(res.headers.location).to.equal(quizUrl());
+      expect(await QuizAttempt.countDocuments({ userId: user._id })).to.equal(0);
+
+      const page = await me.get(quizUrl()).expect(200);
+      expect(page.text).to.match(
+        new RegExp(
+          `<form method="post" action="${quizUrl()}/start">\\s*<input type="hidden" name="_csrf"`,
+        ),
+      );
+      await me.agent.post(`${quizUrl()}/start`).type('form').send({}).expect(403);
+      expect(await QuizAttempt.countDocuments({ userId: user._id })).to.equal(0);
+
+      await startQuiz(me);
+      expect(await QuizAttempt.countDocuments({ userId: user._id })).to.equal(1);
     });
 
     it('returns the same open attempt when the quiz is opened again before submitting', async () => {
