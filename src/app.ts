@@ -52,7 +52,6 @@ export function createApp(deps: AppDeps): Express {
       index: false,
     }),
   );
-  app.use('/healthz', healthRouter(database));
   // Everything from here on may show personal data: no copy in the browser's or a proxy's cache
   // (the Back button after signing out on a shared office PC shows nothing).
   app.use((_req, res, next) => {
@@ -70,6 +69,9 @@ export function createApp(deps: AppDeps): Express {
   );
   const passport = createPassport();
   app.use(authentication(passport));
+  // Up or down for anyone, details for administrators; before the locals and the flash, which it
+  // has no use for (it must not consume a pending message).
+  app.use('/healthz', healthRouter(database));
   // Locals first, so that the error page of a refused CSRF check can render the layout too. The
   // token is made only when a page with a form writes it out (a session is stored only then).
   app.use((req, res, next) => {

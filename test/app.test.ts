@@ -6,6 +6,8 @@ import { errorHandler } from '../src/http/errors.js';
 import { configureViews } from '../src/http/views.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
+import { signIn } from './helpers/auth.js';
+import { buildUser } from './helpers/factories.js';
 
 describe('the app foundation', () => {
   let t: TestApp;
@@ -43,12 +45,33 @@ describe('the app foundation', () => {
   });
 
   describe('GET /healthz', () => {
-    it('reports the database up with a ping time', async () => {
+    it('tells anyone only that the service is up', async () => {
       const res = await request(t.app).get('/healthz').expect(200).expect('content-type', /json/);
+      expect(res.body).to.deep.equal({ status: 'ok' });
+      const { user, password } = await buildUser({ roles: ['coordinator'] });
+      const coordinator = await signIn(t.app, user, password);
+      expect((await coordinator.get('/healthz').expect(200)).body).to.deep.equal({ status: 'ok' });
+    });
+
+    it('shows administrators the database ping, read caches and counts', async () => {
+      const { user, password } = await buildUser({ roles: ['admin'] });
+      const admin = await signIn(t.app, user, password);
+      const res = await admin.get('/healthz').expect(200).expect('content-type', /json/);
       expect(res.body.status).to.equal('ok');
       expect(res.body.database.up).to.equal(true);
       expect(res.body.database.pingMs).to.be.a('number');
       expect(res.body.database.readCaches).to.have.keys('live', 'sessions', 'users', 'progress');
+    });
+
+    it('answers 503 with only the status when the database does not answer', async () => {
+      const ping = t.database.ping;
+      t.database.ping = () => Promise.resolve({ ok: false, ms: 0 });
+      try {
+        const res = await request(t.app).get('/healthz').expect(503);
+        expect(res.body).to.deep.equal({ status: 'error' });
+      } finally {
+        t.database.ping = ping;
+      }
     });
   });
 

@@ -107,6 +107,10 @@ const rules = {
     isAdmin(user) || (has(user, 'coordinator') && (!target || inOwnMunicipality(user, target))),
 
   // ── Learning (L) ───────────────────────────────────────────────────────────────────────────
+
+  // ── Operations ─────────────────────────────────────────────────────────────────────────────
+  /** The details of /healthz (database, read caches, counts); everyone else sees only up/down. */
+  'system.health': (user: SessionUser) => isAdmin(user),
 } satisfies Record<string, Rule | ((user: SessionUser, resource?: never) => boolean)>;
 
 export type Action = keyof typeof rules;

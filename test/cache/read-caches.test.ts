@@ -181,7 +181,12 @@ describe('READ_CACHES=false', () => {
     const before = await cachedReads();
     await trainee.get(LESSON).expect(200);
     expect((await cachedReads()) - before).to.equal(3);
-    const health = await trainee.get('/healthz').expect(200);
+    const admin = await buildUser({ roles: ['admin'] });
+    const health = await (
+      await signIn(t.app, admin.user, admin.password)
+    )
+      .get('/healthz')
+      .expect(200);
     expect(
       (health.body as { database: { readCaches: unknown } }).database.readCaches,
     ).to.deep.equal({ live: false, off: true });
