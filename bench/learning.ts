@@ -85,6 +85,8 @@ async function serve(): Promise<void> {
     NODE_ENV: 'production',
     PORT: '0',
     HOST: '127.0.0.1',
+    // The driver plays the TLS proxy on this machine (x-forwarded-proto: https).
+    TRUST_PROXY: 'loopback',
     DATA_DIR: dataDir,
     MONGODB_URI: `${store.uri}/tsunagu`,
     SESSION_SECRET: randomBytes(32).toString('hex'),

@@ -38,7 +38,8 @@ export function createApp(deps: AppDeps): Express {
   // Pages are personal and never cached (below), so a hash of every body buys nothing. Static
   // files and course assets keep their own ETags.
   app.set('etag', false);
-  app.set('trust proxy', config.isProduction ? 1 : false);
+  // Whose X-Forwarded-For and X-Forwarded-Proto to believe (TRUST_PROXY): req.ip, req.secure.
+  app.set('trust proxy', config.trustProxy);
   app.locals.appName = 'つなぐ';
   app.locals.appFullName = 'つなぐ — ひきこもり支援者研修システム';
   configureViews(app, path.join(projectRoot, 'views'), config.isProduction);

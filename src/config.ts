@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -12,8 +13,32 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /** TCP port the web server listens on. */
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  /** Address the web server binds to. */
-  HOST: z.string().min(1).default('0.0.0.0'),
+  /**
+   * Address the web server binds to. Defaults to 127.0.0.1 (loopback) when TRUST_PROXY is set, so
+   * that only the proxy on this machine reaches the app and no client can send it a forged
+   * X-Forwarded-For directly; otherwise to 0.0.0.0 (every interface). Set it to the address the
+   * proxy connects to when the proxy runs on another machine.
+   */
+  HOST: z.string().min(1).optional(),
+  /**
+   * Which reverse proxies to believe about the client's address (X-Forwarded-For) and protocol
+   * (X-Forwarded-Proto). Unset or `false`: none, the address is the connection's. A number: that
+   * many proxies in front of the app (hop count). Otherwise a comma-separated list of proxy
+   * addresses or subnets, as Express's "trust proxy" setting takes them: `loopback`,
+   * `uniquelocal`, `linklocal`, `10.0.0.5`, `10.0.0.0/8`, `fd00::/8`. `true` (believe any client)
+   * is refused. Sign-in throttling by address and the audit log use the address derived this way.
+   */
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((value, ctx): TrustProxy => {
+      const parsed = parseTrustProxy(value);
+      if (typeof parsed === 'object' && 'problem' in parsed) {
+        ctx.addIssue({ code: 'custom', message: parsed.problem });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
   /** Runtime data: the embedded store's files, the generated session secret, the mail outbox. */
   DATA_DIR: z.string().min(1).default('./data'),
   /**
@@ -75,13 +100,56 @@ const envSchema = z.object({
   LOG_PRETTY: z.enum(['true', 'false']).optional(),
 });
 
+/** Express's "trust proxy": false (none), a hop count, or proxy addresses and subnets. */
+export type TrustProxy = false | number | string[];
+
+const NAMED_SUBNETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An IPv4 or IPv6 address, optionally with a prefix length (10.0.0.0/8, fd00::/8). */
+function isAddressOrSubnet(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (version === 4 ? 32 : 128);
+}
+
+/** TRUST_PROXY as Express takes it, or the problem with it. */
+export function parseTrustProxy(value: string | undefined): TrustProxy | { problem: string } {
+  const text = value?.trim() ?? '';
+  if (text === '' || text === 'false') return false;
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    if (hops > 10) return { problem: 'プロキシの段数は 0〜10 で指定してください' };
+    return hops === 0 ? false : hops;
+  }
+  if (text === 'true') {
+    return {
+      problem:
+        'true（すべてを信頼）は指定できません。プロキシの段数かアドレス（例: loopback, 10.0.0.5）を指定してください',
+    };
+  }
+  const entries = text.split(',').map((entry) => entry.trim());
+  const bad = entries.filter((entry) => !NAMED_SUBNETS.has(entry) && !isAddressOrSubnet(entry));
+  if (bad.length > 0) {
+    return {
+      problem: `プロキシのアドレスとして読めません: ${bad.map((entry) => JSON.stringify(entry)).join(', ')}（false、段数、または loopback / 10.0.0.5 / 10.0.0.0/8 のようなアドレスをカンマ区切りで）`,
+    };
+  }
+  return entries;
+}
+
 export type Env = z.infer<typeof envSchema>;
 
 export interface Config {
   env: Env['NODE_ENV'];
   isProduction: boolean;
   port: number;
+  /** Bind address (HOST, or its default from TRUST_PROXY). */
   host: string;
+  /** Express's "trust proxy" (TRUST_PROXY). */
+  trustProxy: TrustProxy;
   dataDir: string;
   mongodbUri: string | undefined;
   storeFsync: Env['STORE_FSYNC'];
@@ -142,7 +210,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     env: env.NODE_ENV,
     isProduction: env.NODE_ENV === 'production',
     port: env.PORT,
-    host: env.HOST,
+    host: env.HOST ?? (env.TRUST_PROXY === false ? '0.0.0.0' : '127.0.0.1'),
+    trustProxy: env.TRUST_PROXY,
     dataDir,
     mongodbUri: env.MONGODB_URI,
     storeFsync: env.STORE_FSYNC,

@@ -36,8 +36,18 @@ async function main(): Promise<void> {
   process.stdout.write(firstStartMessage(started, config.baseUrl));
   const app = createApp({ config, logger, database, catalog });
 
+  if (config.isProduction && config.trustProxy === false) {
+    // Session cookies are Secure in production and set only over HTTPS, which Node does not
+    // serve here: behind the TLS proxy, TRUST_PROXY must name it or nobody can sign in.
+    logger.warn(
+      'NODE_ENV=production without TRUST_PROXY: sign-in needs HTTPS through a proxy named by TRUST_PROXY',
+    );
+  }
   const server: Server = app.listen(config.port, config.host, () => {
-    logger.info({ url: config.baseUrl }, `Tsunagu is running: open ${config.baseUrl}`);
+    logger.info(
+      { url: config.baseUrl, host: config.host, trustProxy: config.trustProxy },
+      `Tsunagu is running: open ${config.baseUrl}`,
+    );
   });
   server.on('error', (error) => {
     logger.fatal({ err: error }, 'could not start the web server');

@@ -50,4 +50,49 @@ describe('config', () => {
   it('treats empty variables as unset', () => {
     expect(parseEnv({ PORT: '', MONGODB_URI: '' }).PORT).to.equal(3000);
   });
+
+  describe('TRUST_PROXY and HOST', () => {
+    const dataDir = () => mkdtempSync(path.join(tmpdir(), 'tsunagu-config-'));
+
+    it('trusts no proxy and listens on every interface by default', () => {
+      const config = loadConfig({ DATA_DIR: dataDir() });
+      expect(config.trustProxy).to.equal(false);
+      expect(config.host).to.equal('0.0.0.0');
+      expect(loadConfig({ DATA_DIR: dataDir(), TRUST_PROXY: 'false' }).trustProxy).to.equal(false);
+      expect(loadConfig({ DATA_DIR: dataDir(), TRUST_PROXY: '0' }).trustProxy).to.equal(false);
+    });
+
+    it('takes a hop count or proxy addresses, and then listens on loopback unless HOST says otherwise', () => {
+      const hops = loadConfig({ DATA_DIR: dataDir(), TRUST_PROXY: '1' });
+      expect(hops.trustProxy).to.equal(1);
+      expect(hops.host).to.equal('127.0.0.1');
+      const list = loadConfig({
+        DATA_DIR: dataDir(),
+        TRUST_PROXY: 'loopback, 10.0.0.5,192.168.0.0/16, fd00::/8',
+      });
+      expect(list.trustProxy).to.deep.equal(['loopback', '10.0.0.5', '192.168.0.0/16', 'fd00::/8']);
+      expect(list.host).to.equal('127.0.0.1');
+      const explicit = loadConfig({
+        DATA_DIR: dataDir(),
+        TRUST_PROXY: '10.0.0.5',
+        HOST: '10.0.0.9',
+      });
+      expect(explicit.host).to.equal('10.0.0.9');
+    });
+
+    for (const bad of [
+      'true',
+      'yes',
+      '10.0.0.0/33',
+      '300.1.1.1',
+      '10.0.0.1/8/1',
+      'loopback,',
+      '11',
+      '-1',
+    ]) {
+      it(`refuses TRUST_PROXY=${bad}`, () => {
+        expect(() => parseEnv({ TRUST_PROXY: bad })).to.throw(ConfigError, /TRUST_PROXY/);
+      });
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { connect, createServer } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import request from 'supertest';
@@ -20,6 +20,18 @@ function freePort(): Promise<number> {
       const { port } = server.address() as { port: number };
       server.close(() => resolve(port));
     });
+  });
+}
+
+/** Whether a TCP connection to host:port is accepted. */
+function connects(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
   });
 }
 
@@ -108,12 +120,28 @@ describe('src/server.ts (the process npm start runs)', function () {
     }
   });
 
+  it('listens on loopback only when a proxy is trusted and HOST is unset', async () => {
+    const { HOST: _host, ...withoutHost } = env;
+    const server = await startServer({ ...withoutHost, TRUST_PROXY: 'loopback' });
+    try {
+      await request(`http://127.0.0.1:${port}`).get('/healthz').expect(200);
+      const external = Object.values(networkInterfaces())
+        .flat()
+        .find((entry) => entry && entry.family === 'IPv4' && !entry.internal);
+      if (external) expect(await connects(external.address, port)).to.equal(false);
+    } finally {
+      server.child.kill('SIGTERM');
+      expect(await server.exited).to.equal(0);
+    }
+  });
+
   it('refuses to start with a bad configuration and names every bad variable', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
       env: {
         PATH: process.env.PATH ?? '',
         PORT: 'eighty',
         MONGODB_URI: 'postgres://x',
+        TRUST_PROXY: 'true',
         DATA_DIR: dataDir,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -124,6 +152,7 @@ describe('src/server.ts (the process npm start runs)', function () {
     expect(code).to.equal(1);
     expect(output).to.contain('PORT');
     expect(output).to.contain('MONGODB_URI');
+    expect(output).to.contain('TRUST_PROXY');
   });
 
   it('runs as several processes on one database: a suspension in one signs the user out in the other', async () => {

@@ -19,9 +19,10 @@ export interface SessionOptions {
  * Sessions live in the database (collection "sessions"), so any number of app processes can
  * serve the same users. The idle timeout is kept there: each request pushes the stored expiry
  * forward (written at most once a minute, see TOUCH_AFTER_SECONDS), and a session unused for
- * SESSION_IDLE_MINUTES is gone. The cookie is httpOnly, sameSite=lax, secure in production, and
- * lives until the browser closes (no Max-Age): it never outlives the browser on a shared office
- * PC, and it need not be signed and sent again with every response.
+ * SESSION_IDLE_MINUTES is gone. The cookie is httpOnly, sameSite=lax, secure in production (set
+ * only over HTTPS, which behind a proxy means TRUST_PROXY must name it), and lives until the
+ * browser closes (no Max-Age): it never outlives the browser on a shared office PC, and it need
+ * not be signed and sent again with every response.
  */
 export function sessionMiddleware({ secret, secure, connection }: SessionOptions): RequestHandler {
   const ttlSeconds = SESSION_IDLE_MINUTES * 60;
@@ -31,7 +32,9 @@ export function sessionMiddleware({ secret, secure, connection }: SessionOptions
     resave: false,
     saveUninitialized: false,
     rolling: false,
-    proxy: secure,
+    // Whether the request came over HTTPS is req.secure, so X-Forwarded-Proto counts only from
+    // a proxy TRUST_PROXY names (express-session's `proxy: true` would believe any client).
+    proxy: undefined,
     cookie: { httpOnly: true, sameSite: 'lax', secure },
     store: new SessionStore({
       client: connection.getClient(),
