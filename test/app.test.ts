@@ -64,7 +64,7 @@ describe('the app foundation', () => {
     });
 
     it('answers 503 with only the status when the database does not answer', async () => {
-      const ping = t.database.ping;
+      const ping = t.database.ping.bind(t.database);
       t.database.ping = () => Promise.resolve({ ok: false, ms: 0 });
       try {
         const res = await request(t.app).get('/healthz').expect(503);

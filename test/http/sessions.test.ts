@@ -60,10 +60,7 @@ describe('sessions are stored only when something needs keeping', () => {
       .send({ email: user.email, password, _csrf: 'a'.repeat(256) });
     expect(res.status).to.equal(403);
     expect(res.headers['set-cookie']).to.equal(undefined);
-    await request(t.app)
-      .post('/logout')
-      .set('x-csrf-token', 'a'.repeat(256))
-      .expect(403);
+    await request(t.app).post('/logout').set('x-csrf-token', 'a'.repeat(256)).expect(403);
     expect(await storedSessions()).to.equal(0);
   });
 
