@@ -28,6 +28,8 @@ export function foldWidth(text: string): string {
 const NUM = String.raw`(?:\d{1,4}|[〇一二三四五六七八九十百千]{1,4})`;
 const ERA = String.raw`(?:明治|大正|昭和|平成|令和)`;
 const ERA_LETTER = String.raw`(?:[MTSHRmtshr]|明|大|昭|平|令)`;
+/** What may follow a number that counts something (2-3回, 100-200人). */
+const COUNTER = String.raw`[か箇ヶ件回人日時歳年月週割%倍校社名つ個分円]`;
 const BIRTH = String.raw`(?:生まれ|生(?![活徒産命計き]))`;
 
 interface Rule {
@@ -119,7 +121,10 @@ const RULES: Rule[] = [
         String.raw`${NUM} ?番地(?: ?(?:の ?|-)?${NUM}(?: ?号)?)?`,
         String.raw`${NUM} ?番 ?${NUM} ?号`,
         String.raw`\d{1,5} ?号室`,
-        String.raw`(?<=[\p{sc=Han}々ヶケ])\d{1,4}-\d{1,4}-\d{1,4}(?![\d-])`,
+        // 中央2-3-4, 笹賀1234-5 (lot numbers of rural addresses); never 0… (a phone number)
+        // nor 3-4 digits (a postal code), nor a range of counts (市内2-3か所).
+        String.raw`(?<=[\p{sc=Han}々ヶケ])(?!0)\d{1,4}-\d{1,4}-\d{1,4}(?![\d-])`,
+        String.raw`(?<=[\p{sc=Han}々ヶケ])(?!0|\d{3}-\d{4}(?!\d))\d{3,5}-\d{1,4}(?![\d-]|${COUNTER})`,
         String.raw`(?:大字|(?<![\p{sc=Han}々])字)[\p{sc=Han}々ヶケ]{1,6}(?=[\d ])`,
       ].join('|'),
       'gu',

@@ -227,6 +227,7 @@ describe('findIdentifiers()', function () {
       ['3丁目', 'address'],
       ['12番地', 'address'],
       ['4番5号', 'address'],
+      ['笹賀1234-5', 'address'],
       ['中村美咲', 'person-name'],
       ['中村さん', 'person-name'],
       ['中村様', 'person-name'],
@@ -317,6 +318,11 @@ describe('findIdentifiers()', function () {
       expect(findings.map((f) => [f.kind, f.start, f.text])).to.deep.equal([
         ['person-name', 1, '田中太郎さん'],
       ]);
+    });
+
+    it('does not take the word before a phone number into the finding', async () => {
+      const findings = await findIdentifiers('自宅の電話026-234-5678に連絡した。');
+      expect(findings.map((f) => [f.kind, f.text])).to.deep.equal([['phone', '026-234-5678']]);
     });
 
     it('checks attachment names as well as text', async () => {
