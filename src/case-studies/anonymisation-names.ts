@@ -1,7 +1,7 @@
 import { SUGGESTIONS } from './anonymisation-messages.js';
 import type { Candidate } from './anonymisation-patterns.js';
 import { anonymisationWords } from './anonymisation-words.js';
-import type { Token } from './japanese-tokens.js';
+import type { Token, TokenIndex } from './japanese-tokens.js';
 
 /** A single letter (A, Ｂ), a placeholder (○, 某) or 甲乙: what the rules ask trainees to write. */
 export const PLACEHOLDER = /^(?:[A-Za-zＡ-Ｚａ-ｚ][’'′]?|[○〇●◯×✕＊*某甲乙丙丁]+)$/;
@@ -40,19 +40,35 @@ function isSplitGivenName(words: Token[], honorific: string): boolean {
 }
 
 /** Hiragana names before くん/ちゃん (ゆうきくん), which the dictionary cuts anywhere. */
-const HIRAGANA_NAME = /(?<![\p{sc=Hiragana}ー])(\p{sc=Hiragana}{2,4})(?:くん|ちゃん)/gu;
-export function findHiraganaNames(text: string): Candidate[] {
+const HIRAGANA_RUN = /\p{sc=Hiragana}{2,12}?(?=くん|ちゃん)/gu;
+/** Words that end a phrase: a name cannot contain them (ことを + ちゃんと, もっと + ちゃんと). */
+const NOT_IN_NAMES = ['助詞', '助動詞', '副詞', '接続詞', '連体詞'];
+
+export function findHiraganaNames(text: string, index: TokenIndex): Candidate[] {
+  const { hiraganaNotNames } = anonymisationWords();
   const found: Candidate[] = [];
-  for (const match of text.matchAll(HIRAGANA_NAME)) {
-    if (anonymisationWords().hiraganaNotNames.has(match[1])) continue;
-    found.push(nameCandidate(match.index, match.index + match[0].length));
+  for (const match of text.matchAll(HIRAGANA_RUN)) {
+    const honorific = match.index + match[0].length;
+    if (/\p{sc=Hiragana}/u.test(text[match.index - 1] ?? '')) continue; // not the whole run
+    // The name begins after the last particle or adverb of the run (には + ゆい + ちゃん).
+    let start = match.index;
+    for (const token of index.tokens) {
+      if (token.start >= honorific) break;
+      if (token.end > start && token.end <= honorific && NOT_IN_NAMES.includes(token.pos))
+        start = token.end;
+    }
+    const name = text.slice(start, honorific);
+    if (name.length < 2 || name.length > 4 || hiraganaNotNames.has(name)) continue;
+    const end = honorific + (text.startsWith('くん', honorific) ? 2 : 3);
+    found.push(nameCandidate(start, end));
   }
   return found;
 }
 
-/** The title written right after `at`, if any (保健師 is two words for the dictionary). */
-function titleAt(text: string, at: number): string | undefined {
-  for (const title of anonymisationWords().titles) if (text.startsWith(title, at)) return title;
+/** The honorific or title written right after `at`, if any (保健師 is two words for kuromoji). */
+function nameEndingAt(text: string, at: number): string | undefined {
+  for (const ending of anonymisationWords().nameEndings)
+    if (text.startsWith(ending, at)) return ending;
   return undefined;
 }
 
@@ -70,14 +86,16 @@ export function findPersonNames(text: string, tokens: Token[]): Candidate[] {
     if (isPersonName(token) && !(next && isPersonName(next))) {
       const fullName = index > 0 && isSurname(tokens[index - 1]);
       const start = fullName ? tokens[index - 1].start : token.start;
-      const after = tokens[index + 1];
-      const honorific = after && honorifics.has(after.surface) ? after.surface : undefined;
-      const title = honorific ?? titleAt(text, token.end);
-      if (fullName || title)
+      const title = nameEndingAt(text, token.end);
+      // A full name has three letters or more: 東 + 信 is a region (東信), not a person.
+      if ((fullName && token.end - start >= 3) || title)
         found.push(nameCandidate(start, token.end + (title?.length ?? 0), title));
       continue;
     }
-    if (!honorifics.has(token.surface) || token.pos !== '名詞') continue;
+    // The dictionary reads 陽菜ちゃんと as 陽 + 菜 + ちゃんと (the adverb "properly").
+    const honorific = token.surface === 'ちゃんと' ? 'ちゃん' : token.surface;
+    if (!honorifics.has(honorific) || (token.pos !== '名詞' && honorific === token.surface))
+      continue;
     // Walk back over the words that make up a name the dictionary does not know (𠮷 + 田).
     let first = index;
     while (first > 0 && index - first < 3) {
@@ -86,9 +104,9 @@ export function findPersonNames(text: string, tokens: Token[]): Candidate[] {
     }
     const words = tokens.slice(first, index);
     if (words.some(isPersonName)) continue; // reported above
-    const named = isSplitGivenName(words, token.surface) ? 0 : words.findIndex(mayBeName);
+    const named = isSplitGivenName(words, honorific) ? 0 : words.findIndex(mayBeName);
     if (named < 0 || notNames.has(words.map((word) => word.surface).join(''))) continue;
-    found.push(nameCandidate(words[named].start, token.end, token.surface));
+    found.push(nameCandidate(words[named].start, token.start + honorific.length, honorific));
   }
   return found;
 }

@@ -14,6 +14,9 @@ const PLACE_CONTEXT = new RegExp(
     '市民|町民|村民|在籍|転居|の実家)',
 );
 
+/** After a region's name (木曽地域), it names the region, not the municipality of that name. */
+const REGION_CONTEXT = /^(?:地域|地方|圏域|管内|広域)/;
+
 const LETTER_BEFORE = /[\p{sc=Han}\p{sc=Katakana}々ー]/u;
 
 /**
@@ -21,8 +24,9 @@ const LETTER_BEFORE = /[\p{sc=Han}\p{sc=Katakana}々ー]/u;
  * bare name (松本) only where it means the place (PLACE_CONTEXT) and is a word of its own.
  */
 export function findMunicipalities(text: string, index: TokenIndex): Candidate[] {
+  const { places, regions } = anonymisationWords();
   const found: Candidate[] = [];
-  for (const name of anonymisationWords().places) {
+  for (const name of places) {
     for (
       let start = text.indexOf(name.text);
       start >= 0;
@@ -34,8 +38,9 @@ export function findMunicipalities(text: string, index: TokenIndex): Candidate[]
         continue;
       if (!name.full) {
         if (start > 0 && LETTER_BEFORE.test(text[start - 1])) continue;
-        if (index.endingAt(end) === undefined || !PLACE_CONTEXT.test(text.slice(end, end + 4)))
-          continue;
+        const after = text.slice(end, end + 4);
+        if (index.endingAt(end) === undefined || !PLACE_CONTEXT.test(after)) continue;
+        if (regions.has(name.text) && REGION_CONTEXT.test(after)) continue;
       }
       found.push({ start, end, kind: 'municipality', suggestion: SUGGESTIONS.municipality });
     }

@@ -30,10 +30,14 @@ export type InstitutionType = 'school' | 'medical' | 'company';
 export interface AnonymisationWords {
   honorifics: Set<string>;
   titles: string[];
+  /** Honorifics and titles together, longest first: what may follow a known name. */
+  nameEndings: string[];
   notNames: Set<string>;
   hiraganaNotNames: Set<string>;
   /** Municipalities as searched: the full name (松本市) or the bare name (松本), longest first. */
   places: { text: string; full: boolean }[];
+  /** The ten regions (佐久, 木曽 …): 木曽地域 names a region of several municipalities. */
+  regions: Set<string>;
   suffixes: [string, InstitutionType][];
   companyForms: Set<string>;
   genericWords: string[];
@@ -54,7 +58,7 @@ export function anonymisationWords(): AnonymisationWords {
   const file = wordsSchema.parse(
     parseYaml(readFileSync(sourceFile('case-studies', 'anonymisation-words.yaml'), 'utf8')),
   );
-  const municipalities = parseCsv<{ municipality: string }>(
+  const municipalities = parseCsv<{ region: string; municipality: string }>(
     readFileSync(sourceFile('organisations', 'nagano-municipalities.csv'), 'utf8'),
     { columns: true, bom: true, skip_empty_lines: true, trim: true },
   );
@@ -69,9 +73,11 @@ export function anonymisationWords(): AnonymisationWords {
   loaded = {
     honorifics: new Set(file.names.honorifics),
     titles: longestFirst(file.names.titles),
+    nameEndings: longestFirst([...file.names.honorifics, ...file.names.titles]),
     notNames: new Set(file.names.notNames),
     hiraganaNotNames: new Set(file.names.hiraganaNotNames),
     places: places.sort((a, b) => b.text.length - a.text.length),
+    regions: new Set(municipalities.map(({ region }) => region)),
     suffixes: (['school', 'medical', 'company'] as const).flatMap((type) =>
       suffixes[type].map((suffix): [string, InstitutionType] => [suffix, type]),
     ),

@@ -70,7 +70,7 @@ export async function findIdentifiers(text: string): Promise<IdentifierFinding[]
   const candidates = [
     ...findPatterns(text),
     ...findPersonNames(text, index.tokens),
-    ...findHiraganaNames(text),
+    ...findHiraganaNames(text, index),
     ...findMunicipalities(text, index),
     ...findInstitutions(text, index),
   ];

@@ -210,6 +210,31 @@ describe('findIdentifiers()', function () {
     }
   });
 
+  describe('on words that look like identifiers', () => {
+    const cases = [
+      '自分のことをちゃんと考えている', // ちゃんと, the adverb
+      'もっとちゃんと話を聞けばよかった',
+      '20歳を過ぎてから、外出が減った', // a milestone, not someone's age
+      '東信地域の支援機関', // a region, not 東 + 信
+      '木曽地域の町村', // the region, not 木曽町
+      '小川で釣りをする', // a stream, and a surname
+      '高原の村', // 原村 inside 高原
+      '駅前の商店街',
+      '自宅の電話',
+      '市内2-3か所の病院', // a range of counts
+      '4つの病院を受診した',
+      'A病院からB大学病院に紹介された',
+      '〇〇高校を中退した',
+      'ハローワークさんと連携した',
+      '娘さんとお母さん',
+    ];
+    for (const text of cases) {
+      it(`does not flag 「${text}」`, async () => {
+        expect(await findIdentifiers(text)).to.deep.equal([]);
+      });
+    }
+  });
+
   describe('on the examples of the rules', () => {
     const cases: [string, IdentifierKind][] = [
       ['平成13年4月12日', 'date'],
@@ -235,6 +260,9 @@ describe('findIdentifiers()', function () {
       ['中村くん', 'person-name'],
       ['中村氏', 'person-name'],
       ['中村先生', 'person-name'],
+      ['ゆいちゃん', 'person-name'],
+      ['りょうくん', 'person-name'],
+      ['陽菜ちゃん', 'person-name'],
       ['売木村', 'municipality'],
       ['野沢温泉村', 'municipality'],
       ['山ノ内町', 'municipality'],
