@@ -116,7 +116,7 @@ describe('password hashing under load', () => {
       const refused = results.filter((result) => result.status === 'rejected');
       expect(refused).to.have.length(12);
       for (const result of refused) {
-        const reason = (result).reason as AppError;
+        const reason = result.reason as AppError;
         expect(reason.status).to.equal(503);
         expect(reason.message).to.contain('混み合っています');
       }
