@@ -4,7 +4,7 @@ import { emailHash, recordAudit, recordRepeatedAudit } from '../audit/audit.serv
 import { csrf } from '../http/session.js';
 import { User } from '../users/user.model.js';
 import type { PassportInstance, SignInRefusal } from './passport.js';
-import { isHashingBusy, HASHING_BUSY } from './password.js';
+import { HASHING_BUSY, hashingSaturated, isHashingBusy } from './password.js';
 import type { SessionUser } from './session-user.js';
 import {
   THROTTLE_WINDOW_MINUTES,
@@ -111,6 +111,8 @@ export function authRouter(passport: PassportInstance): Router {
     }
     const { email } = parsed.data;
 
+    // Refused at once, before any write, while the password hashes are saturated.
+    if (hashingSaturated()) return renderLogin(res, 503, { values, message: HASHING_BUSY, next });
     // The attempt is counted before the password is checked, so parallel guesses cannot all
     // pass the limit; it is given back when it turns out not to be a failure.
     const reserved = await reserveAttempt(loginLimits(email, req.ip));

@@ -15,12 +15,15 @@ const KEY_LENGTH = 64;
 const SALT_BYTES = 16;
 
 /**
- * scrypt runs on libuv's thread pool, which the store's file writes and fsyncs share: hashes
- * beyond MAX_CONCURRENT_HASHES wait here instead of taking every thread (a burst of sign-ins
- * would otherwise hold up every page that writes). When MAX_WAITING_HASHES already wait, the
- * request is refused at once with hashingBusy() rather than queued without end.
+ * scrypt runs on libuv's thread pool, which the store's file writes and fsyncs share, and each
+ * hash keeps a core busy for about 0.1 s. Hashes beyond MAX_CONCURRENT_HASHES wait here instead
+ * of taking every thread and core (a burst of failed sign-ins would otherwise hold up every
+ * page); one at a time leaves the second core of the 2-core server to the event loop (measured
+ * with bench/signin-burst.ts: clearly better lesson-page times than two at a time). When
+ * MAX_WAITING_HASHES already wait (about 1.6 s of work), the request is refused at once with
+ * hashingBusy() rather than queued without end.
  */
-const MAX_CONCURRENT_HASHES = 2;
+const MAX_CONCURRENT_HASHES = 1;
 const MAX_WAITING_HASHES = 16;
 
 let runningHashes = 0;
@@ -36,6 +39,11 @@ export function hashingBusy(): AppError {
 
 export function isHashingBusy(error: unknown): boolean {
   return error instanceof AppError && error.code === 'busy';
+}
+
+/** True when a hash asked for now would be refused: callers can answer before doing any work. */
+export function hashingSaturated(): boolean {
+  return runningHashes >= MAX_CONCURRENT_HASHES && waitingHashes.length >= MAX_WAITING_HASHES;
 }
 
 async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
