@@ -159,6 +159,10 @@ const DETAIL_LABELS: Record<string, string> = {
   before: '変更前',
   after: '変更後',
   previousStatus: '変更前の状態',
+  status: '変更後の状態',
+  count: '回数',
+  lastAt: '最後',
+  limit: '制限',
   roles: '役割',
   rows: '行数',
   invitations: '招待',
@@ -175,6 +179,13 @@ function formatValue(value: unknown): string {
     if ((USER_STATUSES as readonly string[]).includes(value))
       return USER_STATUS_LABELS[value as UserStatus];
     return value;
+  }
+  if (value instanceof Date) {
+    return new Intl.DateTimeFormat('ja-JP', {
+      timeZone: 'Asia/Tokyo',
+      dateStyle: 'short',
+      timeStyle: 'medium',
+    }).format(value);
   }
   if (value && typeof value === 'object') {
     return Object.entries(value as Record<string, unknown>)

@@ -115,10 +115,14 @@ export function usersAdminRouter(): Router {
     requireRole('coordinator'),
     async (req, res) => {
       const target = await loadSuspendable(req);
-      const done = await reactivateUser(req.user!, target, req.ip);
+      const status = await reactivateUser(req.user!, target, req.ip);
       req.flash(
-        done ? 'success' : 'info',
-        done ? `${target.name} さんの利用を再開しました。` : '利用停止中ではありません。',
+        status ? 'success' : 'info',
+        status === 'active'
+          ? `${target.name} さんの利用を再開しました。`
+          : status === 'pending'
+            ? `${target.name} さんの利用停止を解除しました。利用登録は承認待ちに戻りました。`
+            : '利用停止中ではありません。',
       );
       res.redirect(303, `${BASE}/${String(target._id)}`);
     },

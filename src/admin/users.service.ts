@@ -1,4 +1,5 @@
 import mongoose, { Types } from 'mongoose';
+import { AuditEvent } from '../audit/audit.model.js';
 import { recordAudit } from '../audit/audit.service.js';
 import type { SessionUser } from '../auth/session-user.js';
 import { invalidInput, notFound } from '../lib/errors.js';
@@ -173,41 +174,74 @@ export async function changeRoles(
   return { before, after };
 }
 
-/**
- * Moves a user between active and suspended, with its audit entry. Returns false (and writes
- * nothing) when the user is already in that state.
- */
-async function changeSuspension(
+/** Suspends a user. Their next request signs them out (the session user is re-read each time). */
+export async function suspendUser(
   actor: SessionUser,
   target: AdminUserRecord,
-  suspend: boolean,
   ip: string | undefined,
 ): Promise<boolean> {
-  if ((target.status === 'suspended') === suspend) return false;
-  const status = suspend ? 'suspended' : 'active';
-  await User.updateOne({ _id: { $eq: target._id } }, { $set: { status } });
+  if (target.status === 'suspended') return false;
+  // Only from the status read (a parallel change wins), remembering it for reactivation.
+  const result = await User.updateOne(
+    { _id: { $eq: target._id }, status: { $eq: target.status } },
+    { $set: { status: 'suspended', statusBeforeSuspension: target.status } },
+  );
+  if (result.modifiedCount === 0) return false;
   await recordAudit({
     actorId: actor.id,
-    action: suspend ? 'user.suspended' : 'user.reactivated',
+    action: 'user.suspended',
     targetType: 'User',
     targetId: String(target._id),
     municipalityId: target.municipalityId ? String(target.municipalityId) : null,
     ip: ip ?? null,
-    ...(suspend ? { details: { previousStatus: target.status } } : {}),
+    details: { previousStatus: target.status },
   });
   return true;
 }
 
-/** Suspends a user. Their next request signs them out (the session user is re-read each time). */
-export function suspendUser(actor: SessionUser, target: AdminUserRecord, ip: string | undefined) {
-  return changeSuspension(actor, target, true, ip);
+/**
+ * The status a suspended user had before: kept on the account, or (suspended before it was
+ * kept) read from the suspension's audit event; 'pending' when neither tells.
+ */
+async function statusBeforeSuspension(target: AdminUserRecord): Promise<'pending' | 'active'> {
+  if (target.statusBeforeSuspension) return target.statusBeforeSuspension;
+  const suspension = await AuditEvent.findOne(
+    { action: 'user.suspended', targetId: { $eq: target._id } },
+    { details: 1 },
+  )
+    .sort({ at: -1 })
+    .lean();
+  const previous = (suspension?.details as { previousStatus?: unknown } | null)?.previousStatus;
+  if (previous === 'active') return 'active';
+  // Unknown: an account becomes active only by an approval, never by lifting a suspension.
+  return target.approvedAt ? 'active' : 'pending';
 }
 
-/** Lifts a suspension: the account becomes usable again. */
-export function reactivateUser(
+/**
+ * Lifts a suspension: the account returns to the status the suspension interrupted, so a
+ * registration still waiting for approval goes back to waiting (it never becomes active this
+ * way). Returns that status, or null (writing nothing) when the user is not suspended.
+ */
+export async function reactivateUser(
   actor: SessionUser,
   target: AdminUserRecord,
   ip: string | undefined,
-) {
-  return changeSuspension(actor, target, false, ip);
+): Promise<'pending' | 'active' | null> {
+  if (target.status !== 'suspended') return null;
+  const status = await statusBeforeSuspension(target);
+  const result = await User.updateOne(
+    { _id: { $eq: target._id }, status: { $eq: 'suspended' } },
+    { $set: { status, statusBeforeSuspension: null } },
+  );
+  if (result.modifiedCount === 0) return null;
+  await recordAudit({
+    actorId: actor.id,
+    action: 'user.reactivated',
+    targetType: 'User',
+    targetId: String(target._id),
+    municipalityId: target.municipalityId ? String(target.municipalityId) : null,
+    ip: ip ?? null,
+    details: { status },
+  });
+  return status;
 }

@@ -51,3 +51,50 @@ export async function recordAudit(input: AuditInput): Promise<void> {
 export function emailHash(email: string): string {
   return createHash('sha256').update(email.trim().toLowerCase()).digest('hex').slice(0, 16);
 }
+
+/**
+ * Records an event that may repeat very often (a throttled sign-in) as one event per `groupKey`
+ * and window: the first occurrence writes the event, later ones in the same window add to its
+ * `details.count` and move `details.lastAt`. The event's id is derived from the action, the key
+ * and the window, so parallel requests and several processes still write one event.
+ */
+export async function recordRepeatedAudit(
+  input: AuditInput & { groupKey: string; windowMinutes: number },
+  now = new Date(),
+): Promise<void> {
+  const windowMs = input.windowMinutes * 60_000;
+  const windowStart = Math.floor(now.getTime() / windowMs) * windowMs;
+  const digest = createHash('sha256')
+    .update(`${input.action}\n${input.groupKey}\n${windowStart}`)
+    .digest();
+  // An ObjectId whose time part is the window's start, and the rest from the digest.
+  const id = Buffer.alloc(12);
+  id.writeUInt32BE(Math.floor(windowStart / 1000), 0);
+  digest.copy(id, 4, 0, 8);
+  const details = input.details ?? {};
+  const bad = Object.keys(details).filter((key) => FORBIDDEN_KEYS.test(key) && key !== 'emailHash');
+  if (bad.length > 0) throw new Error(`audit details must not contain ${bad.join(', ')}`);
+  const onInsert: Record<string, unknown> = {
+    at: now,
+    actorId: toObjectId(input.actorId),
+    action: input.action,
+    targetType: input.targetType ?? null,
+    targetId: toObjectId(input.targetId),
+    municipalityId: toObjectId(input.municipalityId),
+    ip: input.ip ?? null,
+  };
+  for (const [key, value] of Object.entries(details)) onInsert[`details.${key}`] = value;
+  const update = {
+    $setOnInsert: onInsert,
+    $inc: { 'details.count': 1 },
+    $set: { 'details.lastAt': now },
+  };
+  const filter = { _id: new Types.ObjectId(id) };
+  try {
+    await AuditEvent.collection.updateOne(filter, update, { upsert: true });
+  } catch (error) {
+    // Another request created it at the same moment: add to it.
+    if ((error as { code?: unknown }).code !== 11000) throw error;
+    await AuditEvent.collection.updateOne(filter, update);
+  }
+}

@@ -1,17 +1,20 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import { emailHash, recordAudit } from '../audit/audit.service.js';
+import { emailHash, recordAudit, recordRepeatedAudit } from '../audit/audit.service.js';
 import { csrf } from '../http/session.js';
 import { User } from '../users/user.model.js';
 import type { PassportInstance, SignInRefusal } from './passport.js';
+import { HASHING_BUSY, hashingSaturated, isHashingBusy } from './password.js';
 import type { SessionUser } from './session-user.js';
 import {
+  THROTTLE_WINDOW_MINUTES,
   accountKey,
-  clearFailures,
+  clearAttempts,
   loginLimits,
-  recordFailure,
-  waitBeforeAttempt,
+  releaseAttempts,
+  reserveAttempt,
   waitMessage,
+  type Reservation,
 } from './throttle.js';
 import { fieldErrors, keptInput } from '../lib/forms.js';
 import { safeNextPath } from './validation.js';
@@ -108,21 +111,38 @@ export function authRouter(passport: PassportInstance): Router {
     }
     const { email } = parsed.data;
 
-    const limits = loginLimits(email, req.ip);
-    const wait = await waitBeforeAttempt(limits);
-    if (wait > 0) {
-      await recordAudit({
+    // Refused at once, before any write, while the password hashes are saturated.
+    if (hashingSaturated()) return renderLogin(res, 503, { values, message: HASHING_BUSY, next });
+    // The attempt is counted before the password is checked, so parallel guesses cannot all
+    // pass the limit; it is given back when it turns out not to be a failure.
+    const reserved = await reserveAttempt(loginLimits(email, req.ip));
+    if ('wait' in reserved) {
+      const byAccount = reserved.key.startsWith('account:');
+      await recordRepeatedAudit({
         action: 'auth.login_blocked',
         ip: req.ip,
-        details: { emailHash: emailHash(email) },
+        groupKey: reserved.key,
+        windowMinutes: THROTTLE_WINDOW_MINUTES,
+        details: byAccount ? { emailHash: emailHash(email), limit: 'account' } : { limit: 'ip' },
       });
-      return renderLogin(res, 429, { values, message: waitMessage(wait), next });
+      return renderLogin(res, 429, { values, message: waitMessage(reserved.wait), next });
     }
+    const { reservations } = reserved;
 
-    const { user, info } = await authenticate(passport, req, res);
+    let outcome;
+    try {
+      outcome = await authenticate(passport, req, res);
+    } catch (error) {
+      await releaseAttempts(reservations);
+      if (isHashingBusy(error))
+        return renderLogin(res, 503, { values, message: HASHING_BUSY, next });
+      throw error;
+    }
+    const { user, info } = outcome;
     if (!user) {
       const refusal = (info?.message ?? 'invalid') as SignInRefusal;
-      if (refusal === 'invalid') await recordFailure(limits.map((limit) => limit.key));
+      // A pending or suspended account with the right password is not a guess.
+      if (refusal !== 'invalid') await releaseAttempts(reservations);
       await recordAudit({
         action: 'auth.login_failed',
         ip: req.ip,
@@ -135,10 +155,14 @@ export function authRouter(passport: PassportInstance): Router {
       });
     }
 
+    // Success clears the account's failures and gives back the address's reservation.
+    await clearAttempts(accountKey(email));
+    await releaseAttempts(
+      reservations.filter((reservation: Reservation) => reservation.key.startsWith('ip:')),
+    );
     await logIn(req, user);
     // The session was regenerated: issue the new session's CSRF token.
     res.locals.csrfToken = csrf.generateToken(req, true);
-    await clearFailures(accountKey(email));
     await User.updateOne({ _id: { $eq: user.id } }, { $set: { lastLoginAt: new Date() } });
     await recordAudit({
       actorId: user.id,

@@ -11,11 +11,10 @@ import { hashPassword } from './password.js';
 import { PasswordReset, RESET_MINUTES } from './password-reset.model.js';
 import {
   accountKey,
-  clearFailures,
+  clearAttempts,
   formLimit,
   formWaitMessage,
-  recordFailure,
-  waitBeforeAttempt,
+  reserveAttempt,
 } from './throttle.js';
 import { hashToken, isTokenShaped, newToken } from './tokens.js';
 import { fieldErrors, keptInput } from '../lib/forms.js';
@@ -31,15 +30,25 @@ const SENT =
 const INVALID_LINK =
   'このリンクは無効です。すでに使われたか、有効期限（1時間）が切れています。お手数ですが、もう一度お申し込みください。';
 
+/**
+ * The open reset of a link and its account: unused, unexpired, for an active account, and made
+ * after the account's last password change (a change by any means ends every older link).
+ */
 async function findOpenReset(token: string) {
-  return PasswordReset.findOne({
+  const reset = await PasswordReset.findOne({
     tokenHash: { $eq: hashToken(token) },
     usedAt: null,
     expiresAt: mongoose.trusted({ $gt: new Date() }),
   });
+  if (!reset) return null;
+  const user = await User.findById(reset.userId);
+  if (!user || user.status !== 'active') return null;
+  const changedAt = user.passwordChangedAt?.getTime();
+  if (changedAt !== undefined && changedAt >= reset.createdAt.getTime()) return null;
+  return { reset, user };
 }
 
-export function passwordResetRouter({ config, mailer }: AccountsDeps): Router {
+export function passwordResetRouter({ config, logger, mailer }: AccountsDeps): Router {
   const router = Router();
 
   function renderForgot(
@@ -75,46 +84,11 @@ export function passwordResetRouter({ config, mailer }: AccountsDeps): Router {
       );
     const { email } = parsed.data;
     // Per address of the client, whether or not the account exists.
-    const limit = formLimit('forgot', req.ip);
-    const wait = await waitBeforeAttempt([limit]);
-    if (wait > 0) return renderForgot(res, 429, { email }, { email: formWaitMessage(wait) });
-    await recordFailure([limit.key]);
-    const user = await User.findOne({ email: { $eq: email }, status: 'active' }).lean();
-    if (user) {
-      const since = new Date(Date.now() - 60 * 60 * 1000);
-      const recent = await PasswordReset.countDocuments({
-        userId: user._id,
-        createdAt: mongoose.trusted({ $gt: since }),
-      });
-      if (recent < MAX_RESETS_PER_HOUR) {
-        const { token, tokenHash } = newToken();
-        const expiresAt = new Date(Date.now() + RESET_MINUTES * 60 * 1000);
-        await PasswordReset.create({ tokenHash, userId: user._id, expiresAt });
-        await mailer.send({
-          to: user.email,
-          ...passwordResetMessage({
-            name: user.name,
-            link: link(config, `/password/reset?token=${token}`),
-            expiresAt,
-          }),
-        });
-      }
-      await recordAudit({
-        actorId: null,
-        action: 'auth.password_reset_requested',
-        targetType: 'User',
-        targetId: user._id,
-        municipalityId: user.municipalityId,
-        ip: req.ip,
-        details: { mailed: recent < MAX_RESETS_PER_HOUR },
-      });
-    } else {
-      await recordAudit({
-        action: 'auth.password_reset_requested',
-        ip: req.ip,
-        details: { emailHash: emailHash(email), known: false },
-      });
-    }
+    const reserved = await reserveAttempt([formLimit('forgot', req.ip)]);
+    if ('wait' in reserved)
+      return renderForgot(res, 429, { email }, { email: formWaitMessage(reserved.wait) });
+    // The answer goes first: looking up the account, making the link and writing the mail come
+    // after it, so it takes as long whether or not the address has an account.
     res.render('account/message', {
       title: 'パスワードの再設定',
       heading: 'メールをご確認ください',
@@ -123,7 +97,51 @@ export function passwordResetRouter({ config, mailer }: AccountsDeps): Router {
       actionHref: '/login',
       actionLabel: 'ログイン画面へ',
     });
+    const ip = req.ip;
+    await sendResetLink(email, ip).catch((error: unknown) => {
+      logger.error({ err: error }, 'could not handle a password reset request');
+    });
   });
+
+  /** Mails a reset link when the address belongs to an active account (at most 3 an hour). */
+  async function sendResetLink(email: string, ip: string | undefined): Promise<void> {
+    const user = await User.findOne({ email: { $eq: email }, status: 'active' }).lean();
+    if (!user) {
+      await recordAudit({
+        action: 'auth.password_reset_requested',
+        ip,
+        details: { emailHash: emailHash(email), known: false },
+      });
+      return;
+    }
+    const since = new Date(Date.now() - 60 * 60 * 1000);
+    const recent = await PasswordReset.countDocuments({
+      userId: user._id,
+      createdAt: mongoose.trusted({ $gt: since }),
+    });
+    if (recent < MAX_RESETS_PER_HOUR) {
+      const { token, tokenHash } = newToken();
+      const expiresAt = new Date(Date.now() + RESET_MINUTES * 60 * 1000);
+      await PasswordReset.create({ tokenHash, userId: user._id, expiresAt });
+      await mailer.send({
+        to: user.email,
+        ...passwordResetMessage({
+          name: user.name,
+          link: link(config, `/password/reset?token=${token}`),
+          expiresAt,
+        }),
+      });
+    }
+    await recordAudit({
+      actorId: null,
+      action: 'auth.password_reset_requested',
+      targetType: 'User',
+      targetId: user._id,
+      municipalityId: user.municipalityId,
+      ip,
+      details: { mailed: recent < MAX_RESETS_PER_HOUR },
+    });
+  }
 
   router.get('/password/reset', async (req, res) => {
     const token = req.query.token;
@@ -136,8 +154,7 @@ export function passwordResetRouter({ config, mailer }: AccountsDeps): Router {
     if (!isTokenShaped(token)) return renderInvalid(res);
     const open = await findOpenReset(token);
     if (!open) return renderInvalid(res);
-    const user = await User.findById(open.userId);
-    if (!user || user.status !== 'active') return renderInvalid(res);
+    const { user } = open;
     const parsed = resetSchema.safeParse(req.body);
     const errors = parsed.success ? {} : fieldErrors(parsed.error);
     if (parsed.success) {
@@ -154,7 +171,7 @@ export function passwordResetRouter({ config, mailer }: AccountsDeps): Router {
     }
     // Single use: only the request that marks the link used goes on.
     const claimed = await PasswordReset.findOneAndUpdate(
-      { _id: open._id, usedAt: null },
+      { _id: open.reset._id, usedAt: null },
       { $set: { usedAt: new Date() } },
       { returnDocument: 'after' },
     );
@@ -167,7 +184,7 @@ export function passwordResetRouter({ config, mailer }: AccountsDeps): Router {
       { userId: user._id, usedAt: null },
       { $set: { usedAt: new Date() } },
     );
-    await clearFailures(accountKey(user.email));
+    await clearAttempts(accountKey(user.email));
     await announcePasswordChange({ config, mailer }, user, 'auth.password_reset', req.ip);
     req.flash('success', 'パスワードを変更しました。新しいパスワードでログインしてください。');
     res.redirect('/login');

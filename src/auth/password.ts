@@ -1,5 +1,6 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { AppError } from '../lib/errors.js';
 import { sourceFile } from '../lib/paths.js';
 /**
  * Password hashing with node's scrypt (memory-hard). Stored as a self-describing string
@@ -13,12 +14,64 @@ const DEFAULT_COST = { N: 2 ** 15, r: 8, p: 1 };
 const KEY_LENGTH = 64;
 const SALT_BYTES = 16;
 
+/**
+ * scrypt runs on libuv's thread pool, which the store's file writes and fsyncs share, and each
+ * hash keeps a core busy for about 0.1 s. Hashes beyond MAX_CONCURRENT_HASHES wait here instead
+ * of taking every thread and core (a burst of failed sign-ins would otherwise hold up every
+ * page); one at a time leaves the second core of the 2-core server to the event loop (measured
+ * with bench/signin-burst.ts: clearly better lesson-page times than two at a time). When
+ * MAX_WAITING_HASHES already wait (about 1.6 s of work), the request is refused at once with
+ * hashingBusy() rather than queued without end.
+ */
+const MAX_CONCURRENT_HASHES = 1;
+const MAX_WAITING_HASHES = 16;
+
+let runningHashes = 0;
+const waitingHashes: (() => void)[] = [];
+
+export const HASHING_BUSY =
+  'ただいま混み合っています。恐れ入りますが、少し時間をおいてからもう一度お試しください。';
+
+/** The error for a full hashing queue: 503, shown to the user. */
+export function hashingBusy(): AppError {
+  return new AppError(HASHING_BUSY, { status: 503, code: 'busy', expose: true });
+}
+
+export function isHashingBusy(error: unknown): boolean {
+  return error instanceof AppError && error.code === 'busy';
+}
+
+/** True when a hash asked for now would be refused: callers can answer before doing any work. */
+export function hashingSaturated(): boolean {
+  return runningHashes >= MAX_CONCURRENT_HASHES && waitingHashes.length >= MAX_WAITING_HASHES;
+}
+
+async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (runningHashes >= MAX_CONCURRENT_HASHES) {
+    if (waitingHashes.length >= MAX_WAITING_HASHES) throw hashingBusy();
+    // The slot is handed over by the hash that finishes (runningHashes stays counted).
+    await new Promise<void>((resolve) => waitingHashes.push(resolve));
+  } else {
+    runningHashes++;
+  }
+  try {
+    return await work();
+  } finally {
+    const next = waitingHashes.shift();
+    if (next) next();
+    else runningHashes--;
+  }
+}
+
 function scryptAsync(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, options, (error, key) =>
-      error ? reject(error) : resolve(key),
-    );
-  });
+  return withHashSlot(
+    () =>
+      new Promise<Buffer>((resolve, reject) => {
+        scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, options, (error, key) =>
+          error ? reject(error) : resolve(key),
+        );
+      }),
+  );
 }
 
 function withMaxmem({ N, r, p }: { N: number; r: number; p: number }): ScryptOptions {
@@ -50,7 +103,10 @@ let dummyHash: Promise<string> | undefined;
 
 /** Spends the same time as a real check, for sign-ins with an unknown address. */
 export async function verifyAgainstDummy(password: string): Promise<void> {
-  dummyHash ??= hashPassword(randomBytes(12).toString('hex'));
+  dummyHash ??= hashPassword(randomBytes(12).toString('hex')).catch((error: unknown) => {
+    dummyHash = undefined; // refused while busy: made by a later call
+    throw error;
+  });
   await verifyPassword(password, await dummyHash);
 }
 

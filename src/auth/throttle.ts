@@ -1,28 +1,47 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import mongoose, { Schema } from 'mongoose';
+import { isDuplicateKey } from '../lib/forms.js';
 
 /**
- * Sign-in throttling shared by every app process: each failed attempt is one document in the
- * database (expired by a TTL index), counted per account and per client address.
+ * Throttling shared by every app process: one document per key (an account, a client address, a
+ * form) holding its latest attempts, oldest first, at most as many as the key's limit. An attempt
+ * is reserved by one atomic update that adds it only while fewer than `max` attempts fall in the
+ * window, so parallel requests cannot all pass a check made before any of them is recorded.
  */
 export const THROTTLE_WINDOW_MINUTES = 15;
 /** Failed attempts allowed for one account within the window. */
 export const MAX_FAILURES_PER_ACCOUNT = 5;
 /** Failed attempts allowed from one address within the window (several people may share an office NAT). */
 export const MAX_FAILURES_PER_IP = 30;
+/** Wrong current passwords allowed on the account page, per account, within the window. */
+export const MAX_CURRENT_PASSWORD_FAILURES = 5;
 
-const loginFailureSchema = new Schema(
+const WINDOW_MS = THROTTLE_WINDOW_MINUTES * 60_000;
+
+const throttleSchema = new Schema(
   {
-    /** 'account:<sha256 of the address>' or 'ip:<address>'. Never the address itself. */
+    /** 'account:<sha256 of the address>', 'ip:<address>', '<form>:<address>'. Never an address. */
     key: { type: String, required: true },
-    at: { type: Date, required: true },
+    /** The latest attempts, oldest first; `id` lets a reservation be given back. */
+    attempts: {
+      type: [
+        { _id: false, id: { type: String, required: true }, at: { type: Date, required: true } },
+      ],
+      default: [],
+    },
+    /** The end of the window of the latest attempt: the document is removed then. */
+    expiresAt: { type: Date, required: true },
   },
   { versionKey: false },
 );
-loginFailureSchema.index({ key: 1, at: -1 });
-loginFailureSchema.index({ at: 1 }, { expireAfterSeconds: THROTTLE_WINDOW_MINUTES * 60 });
+throttleSchema.index({ key: 1 }, { unique: true });
+throttleSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 
-export const LoginFailure = mongoose.model('LoginFailure', loginFailureSchema, 'login_failures');
+export const ThrottleCounter = mongoose.model(
+  'ThrottleCounter',
+  throttleSchema,
+  'throttle_counters',
+);
 
 export function accountKey(email: string): string {
   return `account:${createHash('sha256').update(email.trim().toLowerCase()).digest('hex')}`;
@@ -32,42 +51,124 @@ export function ipKey(ip: string | undefined): string {
   return `ip:${ip ?? 'unknown'}`;
 }
 
-interface Limit {
+export function currentPasswordKey(userId: string): string {
+  return `current-password:${userId}`;
+}
+
+export interface Limit {
   key: string;
   max: number;
 }
 
+/** One reserved attempt, to give back with releaseAttempts when it should not count. */
+export interface Reservation {
+  key: string;
+  id: string;
+}
+
+type Attempt = { id: string; at: Date };
+
+/** Milliseconds until a key holding these attempts allows another one (0: now). */
+function waitFor(attempts: Attempt[], max: number, now: Date): number {
+  if (attempts.length < max) return 0;
+  const oldest = attempts[attempts.length - max].at.getTime();
+  return Math.max(0, oldest + WINDOW_MS - now.getTime());
+}
+
+/** Adds one attempt to the key when its limit allows it: true when added. Atomic per key. */
+async function tryReserve({ key, max }: Limit, id: string, now: Date): Promise<boolean> {
+  const windowStart = new Date(now.getTime() - WINDOW_MS);
+  const filter = {
+    key: { $eq: key },
+    // Fewer than `max` attempts kept, or the oldest of the last `max` has left the window.
+    $or: [
+      { [`attempts.${max - 1}`]: mongoose.trusted({ $exists: false }) },
+      { 'attempts.0.at': mongoose.trusted({ $lte: windowStart }) },
+    ],
+  };
+  const update = {
+    $push: { attempts: { $each: [{ id, at: now }], $slice: -max } },
+    $set: { expiresAt: new Date(now.getTime() + WINDOW_MS) },
+  };
+  for (const upsert of [true, false]) {
+    try {
+      const result = await ThrottleCounter.updateOne(filter, update, { upsert });
+      return result.matchedCount + result.upsertedCount > 0;
+    } catch (error) {
+      // The key exists and its limit is reached (or another request created it just now):
+      // try again without creating, which only adds to a key that allows it.
+      if (!upsert || !isDuplicateKey(error)) throw error;
+    }
+  }
+  return false;
+}
+
 /**
- * Milliseconds until the next attempt is allowed, or 0 when it is allowed now. Both limits are
- * checked whether or not the account exists, so the answer reveals nothing about accounts.
+ * Reserves one attempt under every limit before the attempt is made (the slow password check).
+ * Either every limit allows it and one attempt is counted under each, or nothing stays counted
+ * and the answer is how long to wait. Keys are checked whether or not the account exists, so the
+ * answer reveals nothing about accounts.
+ */
+export async function reserveAttempt(
+  limits: Limit[],
+  now = new Date(),
+): Promise<{ reservations: Reservation[] } | { wait: number; key: string }> {
+  const id = randomUUID();
+  const reservations: Reservation[] = [];
+  for (const limit of limits) {
+    if (await tryReserve(limit, id, now)) {
+      reservations.push({ key: limit.key, id });
+      continue;
+    }
+    await releaseAttempts(reservations);
+    const wait = await waitBeforeAttempt([limit], now);
+    // Just freed by a release or a success: count it as a wait of the shortest kind.
+    return { wait: Math.max(wait, 1000), key: limit.key };
+  }
+  return { reservations };
+}
+
+/** Gives reserved attempts back (the attempt did not fail: it succeeded, or was never made). */
+export async function releaseAttempts(reservations: Reservation[]): Promise<void> {
+  for (const { key, id } of reservations) {
+    await ThrottleCounter.updateOne({ key: { $eq: key } }, { $pull: { attempts: { id } } });
+  }
+}
+
+/**
+ * Milliseconds until the next attempt is allowed, or 0 when it is allowed now: a check that
+ * reserves nothing, for forms that count only what they accepted (recordAttempt afterwards).
  */
 export async function waitBeforeAttempt(limits: Limit[], now = new Date()): Promise<number> {
-  const windowStart = new Date(now.getTime() - THROTTLE_WINDOW_MINUTES * 60_000);
   let wait = 0;
   for (const { key, max } of limits) {
-    const recent = await LoginFailure.find(
-      { key: { $eq: key }, at: mongoose.trusted({ $gt: windowStart }) },
-      { at: 1 },
-    )
-      .sort({ at: -1 })
-      .limit(max)
-      .lean();
-    if (recent.length >= max) {
-      // Allowed again once the oldest of the last `max` failures leaves the window.
-      const oldest = recent[recent.length - 1].at.getTime();
-      wait = Math.max(wait, oldest + THROTTLE_WINDOW_MINUTES * 60_000 - now.getTime());
-    }
+    const counter = await ThrottleCounter.findOne({ key: { $eq: key } }, { attempts: 1 }).lean();
+    if (counter) wait = Math.max(wait, waitFor(counter.attempts, max, now));
   }
   return wait;
 }
 
-export async function recordFailure(keys: string[], now = new Date()): Promise<void> {
-  await LoginFailure.insertMany(keys.map((key) => ({ key, at: now })));
+/** Counts one attempt under each key whatever its limit (the key keeps its last `max`). */
+export async function recordAttempt(limits: Limit[], now = new Date()): Promise<void> {
+  for (const { key, max } of limits) {
+    await ThrottleCounter.updateOne(
+      { key: { $eq: key } },
+      {
+        $push: { attempts: { $each: [{ id: randomUUID(), at: now }], $slice: -max } },
+        $set: { expiresAt: new Date(now.getTime() + WINDOW_MS) },
+      },
+      { upsert: true },
+    ).catch(async (error: unknown) => {
+      // Created by a parallel request: add to it.
+      if (!isDuplicateKey(error)) throw error;
+      await recordAttempt([{ key, max }], now);
+    });
+  }
 }
 
-/** A successful sign-in clears the account's failures (not the address's). */
-export async function clearFailures(key: string): Promise<void> {
-  await LoginFailure.deleteMany({ key: { $eq: key } });
+/** A successful sign-in clears the account's attempts (not the address's). */
+export async function clearAttempts(key: string): Promise<void> {
+  await ThrottleCounter.deleteOne({ key: { $eq: key } });
 }
 
 export function loginLimits(email: string, ip: string | undefined): Limit[] {
@@ -77,9 +178,18 @@ export function loginLimits(email: string, ip: string | undefined): Limit[] {
   ];
 }
 
+export function currentPasswordLimit(userId: string): Limit {
+  return { key: currentPasswordKey(userId), max: MAX_CURRENT_PASSWORD_FAILURES };
+}
+
 export function waitMessage(waitMs: number): string {
   const minutes = Math.max(1, Math.ceil(waitMs / 60_000));
   return `ログインの失敗が続いたため、一時的にログインを制限しています。約${minutes}分後にもう一度お試しください。`;
+}
+
+export function currentPasswordWaitMessage(waitMs: number): string {
+  const minutes = Math.max(1, Math.ceil(waitMs / 60_000));
+  return `現在のパスワードの誤りが続いたため、一時的にパスワードの変更を制限しています。約${minutes}分後にもう一度お試しください。`;
 }
 
 /** Other anonymous forms that send mail: counted per client address in the same window. */

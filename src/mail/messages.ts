@@ -96,6 +96,30 @@ ${SIGNATURE}`,
   };
 }
 
+/** To the owner of an address someone tried to register again (the form answered as usual). */
+export function registrationExistingMessage(options: {
+  name: string;
+  loginUrl: string;
+  resetUrl: string;
+}): MessageContent {
+  return {
+    subject: '【つなぐ】利用登録の申請について',
+    text: `${options.name} さん
+
+このメールアドレスで、研修システム「つなぐ」の利用登録の申請がありました。
+このメールアドレスのアカウントはすでにあるため、新しいアカウントは作成していません。
+
+ご本人による申請の場合は、次のページからログインしてください。
+${options.loginUrl}
+
+パスワードを忘れた場合は、次のページから再設定できます。
+${options.resetUrl}
+
+お心当たりのない場合は、このメールを破棄してください。アカウントに変更はありません。
+${SIGNATURE}`,
+  };
+}
+
 export function registrationPendingMessage(options: {
   municipalityName: string;
   approvalsUrl: string;

@@ -2,6 +2,12 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { requireAuth } from '../auth/middleware.js';
 import { hashPassword, verifyPassword } from '../auth/password.js';
+import {
+  currentPasswordLimit,
+  currentPasswordWaitMessage,
+  releaseAttempts,
+  reserveAttempt,
+} from '../auth/throttle.js';
 import { fieldErrors } from '../lib/forms.js';
 import { csrf } from '../http/session.js';
 import { Municipality } from '../organisations/municipality.model.js';
@@ -67,22 +73,39 @@ export function accountRouter({ config, mailer }: AccountsDeps): Router {
     if (!user) throw new Error('signed-in user vanished');
     const parsed = changePasswordSchema.safeParse(req.body);
     const errors = parsed.success ? {} : fieldErrors(parsed.error);
+    let status = 422;
     if (parsed.success) {
-      if (!(await verifyPassword(parsed.data.currentPassword, user.passwordHash))) {
-        errors.currentPassword = '現在のパスワードが正しくありません。';
+      // Guessing the current password with a session left open is throttled like sign-in: the
+      // check is counted before it runs, and given back when the password was right.
+      const reserved = await reserveAttempt([currentPasswordLimit(sessionUser.id)]);
+      if ('wait' in reserved) {
+        status = 429;
+        errors.currentPassword = currentPasswordWaitMessage(reserved.wait);
       } else {
-        const personal = withNewPassword({}, () => [user.email, user.name]).safeParse({
-          password: parsed.data.password,
-          passwordConfirm: parsed.data.passwordConfirm,
-        });
-        if (!personal.success) Object.assign(errors, fieldErrors(personal.error));
-        else if (parsed.data.password === parsed.data.currentPassword) {
-          errors.password = '現在のパスワードとは別のパスワードにしてください。';
+        let right;
+        try {
+          right = await verifyPassword(parsed.data.currentPassword, user.passwordHash);
+        } catch (error) {
+          await releaseAttempts(reserved.reservations);
+          throw error;
+        }
+        if (!right) {
+          errors.currentPassword = '現在のパスワードが正しくありません。';
+        } else {
+          await releaseAttempts(reserved.reservations);
+          const personal = withNewPassword({}, () => [user.email, user.name]).safeParse({
+            password: parsed.data.password,
+            passwordConfirm: parsed.data.passwordConfirm,
+          });
+          if (!personal.success) Object.assign(errors, fieldErrors(personal.error));
+          else if (parsed.data.password === parsed.data.currentPassword) {
+            errors.password = '現在のパスワードとは別のパスワードにしてください。';
+          }
         }
       }
     }
     if (!parsed.success || Object.keys(errors).length > 0)
-      return renderAccount(req, res, 422, errors);
+      return renderAccount(req, res, status, errors);
 
     user.passwordHash = await hashPassword(parsed.data.password);
     user.passwordChangedAt = new Date();

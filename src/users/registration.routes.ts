@@ -1,9 +1,13 @@
 import { Router, type Response } from 'express';
 import { recordAudit } from '../audit/audit.service.js';
 import { hashPassword } from '../auth/password.js';
-import { formLimit, formWaitMessage, recordFailure, waitBeforeAttempt } from '../auth/throttle.js';
+import { formLimit, formWaitMessage, recordAttempt, waitBeforeAttempt } from '../auth/throttle.js';
 import { fieldErrors, isDuplicateKey, keptInput } from '../lib/forms.js';
-import { registrationPendingMessage, registrationReceivedMessage } from '../mail/messages.js';
+import {
+  registrationExistingMessage,
+  registrationPendingMessage,
+  registrationReceivedMessage,
+} from '../mail/messages.js';
 import { Municipality } from '../organisations/municipality.model.js';
 import { link, type AccountsDeps } from './deps.js';
 import {
@@ -20,7 +24,7 @@ import {
   text,
   withNewPassword,
 } from './forms.js';
-import { User } from './user.model.js';
+import { User, normaliseEmail } from './user.model.js';
 
 const registerSchema = withNewPassword(
   {
@@ -42,9 +46,6 @@ const FIELDS = [
   'municipalityId',
   'organisationId',
 ] as const;
-const EMAIL_TAKEN =
-  'このメールアドレスはすでに登録されています。ログインするか、パスワードを忘れた場合は再設定をご利用ください。';
-
 /** Self-registration: the account waits (pending) for the municipality's coordinator or an admin. */
 export function registrationRouter({ config, mailer }: AccountsDeps): Router {
   const router = Router();
@@ -97,17 +98,35 @@ export function registrationRouter({ config, mailer }: AccountsDeps): Router {
     if (parsed.success && parsed.data.organisationId && !organisation) {
       errors.organisationId = '選択した市町村の所属機関を選んでください。';
     }
-    if (parsed.success && (await User.isEmailTaken(parsed.data.email))) errors.email = EMAIL_TAKEN;
     if (!parsed.success || !municipality || Object.keys(errors).length > 0)
       return renderForm(res, 422, kept, errors);
+
+    const email = normaliseEmail(parsed.data.email);
+    // An address that already has an account gets the same answer as a new one (the form must
+    // not tell who has an account); its owner is told by mail instead.
+    const received = () =>
+      res.status(201).render('account/message', {
+        title: '利用登録の申請を受け付けました',
+        heading: '利用登録の申請を受け付けました',
+        kind: 'success',
+        message: `${municipality.name}の担当者が内容を確認します。承認されると、${email} にメールでお知らせします。`,
+        detail: '承認されるまでは、ログインできません。しばらくお待ちください。',
+      });
+    const passwordHash = await hashPassword(parsed.data.password);
+    await recordAttempt([limit]);
+    const existing = await User.findOne({ email: { $eq: email } }).lean();
+    if (existing) {
+      await mailExistingOwner(existing);
+      return received();
+    }
 
     let user;
     try {
       user = await User.create({
         name: parsed.data.name,
         nameKana: parsed.data.nameKana,
-        email: parsed.data.email,
-        passwordHash: await hashPassword(parsed.data.password),
+        email,
+        passwordHash,
         roles: ['trainee'],
         status: 'pending',
         municipalityId: municipality._id,
@@ -117,10 +136,12 @@ export function registrationRouter({ config, mailer }: AccountsDeps): Router {
         passwordChangedAt: new Date(),
       });
     } catch (error) {
-      if (isDuplicateKey(error)) return renderForm(res, 422, kept, { email: EMAIL_TAKEN });
-      throw error;
+      if (!isDuplicateKey(error)) throw error;
+      // Registered at the same moment by another request.
+      const owner = await User.findOne({ email: { $eq: email } }).lean();
+      if (owner) await mailExistingOwner(owner);
+      return received();
     }
-    await recordFailure([limit.key]);
     await recordAudit({
       actorId: user._id,
       action: 'user.registered',
@@ -150,14 +171,19 @@ export function registrationRouter({ config, mailer }: AccountsDeps): Router {
         }),
       });
     }
-    res.status(201).render('account/message', {
-      title: '利用登録の申請を受け付けました',
-      heading: '利用登録の申請を受け付けました',
-      kind: 'success',
-      message: `${municipality.name}の担当者が内容を確認します。承認されると、${user.email} にメールでお知らせします。`,
-      detail: '承認されるまでは、ログインできません。しばらくお待ちください。',
-    });
+    received();
   });
+
+  async function mailExistingOwner(owner: { name: string; email: string }) {
+    await mailer.send({
+      to: owner.email,
+      ...registrationExistingMessage({
+        name: owner.name,
+        loginUrl: link(config, '/login'),
+        resetUrl: link(config, '/password/forgot'),
+      }),
+    });
+  }
 
   return router;
 }

@@ -64,6 +64,8 @@ const userSchema = new Schema(
     regionId: { type: Schema.Types.ObjectId, ref: 'Region', default: null },
     organisationId: { type: Schema.Types.ObjectId, ref: 'Organisation', default: null },
     profession: { type: String, enum: [...PROFESSIONS, null], default: null },
+    /** The status a suspension interrupted ('pending' or 'active'): where reactivation returns. */
+    statusBeforeSuspension: { type: String, enum: ['pending', 'active', null], default: null },
     lastLoginAt: { type: Date, default: null },
     passwordChangedAt: { type: Date, default: null },
     /** Who approved a self-registration or sent the invitation; for the audit trail on the user page. */

@@ -3,7 +3,7 @@ import { AuditEvent } from '../../src/audit/audit.model.js';
 import { Municipality, Region, seedOrganisations } from '../../src/organisations/index.js';
 import { User, type UserDocument } from '../../src/users/user.model.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { signIn, type SignedIn } from '../helpers/auth.js';
+import { anonymousAgent, signIn, type SignedIn } from '../helpers/auth.js';
 import { buildUser } from '../helpers/factories.js';
 
 describe('users admin (/admin/users)', () => {
@@ -260,6 +260,24 @@ describe('users admin (/admin/users)', () => {
           targetId: { $eq: id },
         }),
       ).to.equal(1);
+    });
+
+    it('returns a suspended registration to waiting for approval, never to active', async () => {
+      const applicant = await buildUser({ status: 'pending', municipality: '松本市' });
+      const id = String(applicant.user._id);
+      await admin.post(`/admin/users/${id}/suspend`).expect(303);
+      expect((await User.findById(id).lean())!.status).to.equal('suspended');
+      await admin.post(`/admin/users/${id}/reactivate`).expect(303);
+      expect((await User.findById(id).lean())!.status).to.equal('pending');
+      const page = await admin.get(`/admin/users/${id}`).expect(200);
+      expect(page.text).to.contain('利用登録は承認待ちに戻りました');
+      const { agent, csrfToken } = await anonymousAgent(testApp.app);
+      const res = await agent
+        .post('/login')
+        .type('form')
+        .send({ email: applicant.user.email, password: applicant.password, _csrf: csrfToken })
+        .expect(403);
+      expect(res.text).to.contain('まだ承認されていません');
     });
 
     it("lets a coordinator suspend their own municipality's trainees only", async () => {

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { expect } from 'chai';
 import request from 'supertest';
 import { AuditEvent } from '../../src/audit/audit.model.js';
@@ -12,6 +13,7 @@ import {
   readOutbox,
   signIn,
 } from '../helpers/auth.js';
+import { eventually } from '../helpers/eventually.js';
 import { buildUser } from '../helpers/factories.js';
 
 const NEW_PASSWORD = 'suwa-lake-ice-2026';
@@ -25,13 +27,18 @@ describe('password reset', () => {
     await t.close();
   });
 
+  /** Asks for a link, and waits for the request's handling (which follows the answer). */
   async function requestReset(email: string) {
+    const handled = () => AuditEvent.countDocuments({ action: 'auth.password_reset_requested' });
+    const before = await handled();
     const { agent, csrfToken } = await anonymousAgent(t.app);
-    return agent
+    const res = await agent
       .post('/password/forgot')
       .type('form')
       .send({ email, _csrf: csrfToken })
       .expect(200);
+    await eventually(async () => (await handled()) > before, 'the request is handled');
+    return res;
   }
 
   async function submitReset(path: string, password: string, confirm = password) {
@@ -123,5 +130,48 @@ describe('password reset', () => {
     await requestReset(user.email);
     const mails = (await readOutbox(t.config)).filter((mail) => mail.to.includes(user.email));
     expect(mails).to.have.length(0);
+  });
+});
+
+describe('POST /password/forgot with a slow mail server', () => {
+  let t: TestApp;
+  let smtp: Server;
+  const sockets = new Set<Socket>();
+  before(async () => {
+    // A mail server that accepts connections and never answers.
+    smtp = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    const { port } = smtp.address() as AddressInfo;
+    t = await createTestApp({ SMTP_URL: `smtp://127.0.0.1:${port}` });
+  });
+  after(async () => {
+    for (const socket of sockets) socket.destroy();
+    smtp.close();
+    await t.close();
+  });
+
+  it('answers without waiting for the mail, the same for a known and an unknown address', async () => {
+    const { user } = await buildUser();
+    const ask = async (email: string) => {
+      const { agent, csrfToken } = await anonymousAgent(t.app);
+      return agent
+        .post('/password/forgot')
+        .type('form')
+        .send({ email, _csrf: csrfToken })
+        .timeout(5_000)
+        .expect(200);
+    };
+    const known = await ask(user.email);
+    const unknown = await ask('nobody-here@example.jp');
+    const strip = (html: string) => html.replace(/name="_csrf" value="[^"]+"/g, '');
+    expect(strip(known.text)).to.equal(strip(unknown.text));
+    // The link is made all the same, and the mail is on its way.
+    await eventually(
+      async () => (await PasswordReset.countDocuments({ userId: user._id })) === 1,
+      'the link is made',
+    );
   });
 });

@@ -1,4 +1,7 @@
+import crypto from 'node:crypto';
+import { syncBuiltinESMExports } from 'node:module';
 import { expect } from 'chai';
+import type { AppError } from '../../src/lib/errors.js';
 import {
   PASSWORD_MIN_LENGTH,
   generatePassword,
@@ -84,5 +87,46 @@ describe('passwords', () => {
     it('generates passwords that pass the rules', () => {
       for (let i = 0; i < 20; i++) expect(passwordProblem(generatePassword())).to.equal(null);
     });
+  });
+});
+
+describe('password hashing under load', () => {
+  it('runs one hash at a time, lets 16 wait, and refuses the rest at once (503, Japanese)', async () => {
+    const hash = await hashPassword('a long enough passphrase', { N: 1024, r: 8, p: 1 });
+    // Count the scrypt calls running at once (the module's named import follows the patch).
+    const original = crypto.scrypt;
+    let running = 0;
+    let peak = 0;
+    const counting = (...args: unknown[]) => {
+      const done = args.pop() as (error: Error | null, key: Buffer) => void;
+      running++;
+      peak = Math.max(peak, running);
+      (original as (...a: unknown[]) => void)(...args, (error: Error | null, key: Buffer) => {
+        running--;
+        done(error, key);
+      });
+    };
+    (crypto as { scrypt: unknown }).scrypt = counting;
+    syncBuiltinESMExports();
+    try {
+      const started = Date.now();
+      const results = await Promise.allSettled(
+        Array.from({ length: 30 }, () => verifyPassword('a long enough passphrase', hash)),
+      );
+      const refused = results.filter((result) => result.status === 'rejected');
+      expect(refused).to.have.length(13);
+      for (const result of refused) {
+        const reason = result.reason as AppError;
+        expect(reason.status).to.equal(503);
+        expect(reason.message).to.contain('混み合っています');
+      }
+      const accepted = results.filter((result) => result.status === 'fulfilled');
+      expect(accepted.map((result) => result.value)).to.deep.equal(Array(17).fill(true));
+      expect(peak).to.equal(1);
+      expect(Date.now() - started).to.be.below(10_000);
+    } finally {
+      (crypto as { scrypt: unknown }).scrypt = original;
+      syncBuiltinESMExports();
+    }
   });
 });

@@ -1,13 +1,21 @@
+import crypto from 'node:crypto';
+import type { Server } from 'node:http';
+import { syncBuiltinESMExports } from 'node:module';
 import { expect } from 'chai';
+import request from 'supertest';
+import { AuditEvent } from '../../src/audit/audit.model.js';
+import { emailHash } from '../../src/audit/audit.service.js';
+import { User } from '../../src/users/user.model.js';
+import { hashPassword, verifyPassword } from '../../src/auth/password.js';
 import {
-  LoginFailure,
-  MAX_FAILURES_PER_IP,
-  MAX_REGISTRATIONS_PER_IP,
+  ThrottleCounter,
+  accountKey,
   formLimit,
   ipKey,
+  recordAttempt,
 } from '../../src/auth/throttle.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { anonymousAgent } from '../helpers/auth.js';
+import { anonymousAgent, csrfFrom } from '../helpers/auth.js';
 import { buildUser } from '../helpers/factories.js';
 
 describe('throttling per client address', () => {
@@ -22,16 +30,19 @@ describe('throttling per client address', () => {
   // The client may reach supertest's server over IPv4 or IPv6: fill all the keys it may use.
   const LOCAL_ADDRESSES = ['::ffff:127.0.0.1', '127.0.0.1', '::1'];
 
-  it(`blocks an address after ${MAX_FAILURES_PER_IP} failures, whichever accounts they were for`, async () => {
+  /** Counts `n` attempts under each key, `minutesAgo` minutes ago. */
+  async function attempts(keys: string[], n: number, minutesAgo = 0) {
+    const at = new Date(Date.now() - minutesAgo * 60_000);
+    for (let i = 0; i < n; i++)
+      await recordAttempt(
+        keys.map((key) => ({ key, max: n })),
+        at,
+      );
+  }
+
+  it('blocks an address after 30 failures, whichever accounts they were for', async () => {
     const { agent, csrfToken } = await anonymousAgent(u.app);
-    await LoginFailure.insertMany(
-      LOCAL_ADDRESSES.flatMap((address) =>
-        Array.from({ length: MAX_FAILURES_PER_IP }, () => ({
-          key: ipKey(address),
-          at: new Date(),
-        })),
-      ),
-    );
+    await attempts(LOCAL_ADDRESSES.map(ipKey), 30);
     const { user, password } = await buildUser();
     const res = await agent
       .post('/login')
@@ -44,11 +55,10 @@ describe('throttling per client address', () => {
   it('limits self-registrations per address', async () => {
     const { agent, csrfToken } = await anonymousAgent(u.app);
     await agent.post('/register').type('form').send({ _csrf: csrfToken }).expect(422);
-    expect(await LoginFailure.countDocuments()).to.equal(0); // invalid forms are not counted
-    await LoginFailure.insertMany(
-      LOCAL_ADDRESSES.map((address) => formLimit('register', address).key).flatMap((k) =>
-        Array.from({ length: MAX_REGISTRATIONS_PER_IP }, () => ({ key: k, at: new Date() })),
-      ),
+    expect(await ThrottleCounter.countDocuments()).to.equal(0); // invalid forms are not counted
+    await attempts(
+      LOCAL_ADDRESSES.map((address) => formLimit('register', address).key),
+      10,
     );
     const res = await agent
       .post('/register')
@@ -57,5 +67,152 @@ describe('throttling per client address', () => {
       .expect(429);
     expect(res.text).to.contain('短い時間に多くの送信がありました');
     expect(res.text).to.contain('value="長野 花子"');
+  });
+});
+
+describe('sign-in attempts are counted before the password is checked', () => {
+  let u: TestApp;
+  let server: Server;
+  beforeEach(async () => {
+    u = await createTestApp();
+    server = u.app.listen(0, '127.0.0.1');
+  });
+  afterEach(async () => {
+    server.close();
+    await u.close();
+  });
+
+  async function loginAgent() {
+    const agent = request.agent(server);
+    const page = await agent.get('/login').expect(200);
+    const csrfToken = csrfFrom(page.text);
+    return (email: string, password: string) =>
+      agent.post('/login').type('form').send({ email, password, _csrf: csrfToken });
+  }
+
+  it('checks at most 5 of 60 parallel guesses for one account; the right password after them does not sign in', async function () {
+    this.timeout(60_000);
+    const { user, password } = await buildUser();
+    const login = await loginAgent();
+    const guesses = Array.from({ length: 59 }, (_, i) =>
+      login(user.email, `wrong-guess-${i}-xyz`).then((res) => res),
+    );
+    const right = login(user.email, password).then((res) => res);
+    const answers = await Promise.all([...guesses, right]);
+    const statuses = answers.map((res) => res.status);
+    const checked = statuses.filter((status) => status === 401 || status === 302);
+    expect(checked.length, `statuses: ${statuses.join(',')}`).to.be.at.most(5);
+    expect(statuses.filter((status) => status === 429)).to.have.length(60 - checked.length);
+    for (const res of answers.filter((answer) => answer.status === 429)) {
+      expect(res.text).to.contain('一時的にログインを制限しています');
+      expect(res.text).to.match(/約\d+分後にもう一度お試しください/);
+    }
+    const last = await right;
+    expect(last.status).to.equal(429);
+    expect(last.headers.location).to.equal(undefined);
+    const stored = await User.findById(user._id).lean();
+    expect(stored!.lastLoginAt).to.equal(null);
+    expect(await AuditEvent.countDocuments({ action: 'auth.login' })).to.equal(0);
+  });
+
+  it('counts every letter case and spacing of an address as the same account', async () => {
+    const { user, password } = await buildUser({ email: 'Hanako.Zenkoji@Example.jp' });
+    const login = await loginAgent();
+    const variants = [
+      'hanako.zenkoji@example.jp',
+      'HANAKO.ZENKOJI@EXAMPLE.JP',
+      ' Hanako.Zenkoji@Example.jp ',
+      'hanako.ZENKOJI@example.JP',
+      'HaNaKo.ZeNkOjI@eXaMpLe.Jp',
+    ];
+    for (const email of variants) await login(email, 'wrong-password-123').expect(401);
+    const res = await login(user.email, password).expect(429);
+    expect(res.text).to.contain('約15分後にもう一度お試しください');
+  });
+
+  it('forgets failures older than 15 minutes', async () => {
+    const { user, password } = await buildUser();
+    const key = accountKey(user.email);
+    const login = await loginAgent();
+    // Five failures 16 minutes ago no longer count.
+    for (let i = 0; i < 5; i++) await recordAttempt([{ key, max: 5 }], minutesAgo(16));
+    await login(user.email, 'wrong-password-123').expect(401);
+    // Five failures 14 minutes ago do: allowed again in about a minute.
+    for (let i = 0; i < 5; i++) await recordAttempt([{ key, max: 5 }], minutesAgo(14));
+    const blocked = await login(user.email, password).expect(429);
+    expect(blocked.text).to.contain('約1分後にもう一度お試しください');
+  });
+
+  it('gives a pending account’s right password back, not counting it as a failure', async () => {
+    const { user, password } = await buildUser({ status: 'pending' });
+    const login = await loginAgent();
+    for (let i = 0; i < 6; i++) await login(user.email, password).expect(403);
+  });
+
+  it('writes one audit event per account and window for repeated throttled sign-ins, with a count', async () => {
+    const { user } = await buildUser();
+    const other = await buildUser();
+    const login = await loginAgent();
+    for (let i = 0; i < 5; i++) await login(user.email, 'wrong-password-123').expect(401);
+    for (let i = 0; i < 5; i++) await login(other.user.email, 'wrong-password-123').expect(401);
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        login(i % 2 ? user.email : other.user.email, 'wrong-password-123').expect(429),
+      ),
+    );
+    const events = await AuditEvent.find({ action: 'auth.login_blocked' }).lean();
+    expect(events).to.have.length(2);
+    const counts = events.map((event) => (event.details as { count: number }).count);
+    expect(counts).to.deep.equal([20, 20]);
+    const hashes = events.map((event) => (event.details as { emailHash: string }).emailHash);
+    expect(hashes.sort()).to.deep.equal(
+      [emailHash(user.email), emailHash(other.user.email)].sort(),
+    );
+  });
+});
+
+function minutesAgo(minutes: number): Date {
+  return new Date(Date.now() - minutes * 60_000);
+}
+
+describe('sign-in while password hashing is saturated', () => {
+  let u: TestApp;
+  beforeEach(async () => {
+    u = await createTestApp();
+  });
+  afterEach(async () => {
+    await u.close();
+  });
+
+  it('answers 503 at once with a Japanese message, keeps the address and counts no failure', async () => {
+    const { user } = await buildUser();
+    const { agent, csrfToken } = await anonymousAgent(u.app);
+    const stored = await hashPassword('some other passphrase', { N: 1024, r: 8, p: 1 });
+    // Hashes held until the gate opens: 1 running and 16 waiting fill the queue.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const original = crypto.scrypt;
+    (crypto as { scrypt: unknown }).scrypt = (...args: unknown[]) => {
+      void gate.then(() => (original as (...a: unknown[]) => void)(...args));
+    };
+    syncBuiltinESMExports();
+    const load = Array.from({ length: 17 }, () => verifyPassword('guess', stored));
+    try {
+      const res = await agent
+        .post('/login')
+        .type('form')
+        .send({ email: user.email, password: 'wrong-password-123', _csrf: csrfToken })
+        .timeout(10_000) // at once: it does not wait for a hashing slot
+        .expect(503);
+      expect(res.text).to.contain('ただいま混み合っています');
+      expect(res.text).to.contain(`value="${user.email}"`);
+      const counter = await ThrottleCounter.findOne({ key: accountKey(user.email) }).lean();
+      expect(counter?.attempts ?? []).to.have.length(0);
+    } finally {
+      open();
+      (crypto as { scrypt: unknown }).scrypt = original;
+      syncBuiltinESMExports();
+      await Promise.allSettled(load);
+    }
   });
 });

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { AuditEvent } from '../../src/audit/audit.model.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { anonymousAgent, lastMailTo, signIn } from '../helpers/auth.js';
+import { anonymousAgent, lastMailTo, linkIn, readOutbox, signIn } from '../helpers/auth.js';
+import { eventually } from '../helpers/eventually.js';
 import { buildUser } from '../helpers/factories.js';
 
 describe('/account', () => {
@@ -88,6 +89,68 @@ describe('/account', () => {
       await AuditEvent.countDocuments({ action: 'auth.password_changed', targetId: user._id }),
     ).to.equal(1);
   });
+
+  it('limits wrong current passwords to 5 in 15 minutes per account, even from new sessions', async () => {
+    const { user, password } = await buildUser();
+    const change = (session: Awaited<ReturnType<typeof signIn>>, currentPassword: string) =>
+      session.post('/account/password', {
+        currentPassword,
+        password: 'nozawa-onsen-snow-7',
+        passwordConfirm: 'nozawa-onsen-snow-7',
+      });
+    const first = await signIn(t.app, user, password);
+    for (let i = 0; i < 3; i++) await change(first, `guess-number-${i}`).expect(422);
+    const second = await signIn(t.app, user, password);
+    for (let i = 3; i < 5; i++) await change(second, `guess-number-${i}`).expect(422);
+    const blocked = await change(second, password).expect(429);
+    expect(blocked.text).to.contain('一時的にパスワードの変更を制限しています');
+    expect(blocked.text).to.contain('約15分後にもう一度お試しください');
+    // The password did not change.
+    await signIn(t.app, user, password);
+    expect(
+      await AuditEvent.countDocuments({ action: 'auth.password_changed', targetId: user._id }),
+    ).to.equal(0);
+  });
+
+  it('does not count the right current password towards the limit', async () => {
+    const { user, password } = await buildUser();
+    const session = await signIn(t.app, user, password);
+    for (let i = 0; i < 6; i++) {
+      await session
+        .post('/account/password', {
+          currentPassword: password,
+          password: user.email,
+          passwordConfirm: user.email,
+        })
+        .expect(422);
+    }
+  });
+
+  it('ends older password-reset links when the password is changed here', async () => {
+    const { user, password } = await buildUser();
+    const { agent, csrfToken } = await anonymousAgent(t.app);
+    await agent
+      .post('/password/forgot')
+      .type('form')
+      .send({ email: user.email, _csrf: csrfToken })
+      .expect(200);
+    await eventually(
+      async () => (await readOutbox(t.config)).some((mail) => mail.to.includes(user.email)),
+      'the reset link is written',
+    );
+    const link = linkIn(await lastMailTo(t.config, user.email), '/password/reset?token=');
+    await request(t.app).get(link).expect(200);
+    const session = await signIn(t.app, user, password);
+    await session
+      .post('/account/password', {
+        currentPassword: password,
+        password: 'nozawa-onsen-snow-7',
+        passwordConfirm: 'nozawa-onsen-snow-7',
+      })
+      .expect(302);
+    const res = await request(t.app).get(link).expect(404);
+    expect(res.text).to.contain('このリンクは無効です');
+  });
 });
 
 describe('/admin/outbox', () => {
@@ -108,6 +171,11 @@ describe('/admin/outbox', () => {
       .type('form')
       .send({ email: user.email, _csrf: csrfToken })
       .expect(200);
+    // The link is mailed after the answer.
+    await eventually(
+      async () => (await readOutbox(t.config)).some((mail) => mail.to.includes(user.email)),
+      'the reset link is written',
+    );
     const session = await signIn(t.app, admin, password);
     const list = await session.get('/admin/outbox').expect(200);
     expect(list.text).to.contain('【つなぐ】パスワードの再設定');

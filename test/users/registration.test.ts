@@ -119,12 +119,24 @@ describe('self-registration and approvals', () => {
     ).to.equal(1);
   });
 
-  it('answers a duplicate e-mail with a field message, not a 500', async () => {
-    const { user } = await buildUser();
-    const res = await register(await validForm(user.email.toUpperCase()));
-    expect(res.status).to.equal(422);
-    expect(res.text).to.contain('このメールアドレスはすでに登録されています。');
-    expect(res.text).to.contain('value="善光寺 花子"');
+  it('answers an address that already has an account exactly as a new one, and mails its owner', async () => {
+    const { user } = await buildUser({ name: '既存 利用者' });
+    const fresh = await register(await validForm('brand-new@example.jp'));
+    const taken = await register(await validForm(user.email.toUpperCase()));
+    expect(taken.status).to.equal(fresh.status);
+    const same = (res: request.Response, email: string) =>
+      res.text.replace(/name="_csrf" value="[^"]+"/g, '').replaceAll(email, '<address>');
+    expect(same(taken, user.email)).to.equal(same(fresh, 'brand-new@example.jp'));
+    expect(taken.text).not.to.contain('すでに登録されています');
+    // Nothing changed on the account; its owner is told instead.
+    expect(await User.countDocuments({ email: user.email })).to.equal(1);
+    const stored = await User.findById(user._id).lean();
+    expect(stored!.name).to.equal('既存 利用者');
+    expect(stored!.status).to.equal('active');
+    const mail = await lastMailTo(t.config, user.email);
+    expect(mail.subject).to.equal('【つなぐ】利用登録の申請について');
+    expect(mail.text).to.contain('新しいアカウントは作成していません');
+    expect(mail.text).to.contain('/password/forgot');
   });
 
   it('validates every field in Japanese and keeps the input', async () => {
