@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import { AuditEvent } from '../../src/audit/audit.model.js';
-import { LoginFailure } from '../../src/auth/throttle.js';
+import { ThrottleCounter } from '../../src/auth/throttle.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { anonymousAgent } from '../helpers/auth.js';
 import { buildUser } from '../helpers/factories.js';
@@ -18,9 +18,9 @@ async function failedSignIn(t: TestApp, forwardedFor: string) {
     .type('form')
     .send({ email: user.email, password: 'not-the-password', _csrf: csrfToken })
     .expect(401);
-  const failures = await LoginFailure.find({ key: /^ip:/ }).lean();
+  const counters = await ThrottleCounter.find({ key: /^ip:/ }).lean();
   const audit = await AuditEvent.findOne({ action: 'auth.login_failed' }).sort({ at: -1 }).lean();
-  return { throttledAs: failures.map((f) => f.key.slice(3)), auditedAs: audit?.ip };
+  return { throttledAs: counters.map((c) => c.key.slice(3)), auditedAs: audit?.ip };
 }
 
 describe('TRUST_PROXY: whose X-Forwarded-For counts', () => {
