@@ -28,3 +28,47 @@ export function truncateCharacters(text: string, max: number): string {
   }
   return out;
 }
+
+// Characters that show nothing but can change how text is read or compared: format characters
+// (zero-width space and joiners, bidi embeddings, overrides and isolates, U+FEFF, soft hyphen,
+// tag characters…), the combining grapheme joiner and the Hangul fillers.
+const INVISIBLE = /[\p{Cf}\u034f\u115f\u1160\u3164\uffa0]/gu;
+// A zero-width joiner between two pictographs is part of one emoji (👩‍⚕️) and is kept.
+const EMOJI_JOINER = /(?<=\p{Extended_Pictographic}\ufe0f?)\u200d(?=\p{Extended_Pictographic})/gu;
+// Control characters, line and paragraph separators, and spaces other than the ideographic
+// space (used between family and given name) become an ordinary space.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const SPACE_LIKE = /[\p{Cc}\u2028\u2029\u00a0\u1680\u2000-\u200a\u202f\u205f]/gu;
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * A single-line text as a person meant to type it: invisible characters removed (zero-width,
+ * bidi controls, byte-order marks…), control characters and unusual spaces turned into a space,
+ * runs of spaces collapsed, and the ends trimmed. Letters with variation selectors (葛󠄀) and emoji
+ * sequences stay whole. A text made only of invisible characters becomes ''.
+ *
+ * Used for names and other short fields typed by users (src/users/forms.ts, the schemas, CSV
+ * import), so that a name cannot hide characters that reorder or disguise what others see.
+ */
+export function cleanSingleLine(text: string): string {
+  const wellFormed = text.replace(LONE_SURROGATE, '\ufffd');
+  const emojiJoiners = new Set([...wellFormed.matchAll(EMOJI_JOINER)].map((match) => match.index));
+  return wellFormed
+    .replace(INVISIBLE, (character: string, offset: number) =>
+      emojiJoiners.has(offset) ? character : '',
+    )
+    .replace(SPACE_LIKE, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim();
+}
+
+/** cleanSingleLine for a schema setter: anything that is not a string passes untouched. */
+export function cleanIfText<T>(value: T): T | string {
+  return typeof value === 'string' ? cleanSingleLine(value) : value;
+}
+
+/** A check for schemas: true when `value` is not a string or has at most `max` characters. */
+export function withinCharacters(max: number): (value: unknown) => boolean {
+  return (value) => typeof value !== 'string' || countCharacters(value) <= max;
+}

@@ -142,7 +142,8 @@ interface FormState {
 function formValues(req: Request) {
   const body = (req.body ?? {}) as Record<string, unknown>;
   return {
-    name: text(body.name, 200),
+    // Whole, not cut: the form counts its characters and says when it is too long.
+    name: typeof body.name === 'string' ? body.name : '',
     sector: text(body.sector, 20),
     municipalityId: text(body.municipalityId, 24),
   };

@@ -1,4 +1,5 @@
 import { parse } from 'csv-parse/sync';
+import { cleanSingleLine } from '../../lib/text.js';
 import { IMPORT_COLUMNS, MAX_IMPORT_ROWS, type RawRow } from './columns.js';
 
 export type ParseResult =
@@ -64,7 +65,7 @@ export function parseImportCsv(text: string): ParseResult {
     const values = Object.fromEntries(
       IMPORT_COLUMNS.map((column) => {
         const index = indexOf.get(column.field);
-        return [column.field, index === undefined ? '' : (record[index] ?? '').trim()];
+        return [column.field, index === undefined ? '' : cleanSingleLine(record[index] ?? '')];
       }),
     ) as RawRow;
     return { line: info.lines, values };

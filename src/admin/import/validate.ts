@@ -1,7 +1,9 @@
 import type { SessionUser } from '../../auth/session-user.js';
 import type { Geography } from '../../organisations/geography.js';
 import { ROLE_LABELS, ROLES, type Role } from '../../users/roles.js';
-import { PROFESSIONS, type Profession } from '../../users/user.model.js';
+import { countCharacters } from '../../lib/text.js';
+import { ORGANISATION_NAME_MAX } from '../../organisations/organisation.model.js';
+import { NAME_MAX, PROFESSIONS, type Profession } from '../../users/user.model.js';
 import type { ImportField, RawRow } from './columns.js';
 
 export interface RowError {
@@ -63,11 +65,13 @@ export function checkRows(
 
     const name = values.name;
     if (!name) add('name', '氏名を入力してください。');
-    else if (name.length > 50) add('name', '氏名は50文字以内で入力してください。');
+    else if (countCharacters(name) > NAME_MAX)
+      add('name', `氏名は${NAME_MAX}文字以内で入力してください。`);
 
     const nameKana = values.nameKana;
     if (!nameKana) add('nameKana', 'ふりがなを入力してください。');
-    else if (nameKana.length > 50) add('nameKana', 'ふりがなは50文字以内で入力してください。');
+    else if (countCharacters(nameKana) > NAME_MAX)
+      add('nameKana', `ふりがなは${NAME_MAX}文字以内で入力してください。`);
     else if (!KANA.test(nameKana))
       add('nameKana', 'ふりがなは、ひらがなまたはカタカナで入力してください。');
 
@@ -104,8 +108,8 @@ export function checkRows(
     if (organisationName && place) {
       const known = context.organisations.get(place.id)?.get(organisationName);
       if (known) organisationId = known;
-      else if (organisationName.length > 100)
-        add('organisation', '所属機関の名称は100文字以内で入力してください。');
+      else if (countCharacters(organisationName) > ORGANISATION_NAME_MAX)
+        add('organisation', `所属機関の名称は${ORGANISATION_NAME_MAX}文字以内で入力してください。`);
       else if (isAdmin) {
         newOrganisation = organisationName;
         notes.push(
