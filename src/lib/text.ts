@@ -37,7 +37,6 @@ const INVISIBLE = /[\p{Cf}\u034f\u115f\u1160\u3164\uffa0]/gu;
 const EMOJI_JOINER = /(?<=\p{Extended_Pictographic}\ufe0f?)\u200d(?=\p{Extended_Pictographic})/gu;
 // Control characters, line and paragraph separators, and spaces other than the ideographic
 // space (used between family and given name) become an ordinary space.
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const SPACE_LIKE = /[\p{Cc}\u2028\u2029\u00a0\u1680\u2000-\u200a\u202f\u205f]/gu;
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
