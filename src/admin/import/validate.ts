@@ -34,8 +34,10 @@ export interface CheckContext {
   organisations: Map<string, Map<string, string>>;
   /** Lowercased addresses that already have an account. */
   takenEmails: Set<string>;
-  /** Lowercased addresses with an open (unused, unexpired) invitation. */
+  /** Lowercased addresses with an open (unused, unexpired) invitation the importer may manage. */
   invitedEmails: Set<string>;
+  /** Lowercased addresses with an open invitation from outside the importer's scope. */
+  unavailableEmails: Set<string>;
 }
 
 const EMAIL = /^[^\s@"<>(),;:]+@[^\s@"<>(),;:]+\.[^\s@"<>(),;:]+$/;
@@ -87,6 +89,12 @@ export function checkRows(
         add('email', 'このメールアドレスはすでに登録されています。');
       else if (context.invitedEmails.has(email)) {
         add('email', 'このメールアドレスには招待を送信済みです（まだ登録されていません）。');
+      } else if (context.unavailableEmails.has(email)) {
+        // Someone else's invitation: say no more than that this address cannot be used.
+        add(
+          'email',
+          'このメールアドレスには、いま招待を送ることができません。センターにお問い合わせください。',
+        );
       }
     }
 
