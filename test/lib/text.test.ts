@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import {
   cleanSingleLine,
   countCharacters,
+  exceedsCharacters,
   truncateCharacters,
   withinCharacters,
 } from '../../src/lib/text.js';
@@ -16,6 +17,10 @@ describe('countCharacters', () => {
     ['か゚', 1], // kana + combining semi-voiced mark
     ['ｶﾞ', 1], // half-width kana + half-width voiced mark
     ['𛀁', 1], // hentaigana
+    ['長野　花子（ナガノ）', 10], // ideographs, kana, full-width forms: one unit each
+    ['か\u3099', 1], // kana + combining voiced mark
+    ['ｶﾞﾅ', 2],
+    ['a\r\nb', 3], // CR LF is one
   ];
   for (const [input, expected] of cases) {
     it(`counts ${JSON.stringify(input)} as ${expected}`, () => {
@@ -30,6 +35,22 @@ describe('truncateCharacters', () => {
     expect(truncateCharacters('👩‍⚕️👩‍⚕️', 1)).to.equal('👩‍⚕️');
     expect(truncateCharacters('abc', 5)).to.equal('abc');
   });
+});
+
+describe('exceedsCharacters', () => {
+  const cases: [string, number, boolean][] = [
+    ['長野花子', 4, false],
+    ['長野花子', 3, true],
+    ['𠮷'.repeat(50), 50, false],
+    ['𠮷'.repeat(51), 50, true],
+    ['か\u3099'.repeat(3), 3, false], // decomposed: six code units
+    ['ｶﾞ'.repeat(3), 3, false],
+  ];
+  for (const [text, max, expected] of cases) {
+    it(`says ${expected} for ${JSON.stringify(text.slice(0, 6))} (${text.length} units) and ${max}`, () => {
+      expect(exceedsCharacters(text, max)).to.equal(expected);
+    });
+  }
 });
 
 describe('withinCharacters', () => {

@@ -83,7 +83,7 @@ export async function uploadImport(
 ): Promise<UploadResult> {
   const decoded = decodeCsv(file.buffer);
   if (!decoded.ok) return { ok: false, messages: [decoded.message] };
-  const parsed = parseImportCsv(decoded.text);
+  const parsed = await parseImportCsv(decoded.text);
   if (!parsed.ok) return { ok: false, messages: parsed.messages };
   const geography = await loadGeography();
   const rows = checkRows(parsed.rows, await contextFor(actor, emailsOf(parsed.rows), geography));

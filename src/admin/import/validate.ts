@@ -1,7 +1,7 @@
 import type { SessionUser } from '../../auth/session-user.js';
 import type { Geography } from '../../organisations/geography.js';
 import { ROLE_LABELS, ROLES, type Role } from '../../users/roles.js';
-import { countCharacters } from '../../lib/text.js';
+import { exceedsCharacters } from '../../lib/text.js';
 import { ORGANISATION_NAME_MAX } from '../../organisations/organisation.model.js';
 import { NAME_MAX, PROFESSIONS, type Profession } from '../../users/user.model.js';
 import type { ImportField, RawRow } from './columns.js';
@@ -63,16 +63,19 @@ export function checkRows(
   return rows.map(({ line, values }) => {
     const errors: RowError[] = [];
     const notes: string[] = [];
-    const add = (field: ImportField, message: string) => errors.push({ field, message });
+    // One message per field: a cell listing a thousand unknown roles gets one, not a thousand.
+    const add = (field: ImportField, message: string) => {
+      if (!errors.some((error) => error.field === field)) errors.push({ field, message });
+    };
 
     const name = values.name;
     if (!name) add('name', '氏名を入力してください。');
-    else if (countCharacters(name) > NAME_MAX)
+    else if (exceedsCharacters(name, NAME_MAX))
       add('name', `氏名は${NAME_MAX}文字以内で入力してください。`);
 
     const nameKana = values.nameKana;
     if (!nameKana) add('nameKana', 'ふりがなを入力してください。');
-    else if (countCharacters(nameKana) > NAME_MAX)
+    else if (exceedsCharacters(nameKana, NAME_MAX))
       add('nameKana', `ふりがなは${NAME_MAX}文字以内で入力してください。`);
     else if (!KANA.test(nameKana))
       add('nameKana', 'ふりがなは、ひらがなまたはカタカナで入力してください。');
@@ -116,7 +119,7 @@ export function checkRows(
     if (organisationName && place) {
       const known = context.organisations.get(place.id)?.get(organisationName);
       if (known) organisationId = known;
-      else if (countCharacters(organisationName) > ORGANISATION_NAME_MAX)
+      else if (exceedsCharacters(organisationName, ORGANISATION_NAME_MAX))
         add('organisation', `所属機関の名称は${ORGANISATION_NAME_MAX}文字以内で入力してください。`);
       else if (isAdmin) {
         newOrganisation = organisationName;
