@@ -62,7 +62,7 @@ describe('logging rejected values', () => {
       throw error;
     });
     app.get('/wrapped', () => {
-      throw new AppError('保存できませんでした。', { status: 500, cause: error });
+      throw new AppError('保存できませんでした。', { status: 500, code: 'internal', cause: error });
     });
     app.use(errorHandler(logger, false));
     await request(app).get('/plain').set('accept', 'application/json').expect(500);
