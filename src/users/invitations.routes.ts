@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import mongoose, { Types } from 'mongoose';
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit.service.js';
-import { requireRole } from '../auth/middleware.js';
+import { requirePermission } from '../auth/middleware.js';
 import { authorize, grantableRoles } from '../auth/policy.js';
 import { hashPassword } from '../auth/password.js';
 import { toSessionUser } from '../auth/passport.js';
@@ -103,11 +103,11 @@ export function invitationsRouter({ config, mailer }: AccountsDeps): Router {
     });
   }
 
-  router.get('/invitations/new', requireRole('coordinator'), async (req, res) => {
+  router.get('/invitations/new', requirePermission('user.invite'), async (req, res) => {
     await renderNew(req, res);
   });
 
-  router.post('/invitations', requireRole('coordinator'), async (req, res) => {
+  router.post('/invitations', requirePermission('user.invite'), async (req, res) => {
     const user = req.user!;
     const isAdmin = user.roles.includes('admin');
     const kept = {
@@ -175,7 +175,7 @@ export function invitationsRouter({ config, mailer }: AccountsDeps): Router {
     res.redirect('/invitations');
   });
 
-  router.get('/invitations', requireRole('coordinator'), async (req, res) => {
+  router.get('/invitations', requirePermission('user.invite'), async (req, res) => {
     const user = req.user!;
     const filter = user.roles.includes('admin')
       ? {}
@@ -209,7 +209,7 @@ export function invitationsRouter({ config, mailer }: AccountsDeps): Router {
     });
   });
 
-  router.post('/invitations/:id/revoke', requireRole('coordinator'), async (req, res) => {
+  router.post('/invitations/:id/revoke', requirePermission('user.invite'), async (req, res) => {
     const user = req.user!;
     const id = String(req.params.id);
     if (!/^[0-9a-f]{24}$/i.test(id) || !Types.ObjectId.isValid(id)) throw notFound();

@@ -1,3 +1,4 @@
+import { can } from '../../auth/policy.js';
 import type { SessionUser } from '../../auth/session-user.js';
 import type { Geography } from '../../organisations/geography.js';
 import { ROLE_LABELS, ROLES, type Role } from '../../users/roles.js';
@@ -109,7 +110,7 @@ export function checkRows(
         'municipality',
         `「${municipalityName}」という市町村は見つかりません。「長野市」「小海町」のように正式な名称で入力してください。`,
       );
-    } else if (!isAdmin && place.id !== actor.municipalityId) {
+    } else if (!can(actor, 'user.import', { municipalityId: place.id })) {
       add('municipality', 'ご自身の市町村以外の利用者は登録できません。');
     }
 
