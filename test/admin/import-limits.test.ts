@@ -94,3 +94,40 @@ describe('CSV import limits', () => {
     expect(await ImportBatch.countDocuments()).to.equal(1);
   });
 });
+
+describe('CSV import row messages', () => {
+  let t: TestApp;
+  let admin: SignedIn;
+  before(async () => {
+    t = await createTestApp();
+    await seedOrganisations();
+    const a = await buildUser({ roles: ['admin'] });
+    admin = await signIn(t.app, a.user, a.password);
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  it('names a reading that is not kana and an over-long name, row by row', async () => {
+    const csv = [
+      HEADER,
+      '長野 花子,Nagano Hanako,kana@example.jp,長野市,,保健師,受講者',
+      `${'a'.repeat(51)},ながの,long@example.jp,長野市,,保健師,受講者`,
+      `長野 太郎,${'な'.repeat(51)},longkana@example.jp,長野市,,保健師,受講者`,
+    ].join('\r\n');
+    const res = await admin.agent
+      .post('/admin/users/import')
+      .field('_csrf', admin.csrfToken)
+      .attach('file', Buffer.from(csv), 'roster.csv')
+      .expect(303);
+    const batch = await ImportBatch.findById(res.headers.location.split('/').pop()).lean();
+    const errors = (batch!.rows as { errors: { field: string; message: string }[] }[]).map(
+      (row) => row.errors,
+    );
+    expect(errors).to.deep.equal([
+      [{ field: 'nameKana', message: 'ふりがなは、ひらがなまたはカタカナで入力してください。' }],
+      [{ field: 'name', message: '氏名は50文字以内で入力してください。' }],
+      [{ field: 'nameKana', message: 'ふりがなは50文字以内で入力してください。' }],
+    ]);
+  });
+});
