@@ -4,7 +4,7 @@ import { requirePermission } from '../../auth/middleware.js';
 import { csrf } from '../../http/session.js';
 import { loadGeography } from '../../organisations/geography.js';
 import { ROLE_LABELS } from '../../users/roles.js';
-import { IMPORT_COLUMNS, MAX_IMPORT_ROWS, templateCsv } from './columns.js';
+import { IMPORT_COLUMNS, MAX_CELL_CHARACTERS, MAX_IMPORT_ROWS, templateCsv } from './columns.js';
 import { ENCODING_LABELS, type CsvEncoding } from './decode.js';
 import { IMPORT_PREVIEW_HOURS } from './import-batch.model.js';
 import {
@@ -134,6 +134,7 @@ async function renderUpload(
     messages,
     columns: IMPORT_COLUMNS,
     maxRows: MAX_IMPORT_ROWS,
+    maxCellCharacters: MAX_CELL_CHARACTERS,
     isAdmin,
     ownMunicipalityName: user.municipalityId
       ? (geography.byId.get(user.municipalityId)?.name ?? null)
