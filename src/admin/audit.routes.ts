@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import { AUDIT_ACTIONS, AUDIT_ACTION_LABELS } from '../audit/audit.model.js';
-import { requireAuth, requireRole } from '../auth/middleware.js';
-import { authorize } from '../auth/policy.js';
+import { requirePermission } from '../auth/middleware.js';
 import { loadGeography } from '../organisations/geography.js';
 import { text } from '../lib/forms.js';
 import { pageFrom, pageLink, pageOf } from './paging.js';
@@ -12,8 +11,7 @@ const BASE = '/admin/audit';
 /** 操作の記録: the audit log, for center administrators. */
 export function auditRouter(): Router {
   const router = Router();
-  router.get(BASE, requireAuth, requireRole('admin'), async (req, res) => {
-    authorize(req.user, 'audit.read', undefined);
+  router.get(BASE, requirePermission('audit.read'), async (req, res) => {
     const filters = {
       action: text(req.query.action, 60),
       actor: text(req.query.actor, 100),

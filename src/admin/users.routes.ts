@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import mongoose from 'mongoose';
 import { AUDIT_ACTION_LABELS, AuditEvent } from '../audit/audit.model.js';
-import { requireAuth, requireRole } from '../auth/middleware.js';
+import { requirePermission } from '../auth/middleware.js';
 import { authorize, can } from '../auth/policy.js';
 import type { SessionUser } from '../auth/session-user.js';
 import { AppError, forbidden } from '../lib/errors.js';
@@ -22,15 +22,15 @@ import {
 } from './users.service.js';
 
 const BASE = '/admin/users';
-const viewers = requireRole('coordinator', 'regional_viewer');
+const viewers = requirePermission('user.list');
+const suspenders = requirePermission('user.suspend');
 
 /** 利用者の管理: the list and detail pages, role edits, suspension. */
 export function usersAdminRouter(): Router {
   const router = Router();
 
-  router.get(BASE, requireAuth, viewers, async (req, res) => {
+  router.get(BASE, viewers, async (req, res) => {
     const user = req.user!;
-    authorize(user, 'user.list', undefined);
     const { scope, geography, visible, visibleGroups, regionOptions, municipalityOptions } =
       await listingArea(user);
     const filters = {
@@ -66,14 +66,13 @@ export function usersAdminRouter(): Router {
     });
   });
 
-  router.get(`${BASE}/:id`, requireAuth, viewers, async (req, res) => {
+  router.get(`${BASE}/:id`, viewers, async (req, res) => {
     const target = await loadVisible(req);
     await renderDetail(req, res, target, {});
   });
 
-  router.post(`${BASE}/:id/roles`, requireAuth, requireRole('admin'), async (req, res) => {
+  router.post(`${BASE}/:id/roles`, requirePermission('user.manage'), async (req, res) => {
     const target = await loadVisible(req);
-    authorize(req.user, 'user.manage', undefined);
     const body = (req.body ?? {}) as Record<string, unknown>;
     try {
       const { before, after } = await changeRoles(req.user!, target, body.roles, req.ip);
@@ -99,7 +98,7 @@ export function usersAdminRouter(): Router {
     res.redirect(303, `${BASE}/${String(target._id)}`);
   });
 
-  router.post(`${BASE}/:id/suspend`, requireAuth, requireRole('coordinator'), async (req, res) => {
+  router.post(`${BASE}/:id/suspend`, suspenders, async (req, res) => {
     const target = await loadSuspendable(req);
     const done = await suspendUser(req.user!, target, req.ip);
     req.flash(
@@ -109,24 +108,19 @@ export function usersAdminRouter(): Router {
     res.redirect(303, `${BASE}/${String(target._id)}`);
   });
 
-  router.post(
-    `${BASE}/:id/reactivate`,
-    requireAuth,
-    requireRole('coordinator'),
-    async (req, res) => {
-      const target = await loadSuspendable(req);
-      const status = await reactivateUser(req.user!, target, req.ip);
-      req.flash(
-        status ? 'success' : 'info',
-        status === 'active'
-          ? `${target.name} さんの利用を再開しました。`
-          : status === 'pending'
-            ? `${target.name} さんの利用停止を解除しました。利用登録は承認待ちに戻りました。`
-            : '利用停止中ではありません。',
-      );
-      res.redirect(303, `${BASE}/${String(target._id)}`);
-    },
-  );
+  router.post(`${BASE}/:id/reactivate`, suspenders, async (req, res) => {
+    const target = await loadSuspendable(req);
+    const status = await reactivateUser(req.user!, target, req.ip);
+    req.flash(
+      status ? 'success' : 'info',
+      status === 'active'
+        ? `${target.name} さんの利用を再開しました。`
+        : status === 'pending'
+          ? `${target.name} さんの利用停止を解除しました。利用登録は承認待ちに戻りました。`
+          : '利用停止中ではありません。',
+    );
+    res.redirect(303, `${BASE}/${String(target._id)}`);
+  });
 
   return router;
 }

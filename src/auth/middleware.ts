@@ -1,5 +1,6 @@
 import type { RequestHandler, Request, Response } from 'express';
 import { forbidden } from '../lib/errors.js';
+import { can, type Action } from './policy.js';
 import type { Role } from '../users/roles.js';
 
 function refuseAnonymous(req: Request, res: Response): void {
@@ -28,5 +29,19 @@ export function requireRole(...roles: Role[]): RequestHandler {
     if (user.roles.includes('admin') || user.roles.some((role) => roles.includes(role)))
       return next();
     next(forbidden());
+  };
+}
+
+/**
+ * Signed-in users whom src/auth/policy.ts allows `action` (asked without a record: may they use
+ * this page at all?). Others get 403, as with requireRole; anonymous visitors go to /login.
+ * Record-level checks stay in the handler: `authorize(req.user, action, record)`.
+ */
+export function requirePermission(action: Action): RequestHandler {
+  return (req, res, next) => {
+    const user = req.user;
+    if (!user) return refuseAnonymous(req, res);
+    if (!can(user, action, undefined)) return next(forbidden());
+    next();
   };
 }

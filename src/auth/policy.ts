@@ -91,12 +91,15 @@ const rules = {
    * Suspend or reactivate: admins anyone but themselves; coordinators the people of their own
    * municipality whose only role is trainee (not other coordinators, supervisors or admins), never
    * themselves. Regional viewers are read-only. Role changes stay with admins ('user.manage').
+   * Asked without a record, it answers whether the person may suspend anyone (the route's gate).
    */
   'user.suspend': (
     user: SessionUser,
     record?: Placed & { _id?: Id; id?: string; roles?: Role[] },
   ) => {
-    if (!record || same(record._id ?? record.id, user.id)) return false;
+    // Without a record: may this person suspend anyone at all (the route's gate)?
+    if (!record) return isAdmin(user) || has(user, 'coordinator');
+    if (same(record._id ?? record.id, user.id)) return false;
     if (isAdmin(user)) return true;
     return (
       inOwnMunicipality(user, record) && (record.roles ?? []).every((role) => role === 'trainee')

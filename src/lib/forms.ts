@@ -1,4 +1,22 @@
-import type { z } from 'zod';
+import { z } from 'zod';
+import { cleanSingleLine, withinCharacters } from './text.js';
+
+/**
+ * A short text typed by a person: cleaned of invisible and control characters
+ * (src/lib/text.ts), required, and at most `max` characters as a reader counts them (𠮷 or an
+ * emoji is one), the same count the schemas use.
+ */
+export function typedText(max: number, messages: { required: string; tooLong: string }) {
+  return z
+    .string({ error: messages.required })
+    .transform(cleanSingleLine)
+    .pipe(
+      z
+        .string()
+        .min(1, messages.required)
+        .refine(withinCharacters(max), { error: messages.tooLong, abort: true }),
+    );
+}
 
 /** First message per top-level field from a zod error, for views/partials/field.ejs. */
 export function fieldErrors(error: z.ZodError): Record<string, string> {

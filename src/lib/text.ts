@@ -7,13 +7,30 @@
  */
 const graphemes = new Intl.Segmenter('ja', { granularity: 'grapheme' });
 
+/**
+ * Text made only of these is one code unit per character: printable ASCII, CJK ideographs, kana
+ * (not the combining voiced marks U+3099–309A), Japanese punctuation (not the combining tone marks
+ * U+302A–302F) and full-width forms (not the half-width voiced marks U+FF9E–FF9F). None of them
+ * joins its neighbours, so the common case for names and addresses skips the segmenter.
+ */
+const SIMPLE =
+  /^[\x20-\x7e\u3000-\u3029\u3030-\u303f\u3041-\u3096\u309b-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff9d]*$/;
+
 /** The number of characters a reader sees in `text` (grapheme clusters). */
 export function countCharacters(text: string): number {
-  // Printable ASCII is one code unit per character (the common case for addresses and codes).
-  if (/^[\x20-\x7e]*$/.test(text)) return text.length;
+  if (SIMPLE.test(text)) return text.length;
   let count = 0;
   for (const _ of graphemes.segment(text)) count++;
   return count;
+}
+
+/** True when `text` has more than `max` characters; stops counting as soon as it knows. */
+export function exceedsCharacters(text: string, max: number): boolean {
+  if (text.length <= max) return false;
+  if (SIMPLE.test(text)) return true;
+  let count = 0;
+  for (const _ of graphemes.segment(text)) if (++count > max) return true;
+  return false;
 }
 
 /** The first `max` characters of `text`, never splitting a character in two. */
@@ -27,4 +44,47 @@ export function truncateCharacters(text: string, max: number): string {
     count++;
   }
   return out;
+}
+
+// Characters that show nothing but can change how text is read or compared: format characters
+// (zero-width space and joiners, bidi embeddings, overrides and isolates, U+FEFF, soft hyphen,
+// tag characters…), the combining grapheme joiner and the Hangul fillers.
+const INVISIBLE = /[\p{Cf}\u034f\u115f\u1160\u3164\uffa0]/gu;
+// A zero-width joiner between two pictographs is part of one emoji (👩‍⚕️) and is kept.
+const EMOJI_JOINER = /(?<=\p{Extended_Pictographic}\ufe0f?)\u200d(?=\p{Extended_Pictographic})/gu;
+// Control characters, line and paragraph separators, and spaces other than the ideographic
+// space (used between family and given name) become an ordinary space.
+const SPACE_LIKE = /[\p{Cc}\u2028\u2029\u00a0\u1680\u2000-\u200a\u202f\u205f]/gu;
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * A single-line text as a person meant to type it: invisible characters removed (zero-width,
+ * bidi controls, byte-order marks…), control characters and unusual spaces turned into a space,
+ * runs of spaces collapsed, and the ends trimmed. Letters with variation selectors (葛󠄀) and emoji
+ * sequences stay whole. A text made only of invisible characters becomes ''.
+ *
+ * Used for names and other short fields typed by users (src/users/forms.ts, the schemas, CSV
+ * import), so that a name cannot hide characters that reorder or disguise what others see.
+ */
+export function cleanSingleLine(text: string): string {
+  const wellFormed = text.replace(LONE_SURROGATE, '\ufffd');
+  const emojiJoiners = new Set([...wellFormed.matchAll(EMOJI_JOINER)].map((match) => match.index));
+  return wellFormed
+    .replace(INVISIBLE, (character: string, offset: number) =>
+      emojiJoiners.has(offset) ? character : '',
+    )
+    .replace(SPACE_LIKE, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim();
+}
+
+/** cleanSingleLine for a schema setter: anything that is not a string passes untouched. */
+export function cleanIfText<T>(value: T): T | string {
+  return typeof value === 'string' ? cleanSingleLine(value) : value;
+}
+
+/** A check for schemas: true when `value` is not a string or has at most `max` characters. */
+export function withinCharacters(max: number): (value: unknown) => boolean {
+  return (value) => typeof value !== 'string' || !exceedsCharacters(value, max);
 }

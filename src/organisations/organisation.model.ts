@@ -1,4 +1,5 @@
 import mongoose, { Schema, type InferSchemaType, type HydratedDocument } from 'mongoose';
+import { cleanIfText, withinCharacters } from '../lib/text.js';
 
 /** Sectors an organisation (所属機関) belongs to. */
 export const SECTORS = [
@@ -12,10 +13,21 @@ export const SECTORS = [
 ] as const;
 export type Sector = (typeof SECTORS)[number];
 
+/** Most characters (as a reader counts them: src/lib/text.ts) in an organisation's name. */
+export const ORGANISATION_NAME_MAX = 100;
+
 /** A 所属機関 under one municipality: a municipal section, a school, a health centre, an NPO… */
 const organisationSchema = new Schema(
   {
-    name: { type: String, required: true, trim: true, maxlength: 100 },
+    name: {
+      type: String,
+      required: true,
+      set: cleanIfText,
+      validate: [
+        withinCharacters(ORGANISATION_NAME_MAX),
+        `at most ${ORGANISATION_NAME_MAX} characters`,
+      ],
+    },
     sector: { type: String, required: true, enum: SECTORS },
     municipalityId: { type: Schema.Types.ObjectId, ref: 'Municipality', required: true },
   },

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { SECTORS } from './organisation.model.js';
+import { typedText } from '../lib/forms.js';
+import { ORGANISATION_NAME_MAX, SECTORS } from './organisation.model.js';
 
 /** The organisation form (create and edit). Messages are shown next to each field. */
 export const organisationForm = z.object({
-  name: z
-    .string({ error: '名称を入力してください。' })
-    .trim()
-    .min(1, { error: '名称を入力してください。' })
-    .max(100, { error: '名称は100文字以内で入力してください。' }),
+  name: typedText(ORGANISATION_NAME_MAX, {
+    required: '名称を入力してください。',
+    tooLong: `名称は${ORGANISATION_NAME_MAX}文字以内で入力してください。`,
+  }),
   sector: z.enum(SECTORS, { error: '分野を選択してください。' }),
   municipalityId: z
     .string({ error: '市町村を選択してください。' })

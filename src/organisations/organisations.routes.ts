@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { recordAudit } from '../audit/audit.service.js';
-import { requireAuth, requireRole } from '../auth/middleware.js';
-import { authorize } from '../auth/policy.js';
+import { requirePermission } from '../auth/middleware.js';
+import { authorize, can } from '../auth/policy.js';
 import { fieldErrors, text } from '../lib/forms.js';
 import { pageFrom, pageLink } from '../admin/paging.js';
 import { listingArea } from '../admin/scope.js';
@@ -23,9 +23,8 @@ const BASE = '/admin/organisations';
 export function organisationsRouter(): Router {
   const router = Router();
 
-  router.get(BASE, requireAuth, requireRole('coordinator', 'regional_viewer'), async (req, res) => {
+  router.get(BASE, requirePermission('organisation.list'), async (req, res) => {
     const user = req.user!;
-    authorize(user, 'organisation.list', undefined);
     const { geography, visible, regionOptions, municipalityOptions } = await listingArea(user);
     const filters = {
       q: text(req.query.q, 100),
@@ -39,7 +38,7 @@ export function organisationsRouter(): Router {
       title: '所属機関',
       result,
       filters,
-      canManage: user.roles.includes('admin'),
+      canManage: can(user, 'organisation.manage'),
       regionOptions,
       municipalityOptions,
       sectorOptions: SECTORS.map((sector) => ({ value: sector, label: sector })),
@@ -47,12 +46,12 @@ export function organisationsRouter(): Router {
     });
   });
 
-  router.get(`${BASE}/new`, requireAuth, requireRole('admin'), async (req, res) => {
+  router.get(`${BASE}/new`, requirePermission('organisation.manage'), async (req, res) => {
     const municipalityId = text(req.query.municipalityId, 24);
     await renderForm(res, { values: { name: '', sector: '', municipalityId }, errors: {} });
   });
 
-  router.post(BASE, requireAuth, requireRole('admin'), async (req, res) => {
+  router.post(BASE, requirePermission('organisation.manage'), async (req, res) => {
     const values = formValues(req);
     const parsed = organisationForm.safeParse(values);
     if (!parsed.success) {
@@ -80,8 +79,9 @@ export function organisationsRouter(): Router {
     }
   });
 
-  router.get(`${BASE}/:id/edit`, requireAuth, requireRole('admin'), async (req, res) => {
+  router.get(`${BASE}/:id/edit`, requirePermission('organisation.manage'), async (req, res) => {
     const organisation = await getOrganisation(req.params.id as string);
+    authorize(req.user, 'organisation.read', organisation);
     await renderForm(res, {
       id: String(organisation._id),
       values: {
@@ -93,8 +93,9 @@ export function organisationsRouter(): Router {
     });
   });
 
-  router.post(`${BASE}/:id`, requireAuth, requireRole('admin'), async (req, res) => {
+  router.post(`${BASE}/:id`, requirePermission('organisation.manage'), async (req, res) => {
     const organisation = await getOrganisation(req.params.id as string);
+    authorize(req.user, 'organisation.read', organisation);
     const id = String(organisation._id);
     const values = formValues(req);
     const parsed = organisationForm.safeParse(values);
@@ -142,7 +143,8 @@ interface FormState {
 function formValues(req: Request) {
   const body = (req.body ?? {}) as Record<string, unknown>;
   return {
-    name: text(body.name, 200),
+    // Whole, not cut: the form counts its characters and says when it is too long.
+    name: typeof body.name === 'string' ? body.name : '',
     sector: text(body.sector, 20),
     municipalityId: text(body.municipalityId, 24),
   };

@@ -7,24 +7,26 @@ import {
   listMunicipalitiesByRegion,
   toSelectOptions,
 } from '../organisations/organisations.service.js';
-import { PROFESSIONS } from './user.model.js';
+import { typedText } from '../lib/forms.js';
+import { NAME_MAX, PROFESSIONS } from './user.model.js';
 
 /** Field rules shared by the invitation, registration and account forms. Messages in Japanese. */
-export const nameField = z
-  .string({ error: '氏名を入力してください。' })
-  .trim()
-  .min(1, '氏名を入力してください。')
-  .max(50, '氏名は50文字以内で入力してください。');
+export const nameField = typedText(NAME_MAX, {
+  required: '氏名を入力してください。',
+  tooLong: `氏名は${NAME_MAX}文字以内で入力してください。`,
+});
 
-export const nameKanaField = z
-  .string({ error: 'ふりがなを入力してください。' })
-  .trim()
-  .min(1, 'ふりがなを入力してください。')
-  .max(50, 'ふりがなは50文字以内で入力してください。')
-  .regex(
-    /^[\p{Script=Hiragana}\p{Script=Katakana}ー・\s]+$/u,
-    'ふりがなは、ひらがなまたはカタカナで入力してください。',
-  );
+export const nameKanaField = typedText(NAME_MAX, {
+  required: 'ふりがなを入力してください。',
+  tooLong: `ふりがなは${NAME_MAX}文字以内で入力してください。`,
+}).pipe(
+  z
+    .string()
+    .regex(
+      /^[\p{Script=Hiragana}\p{Script=Katakana}ー・\s]+$/u,
+      'ふりがなは、ひらがなまたはカタカナで入力してください。',
+    ),
+);
 
 export const emailField = z
   .string({ error: 'メールアドレスを入力してください。' })

@@ -2,8 +2,8 @@ import { Router, type Request, type Response } from 'express';
 import mongoose, { Types } from 'mongoose';
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit.service.js';
-import { requireRole } from '../auth/middleware.js';
-import { authorize, can, grantableRoles } from '../auth/policy.js';
+import { requirePermission } from '../auth/middleware.js';
+import { authorize, grantableRoles } from '../auth/policy.js';
 import { hashPassword } from '../auth/password.js';
 import { toSessionUser } from '../auth/passport.js';
 import { isTokenShaped } from '../auth/tokens.js';
@@ -37,6 +37,8 @@ import {
   claimInvitation,
   createInvitation,
   findOpenInvitation,
+  mayManageInvitation,
+  openInvitationFor,
   releaseInvitation,
 } from './invitations.service.js';
 import { ROLES, ROLE_LABELS } from './roles.js';
@@ -67,6 +69,11 @@ const acceptSchema = withNewPassword(
   (data) => [text(data.name)],
 );
 
+export const ALREADY_INVITED =
+  'このメールアドレスには、すでに招待が送られています。送り直すときは、招待の一覧で取り消してから、もう一度招待してください。';
+export const CANNOT_INVITE =
+  'このメールアドレスには、いま招待を送ることができません。センターにお問い合わせください。';
+
 const INVALID_LINK =
   'この招待リンクは無効です。すでに使われたか、有効期限（7日間）が切れています。招待した方に、もう一度送ってもらってください。';
 
@@ -96,11 +103,11 @@ export function invitationsRouter({ config, mailer }: AccountsDeps): Router {
     });
   }
 
-  router.get('/invitations/new', requireRole('coordinator'), async (req, res) => {
+  router.get('/invitations/new', requirePermission('user.invite'), async (req, res) => {
     await renderNew(req, res);
   });
 
-  router.post('/invitations', requireRole('coordinator'), async (req, res) => {
+  router.post('/invitations', requirePermission('user.invite'), async (req, res) => {
     const user = req.user!;
     const isAdmin = user.roles.includes('admin');
     const kept = {
@@ -124,6 +131,13 @@ export function invitationsRouter({ config, mailer }: AccountsDeps): Router {
       }
       if (await User.isEmailTaken(parsed.data.email)) {
         errors.email = 'このメールアドレスの利用者はすでに登録されています。';
+      } else {
+        const open = await openInvitationFor(parsed.data.email);
+        // Never replaced from here: the inviter revokes it in the list first, and only when it
+        // is theirs to manage. Others learn only that they cannot invite this address.
+        if (open) {
+          errors.email = mayManageInvitation(user, open) ? ALREADY_INVITED : CANNOT_INVITE;
+        }
       }
     }
     if (!parsed.success || Object.keys(errors).length > 0)
@@ -161,7 +175,7 @@ export function invitationsRouter({ config, mailer }: AccountsDeps): Router {
     res.redirect('/invitations');
   });
 
-  router.get('/invitations', requireRole('coordinator'), async (req, res) => {
+  router.get('/invitations', requirePermission('user.invite'), async (req, res) => {
     const user = req.user!;
     const filter = user.roles.includes('admin')
       ? {}
@@ -189,21 +203,18 @@ export function invitationsRouter({ config, mailer }: AccountsDeps): Router {
           expiresAt: invitation.expiresAt,
           state,
           stateLabel: INVITATION_STATE_LABELS[state],
+          canRevoke: state === 'pending' && mayManageInvitation(user, invitation),
         };
       }),
     });
   });
 
-  router.post('/invitations/:id/revoke', requireRole('coordinator'), async (req, res) => {
+  router.post('/invitations/:id/revoke', requirePermission('user.invite'), async (req, res) => {
     const user = req.user!;
     const id = String(req.params.id);
     if (!/^[0-9a-f]{24}$/i.test(id) || !Types.ObjectId.isValid(id)) throw notFound();
     const invitation = await Invitation.findById(id);
-    if (
-      !invitation ||
-      !can(user, 'user.invite', { municipalityId: invitation.municipalityId, roles: [] })
-    )
-      throw notFound();
+    if (!invitation || !mayManageInvitation(user, invitation)) throw notFound();
     if (invitationState(invitation) === 'pending') {
       invitation.revokedAt = new Date();
       await invitation.save();

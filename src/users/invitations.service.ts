@@ -1,10 +1,21 @@
 import mongoose, { Types } from 'mongoose';
 import { newToken, hashToken } from '../auth/tokens.js';
 import { Municipality } from '../organisations/municipality.model.js';
-import { INVITATION_DAYS, Invitation, type InvitationDocument } from './invitation.model.js';
+import { can } from '../auth/policy.js';
+import type { SessionUser } from '../auth/session-user.js';
+import {
+  INVITATION_DAYS,
+  Invitation,
+  type InvitationAttrs,
+  type InvitationDocument,
+} from './invitation.model.js';
 import type { Role } from './roles.js';
 
-/** Creates an invitation (revoking any earlier open one for the same address). Returns the raw token. */
+/**
+ * Creates an invitation. Returns the raw token. Earlier invitations for the same address are left
+ * alone: callers refuse an address with an open invitation first (see openInvitationFor), so an
+ * inviter can never cancel someone else's invitation by inviting the same address.
+ */
 export async function createInvitation(input: {
   email: string;
   roles: Role[];
@@ -23,10 +34,6 @@ export async function createInvitation(input: {
     ? await Municipality.findById(input.municipalityId).lean()
     : null;
   const now = new Date();
-  await Invitation.updateMany(
-    { email: { $eq: input.email }, acceptedAt: null, revokedAt: null },
-    { $set: { revokedAt: now } },
-  );
   const { token, tokenHash } = newToken();
   const invitation = await Invitation.create({
     tokenHash,
@@ -46,6 +53,31 @@ export async function createInvitation(input: {
       : null,
   });
   return { invitation, token };
+}
+
+/** The open (unused, unrevoked, unexpired) invitation for an address, if any. */
+export async function openInvitationFor(email: string) {
+  return Invitation.findOne({
+    email: { $eq: email },
+    acceptedAt: null,
+    revokedAt: null,
+    expiresAt: mongoose.trusted({ $gt: new Date() }),
+  }).lean();
+}
+
+/**
+ * Whether the user may act on an existing invitation (revoke it, or be told it exists): only
+ * when they could have sent it themselves, i.e. admins any; coordinators those of their own
+ * municipality that invite trainees only.
+ */
+export function mayManageInvitation(
+  user: SessionUser,
+  invitation: Pick<InvitationAttrs, 'municipalityId' | 'roles'>,
+): boolean {
+  return can(user, 'user.invite', {
+    municipalityId: invitation.municipalityId,
+    roles: invitation.roles,
+  });
 }
 
 /** The open invitation for a token, or null when it is unknown, used, revoked or expired. */

@@ -4,6 +4,7 @@ import mongoose, {
   type InferSchemaType,
   type Model,
 } from 'mongoose';
+import { cleanIfText, withinCharacters } from '../lib/text.js';
 import { ROLES } from './roles.js';
 import { clearCachesOnWrite, singleValue } from '../cache/document-cache.js';
 import { currentFeed } from '../cache/read-caches.js';
@@ -28,6 +29,9 @@ export const PROFESSIONS = [
 ] as const;
 export type Profession = (typeof PROFESSIONS)[number];
 
+/** Most characters (as a reader counts them: src/lib/text.ts) in a name or its reading. */
+export const NAME_MAX = 50;
+
 export const USER_STATUSES = ['pending', 'active', 'suspended'] as const;
 export type UserStatus = (typeof USER_STATUSES)[number];
 
@@ -40,9 +44,19 @@ export const USER_STATUS_LABELS: Record<UserStatus, string> = {
 const userSchema = new Schema(
   {
     /** Full name as written (漢字), e.g. 長野 花子. */
-    name: { type: String, required: true, trim: true, maxlength: 50 },
+    name: {
+      type: String,
+      required: true,
+      set: cleanIfText,
+      validate: [withinCharacters(NAME_MAX), `at most ${NAME_MAX} characters`],
+    },
     /** Reading of the name (ふりがな), for sorting and for reading aloud. */
-    nameKana: { type: String, required: true, trim: true, maxlength: 50 },
+    nameKana: {
+      type: String,
+      required: true,
+      set: cleanIfText,
+      validate: [withinCharacters(NAME_MAX), `at most ${NAME_MAX} characters`],
+    },
     /** Login id. Stored trimmed and lowercased; unique. */
     email: { type: String, required: true, trim: true, lowercase: true, maxlength: 254 },
     /** scrypt hash in the self-describing format of src/auth/password.ts. Never selected by default. */

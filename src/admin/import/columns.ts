@@ -48,6 +48,12 @@ export type RawRow = Record<ImportField, string>;
 /** Most rows one file may hold; larger rosters are split into several files. */
 export const MAX_IMPORT_ROWS = 1000;
 
+/**
+ * Most characters in one cell. Far above any real name, address or organisation, low enough that
+ * a file of hostile cells stays small once checked and kept as a preview.
+ */
+export const MAX_CELL_CHARACTERS = 1000;
+
 /** The template offered for download: header line and one example row, UTF-8 with a BOM for Excel. */
 export function templateCsv(): string {
   const header = IMPORT_COLUMNS.map((column) => column.header).join(',');

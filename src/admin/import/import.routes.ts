@@ -1,11 +1,10 @@
 import { Router, type Request, type Response } from 'express';
 import multer from 'multer';
-import { requireAuth, requireRole } from '../../auth/middleware.js';
-import { authorize } from '../../auth/policy.js';
+import { requirePermission } from '../../auth/middleware.js';
 import { csrf } from '../../http/session.js';
 import { loadGeography } from '../../organisations/geography.js';
 import { ROLE_LABELS } from '../../users/roles.js';
-import { IMPORT_COLUMNS, MAX_IMPORT_ROWS, templateCsv } from './columns.js';
+import { IMPORT_COLUMNS, MAX_CELL_CHARACTERS, MAX_IMPORT_ROWS, templateCsv } from './columns.js';
 import { ENCODING_LABELS, type CsvEncoding } from './decode.js';
 import { IMPORT_PREVIEW_HOURS } from './import-batch.model.js';
 import {
@@ -42,19 +41,17 @@ function receiveFile(req: Request, res: Response): Promise<string | null> {
   });
 }
 
-const importers = requireRole('coordinator');
+const importers = requirePermission('user.import');
 
 /** 利用者の一括登録 (CSV): upload → preview (kept on the server) → confirm. */
 export function importRouter(deps: ImportDeps): Router {
   const router = Router();
 
-  router.get(BASE, requireAuth, importers, async (req, res) => {
-    authorize(req.user, 'user.import', undefined);
+  router.get(BASE, importers, async (req, res) => {
     await renderUpload(req, res, []);
   });
 
-  router.get(`${BASE}/template.csv`, requireAuth, importers, (req, res) => {
-    authorize(req.user, 'user.import', undefined);
+  router.get(`${BASE}/template.csv`, importers, (req, res) => {
     res.attachment('tsunagu-users-template.csv');
     res.type('text/csv; charset=utf-8');
     res.send(templateCsv());
@@ -62,10 +59,8 @@ export function importRouter(deps: ImportDeps): Router {
 
   router.post(
     BASE,
-    requireAuth,
     importers,
     async (req, res, next) => {
-      authorize(req.user, 'user.import', undefined);
       const uploadProblem = await receiveFile(req, res);
       // The global CSRF check skips this multipart route (src/http/session.ts): check the token
       // here, right after multer has parsed the form, before acting on anything.
@@ -81,14 +76,12 @@ export function importRouter(deps: ImportDeps): Router {
     },
   );
 
-  router.get(`${BASE}/:id`, requireAuth, importers, async (req, res) => {
-    authorize(req.user, 'user.import', undefined);
+  router.get(`${BASE}/:id`, importers, async (req, res) => {
     const batch = await findOwnBatch(req.user!, req.params.id as string);
     renderBatch(req, res, batch);
   });
 
-  router.post(`${BASE}/:id/confirm`, requireAuth, importers, async (req, res) => {
-    authorize(req.user, 'user.import', undefined);
+  router.post(`${BASE}/:id/confirm`, importers, async (req, res) => {
     const batch = await findOwnBatch(req.user!, req.params.id as string);
     const result = await confirmImport(req.user!, batch, req.ip, deps);
     switch (result.outcome) {
@@ -117,8 +110,7 @@ export function importRouter(deps: ImportDeps): Router {
     res.redirect(303, `${BASE}/${String(batch._id)}`);
   });
 
-  router.post(`${BASE}/:id/discard`, requireAuth, importers, async (req, res) => {
-    authorize(req.user, 'user.import', undefined);
+  router.post(`${BASE}/:id/discard`, importers, async (req, res) => {
     const batch = await findOwnBatch(req.user!, req.params.id as string);
     await discardImport(batch);
     req.flash('info', '読み込んだ内容を破棄しました。');
@@ -142,6 +134,7 @@ async function renderUpload(
     messages,
     columns: IMPORT_COLUMNS,
     maxRows: MAX_IMPORT_ROWS,
+    maxCellCharacters: MAX_CELL_CHARACTERS,
     isAdmin,
     ownMunicipalityName: user.municipalityId
       ? (geography.byId.get(user.municipalityId)?.name ?? null)

@@ -10,7 +10,7 @@ import { loadGeography, type Geography } from '../../organisations/geography.js'
 import { Organisation } from '../../organisations/organisation.model.js';
 import { link } from '../../users/deps.js';
 import { Invitation } from '../../users/invitation.model.js';
-import { createInvitation } from '../../users/invitations.service.js';
+import { createInvitation, mayManageInvitation } from '../../users/invitations.service.js';
 import { User } from '../../users/user.model.js';
 import { decodeCsv } from './decode.js';
 import {
@@ -38,7 +38,7 @@ async function contextFor(actor: SessionUser, emails: string[], geography: Geogr
             revokedAt: null,
             expiresAt: mongoose.trusted({ $gt: now }),
           },
-          { email: 1 },
+          { email: 1, municipalityId: 1, roles: 1 },
         ).lean()
       : [],
     Organisation.find({}, { name: 1, municipalityId: 1 }).lean(),
@@ -54,7 +54,16 @@ async function contextFor(actor: SessionUser, emails: string[], geography: Geogr
     geography,
     organisations: byMunicipality,
     takenEmails: new Set(users.map((user) => user.email)),
-    invitedEmails: new Set(invitations.map((invitation) => invitation.email)),
+    invitedEmails: new Set(
+      invitations
+        .filter((invitation) => mayManageInvitation(actor, invitation))
+        .map((invitation) => invitation.email),
+    ),
+    unavailableEmails: new Set(
+      invitations
+        .filter((invitation) => !mayManageInvitation(actor, invitation))
+        .map((invitation) => invitation.email),
+    ),
   };
 }
 
@@ -74,7 +83,7 @@ export async function uploadImport(
 ): Promise<UploadResult> {
   const decoded = decodeCsv(file.buffer);
   if (!decoded.ok) return { ok: false, messages: [decoded.message] };
-  const parsed = parseImportCsv(decoded.text);
+  const parsed = await parseImportCsv(decoded.text);
   if (!parsed.ok) return { ok: false, messages: parsed.messages };
   const geography = await loadGeography();
   const rows = checkRows(parsed.rows, await contextFor(actor, emailsOf(parsed.rows), geography));

@@ -1,7 +1,10 @@
+import { can } from '../../auth/policy.js';
 import type { SessionUser } from '../../auth/session-user.js';
 import type { Geography } from '../../organisations/geography.js';
 import { ROLE_LABELS, ROLES, type Role } from '../../users/roles.js';
-import { PROFESSIONS, type Profession } from '../../users/user.model.js';
+import { exceedsCharacters } from '../../lib/text.js';
+import { ORGANISATION_NAME_MAX } from '../../organisations/organisation.model.js';
+import { NAME_MAX, PROFESSIONS, type Profession } from '../../users/user.model.js';
 import type { ImportField, RawRow } from './columns.js';
 
 export interface RowError {
@@ -32,8 +35,10 @@ export interface CheckContext {
   organisations: Map<string, Map<string, string>>;
   /** Lowercased addresses that already have an account. */
   takenEmails: Set<string>;
-  /** Lowercased addresses with an open (unused, unexpired) invitation. */
+  /** Lowercased addresses with an open (unused, unexpired) invitation the importer may manage. */
   invitedEmails: Set<string>;
+  /** Lowercased addresses with an open invitation from outside the importer's scope. */
+  unavailableEmails: Set<string>;
 }
 
 const EMAIL = /^[^\s@"<>(),;:]+@[^\s@"<>(),;:]+\.[^\s@"<>(),;:]+$/;
@@ -59,15 +64,20 @@ export function checkRows(
   return rows.map(({ line, values }) => {
     const errors: RowError[] = [];
     const notes: string[] = [];
-    const add = (field: ImportField, message: string) => errors.push({ field, message });
+    // One message per field: a cell listing a thousand unknown roles gets one, not a thousand.
+    const add = (field: ImportField, message: string) => {
+      if (!errors.some((error) => error.field === field)) errors.push({ field, message });
+    };
 
     const name = values.name;
     if (!name) add('name', '氏名を入力してください。');
-    else if (name.length > 50) add('name', '氏名は50文字以内で入力してください。');
+    else if (exceedsCharacters(name, NAME_MAX))
+      add('name', `氏名は${NAME_MAX}文字以内で入力してください。`);
 
     const nameKana = values.nameKana;
     if (!nameKana) add('nameKana', 'ふりがなを入力してください。');
-    else if (nameKana.length > 50) add('nameKana', 'ふりがなは50文字以内で入力してください。');
+    else if (exceedsCharacters(nameKana, NAME_MAX))
+      add('nameKana', `ふりがなは${NAME_MAX}文字以内で入力してください。`);
     else if (!KANA.test(nameKana))
       add('nameKana', 'ふりがなは、ひらがなまたはカタカナで入力してください。');
 
@@ -83,6 +93,12 @@ export function checkRows(
         add('email', 'このメールアドレスはすでに登録されています。');
       else if (context.invitedEmails.has(email)) {
         add('email', 'このメールアドレスには招待を送信済みです（まだ登録されていません）。');
+      } else if (context.unavailableEmails.has(email)) {
+        // Someone else's invitation: say no more than that this address cannot be used.
+        add(
+          'email',
+          'このメールアドレスには、いま招待を送ることができません。センターにお問い合わせください。',
+        );
       }
     }
 
@@ -94,7 +110,7 @@ export function checkRows(
         'municipality',
         `「${municipalityName}」という市町村は見つかりません。「長野市」「小海町」のように正式な名称で入力してください。`,
       );
-    } else if (!isAdmin && place.id !== actor.municipalityId) {
+    } else if (!can(actor, 'user.import', { municipalityId: place.id })) {
       add('municipality', 'ご自身の市町村以外の利用者は登録できません。');
     }
 
@@ -104,8 +120,8 @@ export function checkRows(
     if (organisationName && place) {
       const known = context.organisations.get(place.id)?.get(organisationName);
       if (known) organisationId = known;
-      else if (organisationName.length > 100)
-        add('organisation', '所属機関の名称は100文字以内で入力してください。');
+      else if (exceedsCharacters(organisationName, ORGANISATION_NAME_MAX))
+        add('organisation', `所属機関の名称は${ORGANISATION_NAME_MAX}文字以内で入力してください。`);
       else if (isAdmin) {
         newOrganisation = organisationName;
         notes.push(
