@@ -333,6 +333,7 @@ export function caseStudyRouter(config: Config, catalog: Catalog): Router {
 
   /** Autosave (public/js/case-study.js): JSON in, JSON out; never overwrites a newer save. */
   router.post('/:program/case-study/draft', requireAuth, async (req, res, next) => {
+    // JSON from the page's script; a URL-encoded body is read too, and refused below as malformed.
     if (!(await readJsonBody(req, res))) {
       res.status(413).json({ error: { code: 'too_large', message: MESSAGES.textTooLarge } });
       return;

@@ -77,9 +77,9 @@ export function caseStudyBodyReader(limits: { maxFileBytes: number; maxFiles: nu
   };
 }
 
-/** The JSON autosave's body, with the same limit. Returns false when it was too large. */
+/** The autosave's body (JSON, or a form), with the same limit. Returns false when it was too large. */
 export async function readJsonBody(req: Request, res: Response): Promise<boolean> {
-  const error = await run(jsonParser, req, res);
+  const error = (await run(jsonParser, req, res)) ?? (await run(formParser, req, res));
   if (!error) return true;
   if (isTooLarge(error)) return false;
   throw error instanceof Error ? error : new Error('body parsing failed');
