@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { CourseContentError, loadCatalog } from './courses/loader.js';
 import { connectDatabase } from './db.js';
 import { createLogger } from './lib/logger.js';
+import { startRetentionSweep } from './case-studies/retention.js';
 
 async function main(): Promise<void> {
   let config;
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
   const started = await firstStart({ config, logger });
   process.stdout.write(firstStartMessage(started, config.baseUrl));
   const app = createApp({ config, logger, database, catalog });
+  // Attachments of approved case studies past CASE_FILE_RETENTION_DAYS (unset: kept).
+  const stopRetentionSweep = startRetentionSweep(config.caseStudies.fileRetentionDays, logger);
 
   const server: Server = app.listen(config.port, config.host, () => {
     logger.info({ url: config.baseUrl }, `Tsunagu is running: open ${config.baseUrl}`);
@@ -48,6 +51,7 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    stopRetentionSweep();
     logger.info({ signal }, 'shutting down: finishing open requests');
     const force = setTimeout(() => {
       logger.warn('requests still open after 10 s; closing anyway');
