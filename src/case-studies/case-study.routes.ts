@@ -304,6 +304,7 @@ export function caseStudyRouter(config: Config, catalog: Catalog): Router {
             confirmed,
             status: 422,
             sectionErrors,
+            findings: result.findings,
             messages: [
               `まだ提出できません。次の欄が必要な文字数に達していません：${titles.map((s) => `「${s.title}」`).join('、')}。下書きは保存しました。`,
             ],

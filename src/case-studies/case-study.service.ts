@@ -221,7 +221,7 @@ export function draftTexts(caseStudy: CaseStudyDocument): Map<string, string> {
 
 export type SubmitResult =
   | { outcome: 'submitted'; caseStudy: CaseStudyDocument; versionNumber: number }
-  | { outcome: 'too_short'; short: Map<string, number> }
+  | { outcome: 'too_short'; short: Map<string, number>; findings: PlacedFinding[] }
   | { outcome: 'findings'; findings: PlacedFinding[] }
   | { outcome: 'conflict' }
   | { outcome: 'not_editable' };
@@ -242,14 +242,15 @@ export async function submitCaseStudy(
   if (!EDITABLE_STATES.includes(caseStudy.state)) return { outcome: 'not_editable' };
   if (caseStudy.draft.revision !== revision) return { outcome: 'conflict' };
   const texts = draftTexts(caseStudy);
-  const short = shortSections(program, texts);
-  if (short.size > 0) return { outcome: 'too_short', short };
   const attachments = caseStudy.draft.attachments.map((a) => ({ ...a }));
   const findings = await findingsFor(
     sectionsOf(program),
     texts,
     attachments.map((a) => a.name),
   );
+  // Both problems at once, so the trainee fixes everything in one pass.
+  const short = shortSections(program, texts);
+  if (short.size > 0) return { outcome: 'too_short', short, findings };
   const open = findings.filter((finding) => !confirmed.has(finding.key));
   if (open.length > 0) return { outcome: 'findings', findings };
 

@@ -40,7 +40,10 @@ describe('case study: bad input', () => {
       const [short, , empty] = sections;
       texts[short.id] = 'Aさんは20歳代。';
       delete texts[empty.id];
+      texts[sections[5].id] += '連絡先は0265-12-3456。';
       const res = await postForm(session, { texts, action: 'submit' }, 422);
+      // The guard's findings come with the length problems, so both are fixed in one pass.
+      expect(res.text).to.contain('<mark>0265-12-3456</mark>');
       expect(res.text).to.contain(`「${short.title}」`);
       expect(res.text).to.contain(`「${empty.title}」`);
       expect(res.text).to.contain(`この欄は${short.minLength}文字以上必要です（現在9文字）`);
