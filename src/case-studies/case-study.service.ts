@@ -242,7 +242,7 @@ export async function submitCaseStudy(
   if (!EDITABLE_STATES.includes(caseStudy.state)) return { outcome: 'not_editable' };
   if (caseStudy.draft.revision !== revision) return { outcome: 'conflict' };
   const texts = draftTexts(caseStudy);
-  const attachments = caseStudy.draft.attachments.map((a) => ({ ...a }));
+  const attachments = caseStudy.draft.attachments.map((a) => a.toObject<AttachmentAttrs>());
   const findings = await findingsFor(
     sectionsOf(program),
     texts,

@@ -12,8 +12,10 @@ import {
   autosave,
   caseSections,
   completeTexts,
+  confirmKeys,
   field,
   openPage,
+  pdfBytes,
   postForm,
 } from './helpers.js';
 
@@ -123,6 +125,29 @@ describe('case study: bad input', () => {
     const doc = await CaseStudy.findOne({ userId });
     expect(doc!.versionCount).to.equal(1);
     expect(await CaseStudyVersion.countDocuments({ caseStudyId: doc!._id })).to.equal(1);
+  });
+
+  it("runs the guard on attachments' names too", async () => {
+    const { session, userId } = await newTrainee();
+    const res = await postForm(
+      session,
+      {
+        texts: await completeTexts(),
+        files: [{ name: '佐藤花子さんの家族図.pdf', bytes: pdfBytes() }],
+        action: 'submit',
+      },
+      422,
+    );
+    expect(res.text).to.contain('添付ファイルの名前');
+    expect(res.text).to.contain('<mark>佐藤花子さん</mark>の家族図.pdf');
+    const keys = confirmKeys(res.text);
+    expect(keys).to.have.length(1);
+    await postForm(session, { action: 'submit', confirm: keys }, 303);
+    const doc = await CaseStudy.findOne({ userId });
+    const version = await CaseStudyVersion.findOne({ caseStudyId: doc!._id }).lean();
+    expect(version!.confirmations.map((c) => [c.sectionId, c.text])).to.deep.equal([
+      ['attachment', '佐藤花子さん'],
+    ]);
   });
 
   describe('size limits', () => {
