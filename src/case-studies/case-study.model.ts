@@ -100,6 +100,8 @@ caseStudySchema.index(
   { userId: 1, programId: 1 },
   { unique: true, partialFilterExpression: { open: { $eq: true } }, name: 'one_open_per_program' },
 );
+// The learning hook asks "approved?" on every overview; the page lists withdrawn ones.
+caseStudySchema.index({ userId: 1, programId: 1, state: 1 });
 caseStudySchema.index({ programId: 1, municipalityId: 1 });
 caseStudySchema.index({ programId: 1, regionId: 1 });
 caseStudySchema.index({ state: 1, approvedAt: 1 });
