@@ -6,6 +6,9 @@ import { courseAssetsRouter } from './courses/assets.routes.js';
 import { ASSETS_PREFIX } from './courses/markdown.js';
 import type { Catalog } from './courses/catalog.types.js';
 import { learningRouter } from './learning/learning.routes.js';
+import { caseStudyRouter } from './case-studies/case-study.routes.js';
+import { caseStudyAccessLogRouter, caseStudyRecordsRouter } from './case-studies/records.routes.js';
+import { registerCaseStudyApprovalCheck } from './case-studies/case-study.service.js';
 import { authentication, createPassport } from './auth/passport.js';
 import { adminRouter } from './admin/admin.routes.js';
 import { homePage } from './home/home.routes.js';
@@ -17,7 +20,7 @@ import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security.js';
 import { createMailer } from './mail/mailer.js';
 import { accountsRouter } from './users/accounts.routes.js';
-import { csrf, csrfTokenForViews, sessionMiddleware } from './http/session.js';
+import { csrf, csrfTokenForViews, parsesOwnBody, sessionMiddleware } from './http/session.js';
 import { configureViews } from './http/views.js';
 import type { Logger } from './lib/logger.js';
 import { projectRoot } from './lib/paths.js';
@@ -88,7 +91,11 @@ export function createApp(deps: AppDeps): Express {
   // Routers are mounted at their paths, so a request enters only the one it belongs to.
   app.get('/', homePage);
   app.use(ASSETS_PREFIX, courseAssetsRouter(catalog));
+  registerCaseStudyApprovalCheck();
+  app.use('/learn', caseStudyRouter(config, catalog));
   app.use('/learn', learningRouter(catalog));
+  app.use('/case-studies', caseStudyRecordsRouter(catalog));
+  app.use('/admin/case-study-access', caseStudyAccessLogRouter());
   const mailer = createMailer({ config, logger });
   app.use(adminRouter({ config, logger, mailer }));
   app.use(accountsRouter({ config, logger, passport, mailer }));
@@ -100,13 +107,13 @@ export function createApp(deps: AppDeps): Express {
 
 /**
  * Form and JSON bodies (200 kB at most). Reading a page has no body, so GET and HEAD requests
- * skip both parsers.
+ * skip both parsers; the case-study form parses its own larger body (parsesOwnBody).
  */
 function bodyParsers(): RequestHandler {
   const form = express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 2000 });
   const json = express.json({ limit: '200kb' });
   return (req, res, next) => {
-    if (req.method === 'GET' || req.method === 'HEAD') return next();
+    if (req.method === 'GET' || req.method === 'HEAD' || parsesOwnBody(req)) return next();
     form(req, res, (error?: unknown) => (error ? next(error) : json(req, res, next)));
   };
 }

@@ -94,6 +94,15 @@ const envSchema = z.object({
    * and prints them at start. Never in production use.
    */
   DEMO: z.enum(['true', 'false']).default('false'),
+  /** Largest file a trainee may attach to a case study, in MB. */
+  CASE_ATTACHMENT_MAX_MB: z.coerce.number().int().min(1).max(100).default(10),
+  /** How many files a case study may carry at once. */
+  CASE_ATTACHMENT_MAX_FILES: z.coerce.number().int().min(0).max(20).default(5),
+  /**
+   * Days after a case study's approval when its attachments (not its text) are deleted. Unset:
+   * kept. The server checks hourly and records each deletion in the audit log.
+   */
+  CASE_FILE_RETENTION_DAYS: z.coerce.number().int().min(1).optional(),
   /** Log level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Pretty, human-readable logs (development). Defaults to on outside production. */
@@ -162,6 +171,12 @@ export interface Config {
   /** First administrator from the environment (first start only). */
   admin: { email: string | undefined; password: string | undefined };
   demo: boolean;
+  caseStudies: {
+    attachmentMaxBytes: number;
+    attachmentMaxFiles: number;
+    /** Undefined: attachments are kept. */
+    fileRetentionDays: number | undefined;
+  };
 }
 
 export class ConfigError extends Error {
@@ -226,5 +241,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
     admin: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD },
     demo: env.DEMO === 'true',
+    caseStudies: {
+      attachmentMaxBytes: env.CASE_ATTACHMENT_MAX_MB * 1024 * 1024,
+      attachmentMaxFiles: env.CASE_ATTACHMENT_MAX_FILES,
+      fileRetentionDays: env.CASE_FILE_RETENTION_DAYS,
+    },
   };
 }

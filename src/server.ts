@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { CourseContentError, loadCatalog } from './courses/loader.js';
 import { connectDatabase } from './db.js';
 import { createLogger } from './lib/logger.js';
+import { startRetentionSweep } from './case-studies/retention.js';
 
 async function main(): Promise<void> {
   let config;
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
   const started = await firstStart({ config, logger });
   process.stdout.write(firstStartMessage(started, config.baseUrl));
   const app = createApp({ config, logger, database, catalog });
+  // Attachments of approved case studies past CASE_FILE_RETENTION_DAYS (unset: kept).
+  const stopRetentionSweep = startRetentionSweep(config.caseStudies.fileRetentionDays, logger);
 
   if (config.isProduction && config.trustProxy === false) {
     // Session cookies are Secure in production and set only over HTTPS, which Node does not
@@ -58,6 +61,7 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    stopRetentionSweep();
     logger.info({ signal }, 'shutting down: finishing open requests');
     const force = setTimeout(() => {
       logger.warn('requests still open after 10 s; closing anyway');

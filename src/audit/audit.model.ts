@@ -26,6 +26,10 @@ export const AUDIT_ACTIONS = [
   'organisation.deleted',
   'mail.viewed',
   'bootstrap.admin_created',
+  'case_study.submitted',
+  'case_study.withdrawn',
+  'case_study.approved',
+  'case_study.files_deleted',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -55,6 +59,10 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
   'organisation.deleted': '所属機関の削除',
   'mail.viewed': '送信メールの閲覧',
   'bootstrap.admin_created': '初期管理者の作成',
+  'case_study.submitted': '事例検討レポートの提出',
+  'case_study.withdrawn': '事例検討レポートの取り下げ',
+  'case_study.approved': '事例検討レポートの承認',
+  'case_study.files_deleted': '事例検討の添付ファイルの削除（保存期間の経過）',
 };
 
 const auditEventSchema = new Schema(

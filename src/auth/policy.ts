@@ -19,6 +19,13 @@ export interface Placed {
   regionId?: Id;
 }
 
+/** What the case-study rules look at (a CaseStudy document or its lean copy). */
+export interface CaseStudyRecord extends Placed {
+  userId: Id;
+  state?: string;
+  assignedSupervisorIds?: Id[] | null;
+}
+
 type Rule = (user: SessionUser, resource?: never) => boolean;
 
 const same = (a: Id, b: Id) => a != null && b != null && String(a) === String(b);
@@ -114,6 +121,37 @@ const rules = {
   // ── Operations ─────────────────────────────────────────────────────────────────────────────
   /** The details of /healthz (database, read caches, counts); everyone else sees only up/down. */
   'system.health': (user: SessionUser) => isAdmin(user),
+
+  // ── Case studies (事例検討) ────────────────────────────────────────────────────────────────
+  // Texts and files are read by the author, the supervisors assigned to the case and admins
+  // only; coordinators and regional viewers see state and dates ('caseStudy.status').
+  /** Open the text of any version, a diff, or a file. */
+  'caseStudy.read': (user: SessionUser, record?: CaseStudyRecord) =>
+    !!record &&
+    (isAdmin(user) ||
+      same(record.userId, user.id) ||
+      (has(user, 'supervisor') &&
+        (record.assignedSupervisorIds ?? []).some((id) => same(id, user.id)))),
+  /** Edit the draft, attach and remove files, submit: the author while it is editable. */
+  'caseStudy.write': (user: SessionUser, record?: CaseStudyRecord) =>
+    !!record &&
+    same(record.userId, user.id) &&
+    (record.state === 'draft' || record.state === 'revision_requested'),
+  /** Withdraw: the author, until it is approved. */
+  'caseStudy.withdraw': (user: SessionUser, record?: CaseStudyRecord) =>
+    !!record &&
+    same(record.userId, user.id) &&
+    record.state !== 'approved' &&
+    record.state !== 'withdrawn',
+  /** State and dates only (tracking): also the author's coordinator and regional viewer. */
+  'caseStudy.status': (user: SessionUser, record?: CaseStudyRecord) =>
+    !!record &&
+    (isAdmin(user) ||
+      same(record.userId, user.id) ||
+      inOwnMunicipality(user, record) ||
+      inOwnRegion(user, record)),
+  /** The log of who opened which case study. */
+  'caseStudy.accessLog': (user: SessionUser) => isAdmin(user),
 } satisfies Record<string, Rule | ((user: SessionUser, resource?: never) => boolean)>;
 
 export type Action = keyof typeof rules;

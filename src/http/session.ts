@@ -149,6 +149,17 @@ class SessionStore extends MongoStore {
 export const MULTIPART_ROUTES: ReadonlySet<string> = new Set(['/admin/users/import']);
 
 /**
+ * POST routes that parse their own, larger bodies (the case-study form, multipart, and its JSON
+ * autosave: src/case-studies/upload.ts) and check CSRF themselves right after. The app-wide body
+ * parsers and CSRF check skip them.
+ */
+const OWN_BODY_ROUTES: readonly RegExp[] = [/^\/learn\/[^/]+\/case-study(?:\/draft)?\/?$/];
+
+export function parsesOwnBody(req: { method: string; path: string }): boolean {
+  return req.method === 'POST' && OWN_BODY_ROUTES.some((route) => route.test(req.path));
+}
+
+/**
  * CSRF protection with the synchronizer-token pattern: the token lives in the session and every
  * state-changing request must send it back as the `_csrf` form field or the `x-csrf-token` header.
  * Routes that take multipart forms run multer first and csrfProtection after it.
@@ -163,7 +174,8 @@ export const csrf = csrfSync({
   errorConfig: { statusCode: 403, code: 'EBADCSRFTOKEN', message: 'invalid csrf token' },
   // Multipart routes: the body is not parsed yet here, so the route checks the token itself
   // right after multer (csrf.isRequestValid). Only the exact paths listed are skipped.
-  skipCsrfProtection: (req) => req.method === 'POST' && MULTIPART_ROUTES.has(req.path),
+  skipCsrfProtection: (req) =>
+    (req.method === 'POST' && MULTIPART_ROUTES.has(req.path)) || parsesOwnBody(req),
 });
 
 /**

@@ -12,6 +12,7 @@
 import { expect } from 'chai';
 import express from 'express';
 import request from 'supertest';
+import { CaseStudy } from '../../src/case-studies/case-study.model.js';
 import { Organisation } from '../../src/organisations/organisation.model.js';
 import type { Role } from '../../src/users/roles.js';
 import { createInvitation } from '../../src/users/invitations.service.js';
@@ -19,6 +20,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { signIn, type SignedIn } from '../helpers/auth.js';
 import { buildMunicipality, buildUser } from '../helpers/factories.js';
 import { appRoutes, type AppRoute } from '../helpers/routes.js';
+import { completeTexts, pdfBytes, postForm } from '../case-studies/helpers.js';
 
 type Who = 'anonymous' | 'trainee' | 'supervisor' | 'coordinator' | 'regional_viewer' | 'admin';
 type Outcome = number | 'login' | 'redirect' | 'skip';
@@ -51,10 +53,15 @@ interface Fixtures {
   adminDiscardBatchId: string;
   /** A quiz attempt started by the signed-in trainee (attempts belong to their learner only). */
   traineeAttemptId: string;
+  /** The signed-in trainee's submitted case study (version 1) and its attached PDF. */
+  traineeCaseStudyId: string;
+  traineeCaseFileId: string;
 }
 
 /** The module, lesson and quiz of the real course the learning rows open. */
 const MODULE = '/learn/basic-training/understanding';
+/** The case-study page of the real course. */
+const CASE = '/learn/basic-training/case-study';
 
 interface Row {
   method: 'GET' | 'POST';
@@ -357,6 +364,46 @@ const ROWS: Row[] = [
     expect: ownerOnly('trainee', 422),
     note: 'no answers: the owner gets the form back, others 404',
   },
+  // ── Case studies (事例検討) ──────────────────────────────────────────────────────────────
+  { method: 'GET', path: CASE, expect: signedIn(200), note: "each user's own case study page" },
+  { method: 'GET', path: '/learn/no-such-program/case-study', expect: signedIn(404) },
+  {
+    method: 'GET',
+    path: '/case-studies/:traineeCaseStudyId/versions/1',
+    expect: { ...signedIn(404), trainee: 200, admin: 200 },
+    note: 'the author and admins only; coordinators, viewers, unassigned supervisors 404',
+  },
+  {
+    method: 'GET',
+    path: '/case-studies/:traineeCaseStudyId/diff?from=1&to=1',
+    expect: { ...signedIn(404), trainee: 200, admin: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/case-studies/:traineeCaseStudyId/files/:traineeCaseFileId',
+    expect: { ...signedIn(404), trainee: 200, admin: 200 },
+  },
+  { method: 'GET', path: '/admin/case-study-access', expect: only([]) },
+  {
+    method: 'POST',
+    path: CASE,
+    form: { revision: '0', action: 'save' },
+    expect: signedIn('redirect'),
+    note: "saves each user's own draft; the trainee's is submitted, so nothing changes",
+  },
+  {
+    method: 'POST',
+    path: `${CASE}/draft`,
+    form: {},
+    expect: signedIn(400),
+    note: 'autosave takes JSON; an empty form is malformed',
+  },
+  {
+    method: 'POST',
+    path: `${CASE}/withdraw`,
+    expect: signedIn('redirect'),
+    note: "withdraws each user's own (the row above created one); last, as it ends the trainee's",
+  },
   {
     method: 'GET',
     path: '/courses-assets/basic-training/understanding/no-such-file.png',
@@ -431,6 +478,7 @@ describe('access matrix: every route × every role', () => {
       adminImportBatchId: await uploadImport(sessions.get('admin')!, 'import-a@example.jp'),
       adminDiscardBatchId: await uploadImport(sessions.get('admin')!, 'import-b@example.jp'),
       traineeAttemptId: await startQuiz(sessions.get('trainee')!),
+      ...(await submitCaseStudy(sessions.get('trainee')!)),
     };
   });
   after(async () => {
@@ -446,6 +494,26 @@ describe('access matrix: every route × every role', () => {
       .attach('file', Buffer.from(csv), 'users.csv')
       .expect(303);
     return String(res.headers.location).split('/').pop()!;
+  }
+
+  /** Submits a complete case study with a PDF; returns its id and the file's. */
+  async function submitCaseStudy(
+    session: SignedIn,
+  ): Promise<{ traineeCaseStudyId: string; traineeCaseFileId: string }> {
+    await postForm(
+      session,
+      {
+        texts: await completeTexts(),
+        files: [{ name: 'a.pdf', bytes: pdfBytes() }],
+        action: 'submit',
+      },
+      303,
+    );
+    const doc = await CaseStudy.findOne({ state: 'submitted' }); // the only case study so far
+    return {
+      traineeCaseStudyId: String(doc!._id),
+      traineeCaseFileId: String(doc!.draft.attachments[0].fileId),
+    };
   }
 
   /** Starts the module's quiz; returns the attempt id. */
