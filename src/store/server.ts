@@ -1,3 +1,4 @@
+import { chmod } from 'node:fs/promises';
 import net from 'node:net';
 import type { Document } from 'bson';
 import type { Logger } from '../lib/logger.js';
@@ -33,14 +34,24 @@ export class WireServer {
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
-  listen(port: number, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
+  /**
+   * Listens on a Unix domain socket at `socketPath`, then makes it 0600. Its directory is 0700
+   * (the caller's duty), so nobody else can reach it in between.
+   */
+  async listen(socketPath: string): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => {
+      this.server.listen({ path: socketPath, exclusive: true }, () => {
         this.server.off('error', reject);
-        resolve((this.server.address() as net.AddressInfo).port);
+        resolve();
       });
     });
+    await chmod(socketPath, 0o600);
+  }
+
+  /** What the server listens on (a socket path; never a TCP address). */
+  address(): string | net.AddressInfo | null {
+    return this.server.address();
   }
 
   get connections(): number {
