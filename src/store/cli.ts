@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { createLogger } from '../lib/logger.js';
 import { securePrivateDir } from '../lib/private-dir.js';
-import { startStore } from './index.js';
+import { TCP_PASSWORD_FILE, TCP_USER, startStore } from './index.js';
 
 /**
  * `npm run db`: the store alone, so several app processes (running as the same account) can
@@ -13,19 +13,30 @@ import { startStore } from './index.js';
  * to give to app processes (`storeUri(DATA_DIR)` in index.ts computes the same), and how to
  * open it with mongosh.
  *
- * DATA_DIR  data directory; the store keeps its files in DATA_DIR/store (default ./data)
- * LOG_LEVEL pino level (default info)
+ * DATA_DIR   data directory; the store keeps its files in DATA_DIR/store (default ./data)
+ * STORE_PORT when set, also listen on 127.0.0.1:STORE_PORT for tools that cannot use a socket;
+ *            SCRAM-SHA-256 required there, user `tsunagu`, password in DATA_DIR/store/tcp-password
+ * LOG_LEVEL  pino level (default info)
  */
 const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'info' });
 if (process.env.DB_PORT) {
-  logger.warn('DB_PORT is ignored: the store listens only on its Unix socket in DATA_DIR/store');
+  logger.warn('DB_PORT is ignored: the store listens on its Unix socket (and STORE_PORT if set)');
+}
+const tcpPort = process.env.STORE_PORT ? Number(process.env.STORE_PORT) : null;
+if (tcpPort !== null && !(Number.isInteger(tcpPort) && tcpPort >= 0 && tcpPort <= 65535)) {
+  logger.error('STORE_PORT must be a port number');
+  process.exit(1);
 }
 const dataDir = path.resolve(process.env.DATA_DIR ?? './data');
 const storeDir = path.join(dataDir, 'store');
 
 try {
   securePrivateDir(dataDir, logger);
-  const store = await startStore({ dataDir: storeDir, logger });
+  const store = await startStore({
+    dataDir: storeDir,
+    logger,
+    tcp: tcpPort === null ? undefined : { port: tcpPort },
+  });
   const uri = `${store.uri}/tsunagu`;
   logger.info({ socket: store.socketPath, dataDir: storeDir }, 'store: ready');
   process.stdout.write(
@@ -37,6 +48,12 @@ try {
       `MONGODB_URI=${uri}`,
       'mongosh:',
       `  mongosh '${uri}'`,
+      ...(store.tcp
+        ? [
+            `TCP on 127.0.0.1:${store.tcp.port}, SCRAM-SHA-256 required (user ${TCP_USER}, password in ${path.join(storeDir, TCP_PASSWORD_FILE)}):`,
+            `  mongosh "mongodb://${TCP_USER}:$(cat '${path.join(storeDir, TCP_PASSWORD_FILE)}')@127.0.0.1:${store.tcp.port}/tsunagu?authSource=admin"`,
+          ]
+        : []),
       '',
     ].join('\n') + '\n',
   );

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import type { ChangeHistoryOptions } from './changes.js';
@@ -6,6 +8,7 @@ import { openFilePersistence } from './durability/index.js';
 import { Engine } from './engine.js';
 import { MemoryPersistence, type Persistence } from './persistence.js';
 import type { PlanInfo } from './planner.js';
+import { scramUser } from './scram.js';
 import { WireServer } from './server.js';
 import {
   SOCKET_FILE,
@@ -31,6 +34,13 @@ export interface StartStoreOptions {
    * 0700 and its files 0600.
    */
   dataDir?: string | null;
+  /**
+   * Also listen on TCP, on 127.0.0.1 only, for tools that cannot use a socket. Every TCP
+   * connection must authenticate with SCRAM-SHA-256 as user `tsunagu`, whose password is
+   * generated once into `<dataDir>/tcp-password` (0600; in memory only without a dataDir).
+   * port 0: an ephemeral port.
+   */
+  tcp?: { port: number };
   logger?: Logger;
   /** Durability policy passed to the persistence (see durability/index.ts). Default 'always'. */
   fsync?: 'always' | 'batch' | 'never';
@@ -61,8 +71,13 @@ export interface RunningStore {
   uri: string;
   /** The Unix domain socket the store listens on (0600, in a 0700 directory). */
   socketPath: string;
-  /** What the server listens on, for checks: the socket path, never a TCP address. */
-  address(): ReturnType<WireServer['address']>;
+  /** What the server listens on, for checks: the socket path, then the TCP address if asked. */
+  addresses(): ReturnType<WireServer['addresses']>;
+  /**
+   * With the `tcp` option: its port, and the URI with the credentials (a secret: never log it).
+   * Without: null.
+   */
+  tcp: { port: number; uri: string } | null;
   stats(): StoreStats;
   /** Commands answered so far, by "<command> <collection>" (e.g. "find users"); for diagnostics. */
   commandCounts(): Record<string, number>;
@@ -79,6 +94,28 @@ export interface RunningStore {
  */
 export function storeUri(dataDir: string, dbName = 'tsunagu'): string {
   return `${socketUri(path.join(path.resolve(dataDir), 'store', SOCKET_FILE))}/${dbName}`;
+}
+
+/** The one user of the TCP listener. */
+export const TCP_USER = 'tsunagu';
+export const TCP_PASSWORD_FILE = 'tcp-password';
+
+/** The TCP password kept in the data directory (created 0600 on first use), or a fresh one. */
+async function tcpPassword(dataDir: string | null): Promise<string> {
+  const fresh = randomBytes(32).toString('base64url');
+  if (!dataDir) return fresh;
+  const file = path.join(dataDir, TCP_PASSWORD_FILE);
+  try {
+    await writeFile(file, fresh + '\n', { mode: 0o600, flag: 'wx' });
+    return fresh;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const kept = (await readFile(file, 'utf8')).trim();
+  if (!/^[\x21-\x7e]{20,}$/.test(kept)) {
+    throw new Error(`store: ${file} does not hold a usable password; remove it to get a new one`);
+  }
+  return kept;
 }
 
 export async function startStore(opts: StartStoreOptions = {}): Promise<RunningStore> {
@@ -106,8 +143,21 @@ export async function startStore(opts: StartStoreOptions = {}): Promise<RunningS
     checkSocketPathLength(socketPath);
     // The data directory is locked by now, so a socket file there is one a dead store left.
     await clearStaleSocket(socketPath);
-    server = new WireServer({ engine, cursors, logger });
+    const password = opts.tcp ? await tcpPassword(dataDir) : null;
+    server = new WireServer({
+      engine,
+      cursors,
+      logger,
+      user: password ? scramUser(TCP_USER, password) : undefined,
+    });
     await server.listen(socketPath);
+    let tcp: RunningStore['tcp'] = null;
+    if (opts.tcp && password) {
+      const port = await server.listenTcp(opts.tcp.port, '127.0.0.1');
+      const uri = `mongodb://${TCP_USER}:${password}@127.0.0.1:${port}/?authSource=admin`;
+      tcp = { port, uri };
+      logger.info({ port }, 'store: also listening on TCP (SCRAM-SHA-256 required)');
+    }
     engine.startTtl(opts.ttlIntervalMs ?? 60_000);
     const uri = socketUri(socketPath);
     logger.info({ uri, dataDir }, 'store: listening');
@@ -117,7 +167,8 @@ export async function startStore(opts: StartStoreOptions = {}): Promise<RunningS
     return {
       uri,
       socketPath,
-      address: () => running.address(),
+      addresses: () => running.addresses(),
+      tcp,
       stats: () => {
         const p = persistence.stats();
         return {

@@ -161,7 +161,8 @@ describe('store: only its owner can reach it (embedded store only)', function ()
     try {
       expect([...listeningTcpSockets()].filter((inode) => !before.has(inode))).to.deep.equal([]);
       for (const store of [onDisk, inMemory]) {
-        expect(store.address()).to.equal(store.socketPath);
+        expect(store.addresses()).to.deep.equal([store.socketPath]);
+        expect(store.tcp).to.equal(null);
         expect(store.uri).to.equal(`mongodb://${encodeURIComponent(store.socketPath)}`);
         expect(modeOf(store.socketPath)).to.equal('600');
         expect(modeOf(path.dirname(store.socketPath))).to.equal('700');
@@ -263,6 +264,94 @@ describe('store: only its owner can reach it (embedded store only)', function ()
       expect(existsSync(path.join(dataDir, 'store', 'store.sock'))).to.equal(false);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('store: the optional TCP listener requires SCRAM-SHA-256 (embedded store only)', function () {
+  this.timeout(30_000);
+  let root: string;
+  before(function () {
+    if (onRealMongo) this.skip();
+  });
+  beforeEach(() => (root = tempDir()));
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('serves the driver with the generated credentials, on 127.0.0.1 only, keeping the password 0600 across restarts', async () => {
+    const dir = path.join(root, 'store');
+    const store = await startStore({ dataDir: dir, tcp: { port: 0 } });
+    try {
+      const tcp = store.tcp!;
+      expect(store.addresses()).to.deep.include({
+        address: '127.0.0.1',
+        family: 'IPv4',
+        port: tcp.port,
+      });
+      const password = readFileSync(path.join(dir, 'tcp-password'), 'utf8').trim();
+      expect(password).to.have.length.at.least(40);
+      expect(modeOf(path.join(dir, 'tcp-password'))).to.equal('600');
+      expect(tcp.uri).to.equal(
+        `mongodb://tsunagu:${password}@127.0.0.1:${tcp.port}/?authSource=admin`,
+      );
+      const client = await MongoClient.connect(tcp.uri, { serverSelectionTimeoutMS: 5000 });
+      try {
+        await client.db('app').collection('users').insertOne({ role: 'trainee' });
+        expect(await client.db('app').collection('users').countDocuments()).to.equal(1);
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await store.close();
+    }
+    const again = await startStore({ dataDir: dir, tcp: { port: 0 } });
+    try {
+      expect(again.tcp!.uri).to.contain(
+        `:${readFileSync(path.join(dir, 'tcp-password'), 'utf8').trim()}@`,
+      );
+      const client = await MongoClient.connect(again.tcp!.uri, { serverSelectionTimeoutMS: 5000 });
+      expect(await client.db('app').collection('users').countDocuments()).to.equal(1);
+      await client.close();
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('refuses a wrong password, and every command but hello and ping without credentials', async () => {
+    const store = await startStore({ dataDir: path.join(root, 'store'), tcp: { port: 0 } });
+    const port = store.tcp!.port;
+    try {
+      const wrong = await MongoClient.connect(
+        `mongodb://tsunagu:not-the-password-0123456789@127.0.0.1:${port}/?authSource=admin`,
+        { serverSelectionTimeoutMS: 5000 },
+      ).catch((e: unknown) => e as { code?: number; message: string });
+      expect(wrong).to.include({ code: 18 });
+
+      const anonymous = new MongoClient(`mongodb://127.0.0.1:${port}/app`, {
+        serverSelectionTimeoutMS: 5000,
+      });
+      try {
+        expect((await anonymous.db().command({ ping: 1 })).ok).to.equal(1);
+        for (const attempt of [
+          () => anonymous.db().collection('users').find().toArray(),
+          () =>
+            anonymous
+              .db()
+              .collection('users')
+              .updateOne({}, { $set: { role: 'admin' } }),
+          () => anonymous.db().admin().listDatabases(),
+        ]) {
+          const error = await attempt().catch((e: unknown) => e as { code?: number });
+          expect(error).to.include({ code: 13 });
+        }
+      } finally {
+        await anonymous.close();
+      }
+      // The socket needs no credentials: its file permissions are the access control.
+      const local = await MongoClient.connect(`${store.uri}/app`);
+      expect(await local.db().collection('users').countDocuments()).to.equal(0);
+      await local.close();
+    } finally {
+      await store.close();
     }
   });
 });
