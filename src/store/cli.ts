@@ -16,11 +16,17 @@ import { TCP_PASSWORD_FILE, TCP_USER, startStore } from './index.js';
  * DATA_DIR   data directory; the store keeps its files in DATA_DIR/store (default ./data)
  * STORE_PORT when set, also listen on 127.0.0.1:STORE_PORT for tools that cannot use a socket;
  *            SCRAM-SHA-256 required there, user `tsunagu`, password in DATA_DIR/store/tcp-password
+ * STORE_FSYNC always (default) | batch | never, as for the app (see durability/index.ts)
  * LOG_LEVEL  pino level (default info)
  */
 const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'info' });
 if (process.env.DB_PORT) {
   logger.warn('DB_PORT is ignored: the store listens on its Unix socket (and STORE_PORT if set)');
+}
+const fsync = process.env.STORE_FSYNC || 'always';
+if (fsync !== 'always' && fsync !== 'batch' && fsync !== 'never') {
+  logger.error('STORE_FSYNC must be always, batch or never');
+  process.exit(1);
 }
 const tcpPort = process.env.STORE_PORT ? Number(process.env.STORE_PORT) : null;
 if (tcpPort !== null && !(Number.isInteger(tcpPort) && tcpPort >= 0 && tcpPort <= 65535)) {
@@ -34,6 +40,7 @@ try {
   securePrivateDir(dataDir, logger);
   const store = await startStore({
     dataDir: storeDir,
+    fsync,
     logger,
     tcp: tcpPort === null ? undefined : { port: tcpPort },
   });

@@ -17,6 +17,7 @@ import { openFilePersistence } from '../../src/store/durability/index.js';
 import { startStore, storeUri } from '../../src/store/index.js';
 import { decodeOptions } from '../../src/store/wire.js';
 import { eventually } from '../helpers/eventually.js';
+import { startStoreProcess } from '../helpers/store-process.js';
 import { capturingLogger, tempDir } from './fixtures/crash-helpers.js';
 import { onRealMongo } from './helpers.js';
 
@@ -223,24 +224,10 @@ describe('store: only its owner can reach it (embedded store only)', function ()
     mkdirSync(dataDir, { mode: 0o755 });
     chmodSync(dataDir, 0o755);
     // The child inherits umask 000: nothing it creates may be looser for that.
-    const child = await withOpenUmask(() =>
-      Promise.resolve(
-        spawn(process.execPath, ['--import', 'tsx', 'src/store/cli.ts'], {
-          env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'info' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        }),
-      ),
-    );
+    const db = await withOpenUmask(() => startStoreProcess(dataDir, { LOG_LEVEL: 'info' }));
     try {
-      let out = '';
-      const uri = await new Promise<string>((resolve, reject) => {
-        child.stdout.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          const m = /^MONGODB_URI=(\S+)$/m.exec(out);
-          if (m) resolve(m[1]);
-        });
-        child.on('exit', (code) => reject(new Error(`store exited with ${code}: ${out}`)));
-      });
+      const { uri } = db;
+      const out = db.output();
       expect(uri).to.equal(storeUri(dataDir));
       expect(uri).to.match(/^mongodb:\/\/%2F.*%2Fstore%2Fstore\.sock\/tsunagu$/);
       expect(out).to.contain(`mongosh '${uri}'`);
@@ -256,14 +243,10 @@ describe('store: only its owner can reach it (embedded store only)', function ()
         expect(mode, name).to.equal(isDir ? '700' : '600');
       }
 
-      const code = await new Promise<number | null>((resolve) => {
-        child.on('exit', resolve);
-        child.kill('SIGTERM');
-      });
-      expect(code).to.equal(0);
+      expect(await db.stop()).to.equal(0);
       expect(existsSync(path.join(dataDir, 'store', 'store.sock'))).to.equal(false);
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (db.child.exitCode === null) db.child.kill('SIGKILL');
     }
   });
 });
