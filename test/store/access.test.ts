@@ -9,6 +9,7 @@ import {
   readlinkSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -208,6 +209,45 @@ describe('store: only its owner can reach it (embedded store only)', function ()
     } finally {
       await store.close();
     }
+  });
+
+  it('replaces the socket a killed store left, but not one a live server answers on, nor a file', async () => {
+    const dir = path.join(root, 'store');
+    mkdirSync(dir);
+    const socketPath = path.join(dir, 'store.sock');
+    // A process listening on the path, then SIGKILLed: the socket file stays, nobody answers.
+    const listener = spawn(
+      process.execPath,
+      [
+        '-e',
+        "require('node:net').createServer().listen(process.argv[1], () => console.log('up'))",
+        socketPath,
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    const exited = new Promise((resolve) => listener.once('exit', resolve));
+    try {
+      await new Promise((resolve) => listener.stdout.once('data', resolve));
+      // While it lives, the store refuses to take the path over.
+      const refused = await startStore({ dataDir: dir }).catch((e: unknown) => e as Error);
+      expect(refused).to.be.instanceOf(Error);
+      expect((refused as Error).message).to.match(/another server is listening on .*store\.sock/);
+    } finally {
+      listener.kill('SIGKILL');
+      await exited;
+    }
+    expect(lstatSync(socketPath).isSocket()).to.equal(true);
+    const store = await startStore({ dataDir: dir });
+    try {
+      const client = await MongoClient.connect(store.uri);
+      expect((await client.db('app').command({ ping: 1 })).ok).to.equal(1);
+      await client.close();
+    } finally {
+      await store.close();
+    }
+    writeFileSync(socketPath, 'not a socket');
+    const notSocket = await startStore({ dataDir: dir }).catch((e: unknown) => e as Error);
+    expect((notSocket as Error).message).to.match(/exists and is not a socket/);
   });
 
   it('refuses a data directory too deep for a socket path, clearly and before creating anything', async () => {
