@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import { makePrivateDirSync } from './lib/private-dir.js';
 
 /**
  * Every setting Tsunagu reads from the environment, validated once at start-up. Nothing else in
@@ -39,10 +40,14 @@ const envSchema = z.object({
       }
       return parsed;
     }),
-  /** Runtime data: the embedded store's files, the generated session secret, the mail outbox. */
+  /**
+   * Runtime data: the embedded store's files and socket, the generated session secret, the mail
+   * outbox. Made 0700 at start (files in it 0600): only the account running Tsunagu may enter.
+   */
   DATA_DIR: z.string().min(1).default('./data'),
   /**
-   * A MongoDB connection string (replica set or Atlas). When unset, Tsunagu starts its embedded
+   * A MongoDB connection string (replica set or Atlas), or the one `npm run db` prints for the
+   * embedded store it runs (a Unix socket). When unset, Tsunagu starts its embedded
    * MongoDB-compatible store in DATA_DIR/store.
    */
   MONGODB_URI: z
@@ -212,7 +217,7 @@ function persistedSessionSecret(dataDir: string): string {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  mkdirSync(dataDir, { recursive: true });
+  makePrivateDirSync(dataDir);
   const secret = randomBytes(48).toString('base64url');
   writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
   return secret;

@@ -7,6 +7,7 @@ import { CourseContentError, loadCatalog } from './courses/loader.js';
 import { connectDatabase } from './db.js';
 import { createLogger } from './lib/logger.js';
 import { startRetentionSweep } from './case-studies/retention.js';
+import { securePrivateDir } from './lib/private-dir.js';
 
 async function main(): Promise<void> {
   let config;
@@ -20,6 +21,8 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.log);
+  // The store, the session secret and the outbox: nobody but this account may enter DATA_DIR.
+  securePrivateDir(config.dataDir, logger);
   // The whole training content is validated before anything else starts: never half-loaded.
   let catalog;
   try {

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -93,6 +94,40 @@ describe('config', () => {
       it(`refuses TRUST_PROXY=${bad}`, () => {
         expect(() => parseEnv({ TRUST_PROXY: bad })).to.throw(ConfigError, /TRUST_PROXY/);
       });
+    }
+  });
+
+  it('creates DATA_DIR 0700 and the session secret 0600, even under umask 000', () => {
+    const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'tsunagu-config-')), 'a', 'data');
+    const previous = process.umask(0);
+    try {
+      loadConfig({ DATA_DIR: dataDir });
+    } finally {
+      process.umask(previous);
+    }
+    expect((statSync(dataDir).mode & 0o777).toString(8)).to.equal('700');
+    expect((statSync(path.dirname(dataDir)).mode & 0o777).toString(8)).to.equal('700');
+    const secret = path.join(dataDir, 'session-secret');
+    expect((statSync(secret).mode & 0o777).toString(8)).to.equal('600');
+  });
+
+  it('says why it cannot create DATA_DIR where no directory can be made, instead of hanging', function () {
+    this.timeout(30_000);
+    const root = mkdtempSync(path.join(tmpdir(), 'tsunagu-config-'));
+    symlinkSync(path.join(root, 'unmounted-disk'), path.join(root, 'dangling'));
+    // Node 20's recursive mkdir spins forever under /proc: run the start-up in a child, with a timeout.
+    const script =
+      "import { loadConfig } from './src/config.ts'; loadConfig({ DATA_DIR: process.argv[1] });";
+    for (const dataDir of ['/proc/self/tsunagu-data', path.join(root, 'dangling', 'data')]) {
+      const run = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', script, dataDir],
+        { encoding: 'utf8', timeout: 10_000 },
+      );
+      expect(run.signal, `${dataDir}: still running after 10 s`).to.equal(null);
+      expect(run.status).to.equal(1);
+      expect(run.stderr).to.match(/Error: .*(ENOENT|dangling)/);
+      expect(run.stderr).to.contain(dataDir.split('/').slice(0, -1).join('/'));
     }
   });
 });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, statSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -99,8 +99,13 @@ describe('src/server.ts (the process npm start runs)', function () {
   });
 
   it('keeps its data across a restart: the administrator signs in and is not created again', async () => {
+    // As an older version left it: open to every local account. The start closes it again.
+    chmodSync(dataDir, 0o755);
     const server = await startServer(env);
     try {
+      expect((statSync(dataDir).mode & 0o777).toString(8)).to.equal('700');
+      expect(server.output()).to.contain('DATA_DIR was open to other accounts');
+      expect(statSync(path.join(dataDir, 'store', 'store.sock')).isSocket()).to.equal(true);
       expect(server.output()).not.to.contain('first administrator');
       const agent = request.agent(`http://127.0.0.1:${port}`);
       const login = await agent.get('/login').expect(200);

@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import type { ChangeHistoryOptions } from './changes.js';
 import { CursorRegistry } from './cursors.js';
@@ -5,23 +8,39 @@ import { openFilePersistence } from './durability/index.js';
 import { Engine } from './engine.js';
 import { MemoryPersistence, type Persistence } from './persistence.js';
 import type { PlanInfo } from './planner.js';
+import { scramUser } from './scram.js';
 import { WireServer } from './server.js';
+import {
+  SOCKET_FILE,
+  checkSocketPathLength,
+  clearStaleSocket,
+  privateTempDir,
+  removeTempDir,
+  socketUri,
+} from './socket.js';
 import { decodeOptions } from './wire.js';
 
 /**
  * The embedded MongoDB-compatible store: an in-memory engine (mingo semantics, hash and sorted
- * indexes) made durable by a journal, served over the MongoDB wire protocol on loopback so the
- * real `mongodb` driver and mongoose use it unchanged.
+ * indexes) made durable by a journal, served over the MongoDB wire protocol on a Unix domain
+ * socket that only its owner can reach, so the real `mongodb` driver and mongoose use it
+ * unchanged and no other local account can.
  */
 
 export interface StartStoreOptions {
-  /** null/undefined: pure in-memory (tests). A path: journal and snapshots kept there. */
+  /**
+   * null/undefined: pure in-memory (tests), listening in a fresh private temp directory.
+   * A path: journal, snapshots and the socket (`store.sock`) kept there; the directory is made
+   * 0700 and its files 0600.
+   */
   dataDir?: string | null;
-  /** 0 (default): an ephemeral port. */
-  port?: number;
-  /** Default '127.0.0.1'. Non-loopback hosts are refused unless allowRemote. */
-  host?: string;
-  allowRemote?: boolean;
+  /**
+   * Also listen on TCP, on 127.0.0.1 only, for tools that cannot use a socket. Every TCP
+   * connection must authenticate with SCRAM-SHA-256 as user `tsunagu`, whose password is
+   * generated once into `<dataDir>/tcp-password` (0600; in memory only without a dataDir).
+   * port 0: an ephemeral port.
+   */
+  tcp?: { port: number };
   logger?: Logger;
   /** Durability policy passed to the persistence (see durability/index.ts). Default 'always'. */
   fsync?: 'always' | 'batch' | 'never';
@@ -48,9 +67,17 @@ export interface StoreStats {
 }
 
 export interface RunningStore {
-  /** 'mongodb://127.0.0.1:PORT' */
+  /** The driver URI, 'mongodb://<percent-encoded socket path>'; append '/<db>' for a database. */
   uri: string;
-  port: number;
+  /** The Unix domain socket the store listens on (0600, in a 0700 directory). */
+  socketPath: string;
+  /** What the server listens on, for checks: the socket path, then the TCP address if asked. */
+  addresses(): ReturnType<WireServer['addresses']>;
+  /**
+   * With the `tcp` option: its port, and the URI with the credentials (a secret: never log it).
+   * Without: null.
+   */
+  tcp: { port: number; uri: string } | null;
   stats(): StoreStats;
   /** Commands answered so far, by "<command> <collection>" (e.g. "find users"); for diagnostics. */
   commandCounts(): Record<string, number>;
@@ -61,20 +88,45 @@ export interface RunningStore {
   close(): Promise<void>;
 }
 
-const loopback = new Set(['127.0.0.1', 'localhost', '::1']);
+/**
+ * The URI of the store that `npm run db` (or an app without MONGODB_URI) runs with DATA_DIR
+ * `dataDir`: its socket is DATA_DIR/store/store.sock. Give it to other processes as MONGODB_URI.
+ */
+export function storeUri(dataDir: string, dbName = 'tsunagu'): string {
+  return `${socketUri(path.join(path.resolve(dataDir), 'store', SOCKET_FILE))}/${dbName}`;
+}
+
+/** The one user of the TCP listener. */
+export const TCP_USER = 'tsunagu';
+export const TCP_PASSWORD_FILE = 'tcp-password';
+
+/** The TCP password kept in the data directory (created 0600 on first use), or a fresh one. */
+async function tcpPassword(dataDir: string | null): Promise<string> {
+  const fresh = randomBytes(32).toString('base64url');
+  if (!dataDir) return fresh;
+  const file = path.join(dataDir, TCP_PASSWORD_FILE);
+  try {
+    await writeFile(file, fresh + '\n', { mode: 0o600, flag: 'wx' });
+    return fresh;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const kept = (await readFile(file, 'utf8')).trim();
+  if (!/^[\x21-\x7e]{20,}$/.test(kept)) {
+    throw new Error(`store: ${file} does not hold a usable password; remove it to get a new one`);
+  }
+  return kept;
+}
 
 export async function startStore(opts: StartStoreOptions = {}): Promise<RunningStore> {
-  const host = opts.host ?? '127.0.0.1';
-  if (!loopback.has(host) && !opts.allowRemote) {
-    throw new Error(
-      `store: refusing to listen on non-loopback host ${host} (the store has no authentication)`,
-    );
-  }
   const logger = opts.logger ?? silentLogger;
+  const dataDir = opts.dataDir ? path.resolve(opts.dataDir) : null;
+  // Checked before anything is opened, so a too deep DATA_DIR fails at once and clearly.
+  if (dataDir) checkSocketPathLength(path.join(dataDir, SOCKET_FILE));
   const persistence =
     opts.persistence ??
-    (opts.dataDir
-      ? await openFilePersistence(opts.dataDir, {
+    (dataDir
+      ? await openFilePersistence(dataDir, {
           fsync: opts.fsync ?? 'always',
           logger,
           deserializeOptions: decodeOptions,
@@ -83,18 +135,40 @@ export async function startStore(opts: StartStoreOptions = {}): Promise<RunningS
   const engine = new Engine(persistence, { logger, changes: opts.changeHistory });
   let server: WireServer | null = null;
   const cursors = new CursorRegistry(opts.cursorTimeoutMs ?? 10 * 60_000);
+  let tempDir: string | null = null;
   try {
     await engine.load();
-    server = new WireServer({ engine, cursors, logger });
-    const port = await server.listen(opts.port ?? 0, host);
+    if (!dataDir) tempDir = await privateTempDir();
+    const socketPath = path.join(dataDir ?? tempDir!, SOCKET_FILE);
+    checkSocketPathLength(socketPath);
+    // The data directory is locked by now, so a socket file there is one a dead store left.
+    await clearStaleSocket(socketPath);
+    const password = opts.tcp ? await tcpPassword(dataDir) : null;
+    server = new WireServer({
+      engine,
+      cursors,
+      logger,
+      user: password ? scramUser(TCP_USER, password) : undefined,
+    });
+    await server.listen(socketPath);
+    let tcp: RunningStore['tcp'] = null;
+    if (opts.tcp && password) {
+      const port = await server.listenTcp(opts.tcp.port, '127.0.0.1');
+      const uri = `mongodb://${TCP_USER}:${password}@127.0.0.1:${port}/?authSource=admin`;
+      tcp = { port, uri };
+      logger.info({ port }, 'store: also listening on TCP (SCRAM-SHA-256 required)');
+    }
     engine.startTtl(opts.ttlIntervalMs ?? 60_000);
-    const uri = `mongodb://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    logger.info({ uri, dataDir: opts.dataDir ?? null }, 'store: listening');
+    const uri = socketUri(socketPath);
+    logger.info({ uri, dataDir }, 'store: listening');
     let closing: Promise<void> | null = null;
     const running = server;
+    const ownTempDir = tempDir;
     return {
       uri,
-      port,
+      socketPath,
+      addresses: () => running.addresses(),
+      tcp,
       stats: () => {
         const p = persistence.stats();
         return {
@@ -113,6 +187,7 @@ export async function startStore(opts: StartStoreOptions = {}): Promise<RunningS
           await running.close();
           cursors.close();
           await engine.close();
+          if (ownTempDir) await removeTempDir(ownTempDir);
           logger.info('store: closed');
         })();
         return closing;
@@ -122,6 +197,7 @@ export async function startStore(opts: StartStoreOptions = {}): Promise<RunningS
     cursors.close();
     await server?.close();
     await engine.close().catch(() => undefined);
+    if (tempDir) await removeTempDir(tempDir);
     throw err;
   }
 }

@@ -1,3 +1,4 @@
+import { chmod } from 'node:fs/promises';
 import net from 'node:net';
 import type { Document } from 'bson';
 import type { Logger } from '../lib/logger.js';
@@ -5,6 +6,7 @@ import { runCommand } from './commands/index.js';
 import type { CursorRegistry } from './cursors.js';
 import type { Engine } from './engine.js';
 import { StoreError } from './errors.js';
+import { MECHANISM, ScramConversation, type ScramUser } from './scram.js';
 import {
   MalformedMessage,
   OP_QUERY,
@@ -18,11 +20,29 @@ export interface WireServerOptions {
   engine: Engine;
   cursors: CursorRegistry;
   logger: Logger;
+  /** The one user who may authenticate (SCRAM-SHA-256); required on the TCP listener. */
+  user?: ScramUser;
+}
+
+/** What a TCP connection may send before it has authenticated. */
+const beforeAuthentication = new Set([
+  'hello',
+  'isMaster',
+  'ismaster',
+  'ping',
+  'saslStart',
+  'saslContinue',
+]);
+
+interface AuthState {
+  conversation: ScramConversation | null;
+  authenticated: boolean;
 }
 
 /** Accepts driver connections and answers their messages one at a time, in order. */
 export class WireServer {
   private readonly server: net.Server;
+  private tcpServer: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
   private nextConnectionId = 1;
   private readonly startedAt = new Date();
@@ -30,24 +50,56 @@ export class WireServer {
   readonly commandCounts = new Map<string, number>();
 
   constructor(private readonly opts: WireServerOptions) {
-    this.server = net.createServer((socket) => this.accept(socket));
+    this.server = net.createServer((socket) => this.accept(socket, null));
   }
 
-  listen(port: number, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
+  /**
+   * Listens on a Unix domain socket at `socketPath`, then makes it 0600. Its directory is 0700
+   * (the caller's duty), so nobody else can reach it in between.
+   */
+  async listen(socketPath: string): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => {
+      this.server.listen({ path: socketPath, exclusive: true }, () => {
         this.server.off('error', reject);
-        resolve((this.server.address() as net.AddressInfo).port);
+        resolve();
       });
     });
+    await chmod(socketPath, 0o600);
+  }
+
+  /**
+   * Also listens on TCP at host:port, where every connection must authenticate with SCRAM-SHA-256
+   * as `opts.user` before any command but hello, ping and the SASL exchange. Resolves the port.
+   */
+  listenTcp(port: number, host: string): Promise<number> {
+    const user = this.opts.user;
+    if (!user) return Promise.reject(new Error('store: TCP needs a user to authenticate'));
+    const server = net.createServer((socket) =>
+      this.accept(socket, { conversation: null, authenticated: false }),
+    );
+    this.tcpServer = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve((server.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  /** What the server listens on: the socket path, then the TCP address when there is one. */
+  addresses(): (string | net.AddressInfo)[] {
+    return [this.server.address(), this.tcpServer?.address()].filter(
+      (a): a is string | net.AddressInfo => a !== null && a !== undefined,
+    );
   }
 
   get connections(): number {
     return this.sockets.size;
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: net.Socket, auth: AuthState | null): void {
     const connectionId = this.nextConnectionId++;
     this.sockets.add(socket);
     socket.setNoDelay(true);
@@ -86,14 +138,19 @@ export class WireServer {
         const req = request;
         this.count(req.body);
         queue = queue.then(async () => {
-          const reply = await runCommand(req.body, {
-            engine: this.opts.engine,
-            cursors: this.opts.cursors,
-            db: req.db,
-            connectionId,
-            logger: this.opts.logger,
-            startedAt: this.startedAt,
-          });
+          const reply =
+            (auth && this.authenticate(req.body, auth, connectionId)) ??
+            (await runCommand(req.body, {
+              engine: this.opts.engine,
+              cursors: this.opts.cursors,
+              db: req.db,
+              connectionId,
+              logger: this.opts.logger,
+              startedAt: this.startedAt,
+            }));
+          if (auth && typeof req.body.saslSupportedMechs === 'string') {
+            reply.saslSupportedMechs = [MECHANISM];
+          }
           if (req.moreToCome || socket.destroyed) return;
           let bytes: Buffer;
           try {
@@ -120,6 +177,32 @@ export class WireServer {
     socket.on('close', () => this.sockets.delete(socket));
   }
 
+  /**
+   * On an authenticating connection: answers the SASL exchange, and refuses every other command
+   * until it succeeded. Returns null when the command may run.
+   */
+  private authenticate(body: Document, auth: AuthState, connectionId: number): Document | null {
+    const name = Object.keys(body)[0] ?? '';
+    try {
+      if (name === 'saslStart') {
+        auth.conversation = new ScramConversation(this.opts.user!);
+        return auth.conversation.start(body);
+      }
+      if (name === 'saslContinue') {
+        if (!auth.conversation) throw new StoreError(17, 'No SASL session state found');
+        const reply = auth.conversation.continue(body);
+        auth.authenticated ||= auth.conversation.authenticated;
+        return reply;
+      }
+    } catch (err) {
+      if (!(err instanceof StoreError)) throw err;
+      if (err.code === 18) this.opts.logger.warn({ connectionId }, 'store: authentication failed');
+      return err.toReply();
+    }
+    if (auth.authenticated || beforeAuthentication.has(name)) return null;
+    return new StoreError(13, `command ${name} requires authentication`).toReply();
+  }
+
   private count(body: Document): void {
     const name = Object.keys(body)[0] ?? '';
     const target = body[name] as unknown;
@@ -132,10 +215,15 @@ export class WireServer {
     return opCode === OP_QUERY ? encodeReply(requestId, reply) : encodeMsg(requestId, reply);
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      for (const s of this.sockets) s.destroy();
-      this.server.close(() => resolve());
-    });
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    const closing = [this.server, this.tcpServer].map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          if (!server?.listening) return resolve();
+          server.close(() => resolve());
+        }),
+    );
+    await Promise.all(closing);
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -27,6 +27,24 @@ const MAIL = {
 };
 
 describe('mail', () => {
+  it('keeps the outbox (sign-in links) to the owner: folder 0700, .eml files 0600, even under umask 000', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'tsunagu-mail-'));
+    const mailer = createMailer({
+      config: { dataDir, mail: { smtpUrl: undefined, from: FROM } },
+      logger: pino({ level: 'silent' }),
+    });
+    const previous = process.umask(0);
+    let outboxId: string | undefined;
+    try {
+      outboxId = (await mailer.send(MAIL)).outboxId;
+    } finally {
+      process.umask(previous);
+    }
+    const modeOf = (file: string) => (statSync(file).mode & 0o777).toString(8);
+    expect(modeOf(mailer.outboxDir)).to.equal('700');
+    expect(modeOf(path.join(mailer.outboxDir, `${outboxId}.eml`))).to.equal('600');
+  });
+
   it('without SMTP_URL writes an .eml file to DATA_DIR/outbox that reads back intact, logging no body', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'tsunagu-mail-'));
     const { logger, lines } = capturingLogger();

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +10,7 @@ import { MemoryPersistence } from '../../src/store/persistence.js';
 import { decodeOptions } from '../../src/store/wire.js';
 import { onRealMongo } from './helpers.js';
 
-describe('store: journal integration (compaction, write failures) and npm run db (embedded store only)', () => {
+describe('store: journal integration (compaction, write failures) (embedded store only)', () => {
   let dir: string;
   before(function () {
     if (onRealMongo) this.skip();
@@ -94,36 +93,6 @@ describe('store: journal integration (compaction, write failures) and npm run db
     } finally {
       await client.close();
       await store.close();
-    }
-  });
-
-  it('npm run db: serves on DB_PORT with data in DATA_DIR/store and stops on SIGTERM', async function () {
-    this.timeout(30_000);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/store/cli.ts'], {
-      env: { ...process.env, DB_PORT: '0', DATA_DIR: dir, LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    try {
-      const uri = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          const m = /"uri":"(mongodb:\/\/[^"]+)"/.exec(out);
-          if (m && out.includes('store: ready')) resolve(m[1]);
-        });
-        child.on('exit', (code) => reject(new Error(`store exited with ${code}: ${out}`)));
-      });
-      const client = await MongoClient.connect(`${uri}/tsunagu`);
-      await client.db().collection('probe').insertOne({ ok: true });
-      expect(await client.db().collection('probe').countDocuments()).to.equal(1);
-      await client.close();
-      const code = await new Promise<number | null>((resolve) => {
-        child.on('exit', resolve);
-        child.kill('SIGTERM');
-      });
-      expect(code).to.equal(0);
-    } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
 });

@@ -118,7 +118,7 @@ function runChild(dir: string, round: number, mode: 'random' | 'compaction', led
 /** Opens the store the way the app does (startStore with a dataDir) and reads everything back. */
 async function reopen(dir: string) {
   const { logger, lines } = capturingLogger();
-  const store = await startStore({ dataDir: dir, port: 0, logger });
+  const store = await startStore({ dataDir: dir, logger });
   const client = new MongoClient(store.uri, { serverSelectionTimeoutMS: 5000 });
   try {
     const docs = await client.db('crash').collection<{ _id: string }>('items').find().toArray();

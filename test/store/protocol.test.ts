@@ -4,9 +4,12 @@ import { MongoServerError } from 'mongodb';
 import { pino } from 'pino';
 import { connectTestDb, onRealMongo, type TestDb } from './helpers.js';
 
-function rawExchange(port: number, bytes: Buffer): Promise<{ closed: boolean; data: Buffer }> {
+function rawExchange(
+  socketPath: string,
+  bytes: Buffer,
+): Promise<{ closed: boolean; data: Buffer }> {
   return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = net.connect(socketPath);
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => {
       socket.destroy();
@@ -124,7 +127,7 @@ describe('store: protocol, errors and refusals', () => {
 
     it('closes the connection on a bad length and keeps serving others', async () => {
       const before = warnings.length;
-      const res = await rawExchange(t.store!.port, opMsgHeader(Buffer.alloc(0), 3));
+      const res = await rawExchange(t.store!.socketPath, opMsgHeader(Buffer.alloc(0), 3));
       expect(res.closed).to.equal(true);
       expect(warnings.length).to.equal(before + 1);
       expect(warnings[before]).to.match(/malformed message/);
@@ -136,12 +139,12 @@ describe('store: protocol, errors and refusals', () => {
         Buffer.from([0, 0, 0, 0, 0]),
         Buffer.from([50, 0, 0, 0, 1, 2, 3]),
       ]);
-      expect((await rawExchange(t.store!.port, opMsgHeader(badBson))).closed).to.equal(true);
+      expect((await rawExchange(t.store!.socketPath, opMsgHeader(badBson))).closed).to.equal(true);
       const oversized = opMsgHeader(Buffer.alloc(8), 200 * 1024 * 1024);
-      expect((await rawExchange(t.store!.port, oversized)).closed).to.equal(true);
+      expect((await rawExchange(t.store!.socketPath, oversized)).closed).to.equal(true);
       const unknownOp = opMsgHeader(Buffer.alloc(8));
       unknownOp.writeInt32LE(9999, 12);
-      expect((await rawExchange(t.store!.port, unknownOp)).closed).to.equal(true);
+      expect((await rawExchange(t.store!.socketPath, unknownOp)).closed).to.equal(true);
       expect(await t.db.collection('cursors').countDocuments()).to.equal(30);
     });
 

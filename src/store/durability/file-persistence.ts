@@ -5,6 +5,7 @@ import { serialize, type DeserializeOptions, type Document } from 'bson';
 import type { Logger } from '../../lib/logger.js';
 import type { Persistence } from '../persistence.js';
 import {
+  FILE_MODE,
   SNAPSHOT_FILE,
   SNAPSHOT_TEMP_FILE,
   diskError,
@@ -212,7 +213,7 @@ export class FilePersistence implements Persistence {
     const opened = (async () => {
       await previous?.close();
       try {
-        const handle = await open(file, mode === 'new' ? 'w' : 'r+');
+        const handle = await open(file, mode === 'new' ? 'w' : 'r+', FILE_MODE);
         const wrapped = this.setup.wrapJournalFile(handle);
         let size = (await handle.stat()).size;
         if (mode === 'new') {
@@ -269,7 +270,7 @@ export class FilePersistence implements Persistence {
     });
     let bytes: number;
     try {
-      const handle = await open(temp, 'w');
+      const handle = await open(temp, 'w', FILE_MODE);
       try {
         let position = 0;
         for (const frame of [meta, ...snapshot.frames]) {

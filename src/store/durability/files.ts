@@ -5,6 +5,13 @@ export const SNAPSHOT_FILE = 'snapshot.bson';
 export const SNAPSHOT_TEMP_FILE = 'snapshot.bson.tmp';
 export const LOCK_FILE = 'LOCK';
 
+/**
+ * Modes of everything the store creates, whatever the umask: the data hold password hashes and
+ * personal records, so only the owner may read them, or even list the directory.
+ */
+export const FILE_MODE = 0o600;
+export const DIR_MODE = 0o700;
+
 const JOURNAL_PATTERN = /^journal-(\d{12})\.log$/;
 
 export function journalFileName(generation: number): string {

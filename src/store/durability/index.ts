@@ -25,13 +25,15 @@
  * directory again; the journal it starts is created before the rename, so a crash at any step
  * leaves either the old snapshot with all journals or the new snapshot with the new journal.
  */
-import { mkdir, open, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { DeserializeOptions } from 'bson';
 import { silentLogger, type Logger } from '../../lib/logger.js';
 import type { Persistence } from '../persistence.js';
 import { FilePersistence } from './file-persistence.js';
 import {
+  DIR_MODE,
+  FILE_MODE,
   SNAPSHOT_TEMP_FILE,
   diskError,
   fsyncDir,
@@ -73,6 +75,7 @@ export async function openFilePersistence(
   dir = path.resolve(dir);
   try {
     await makeDirectory(dir);
+    await keepPrivate(dir, logger);
   } catch (error) {
     throw diskError('cannot use the data directory: creating', dir, error);
   }
@@ -127,7 +130,7 @@ export async function openFilePersistence(
 /**
  * mkdir -p, by hand: Node's recursive mkdir spins forever when a parent exists but cannot hold
  * children (a dangling symlink to an unmounted disk, a path under /proc). New directories are
- * fsync'd into their parents so they survive a power loss.
+ * 0700 and fsync'd into their parents so they survive a power loss.
  */
 async function makeDirectory(dir: string): Promise<void> {
   const missing: string[] = [];
@@ -142,7 +145,7 @@ async function makeDirectory(dir: string): Promise<void> {
     at = path.dirname(at);
   }
   for (const at of missing) {
-    await mkdir(at).catch((error: NodeJS.ErrnoException) => {
+    await mkdir(at, DIR_MODE).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EEXIST') throw error;
     });
     await fsyncDir(path.dirname(at));
@@ -150,9 +153,33 @@ async function makeDirectory(dir: string): Promise<void> {
   if (!(await stat(dir)).isDirectory()) throw new Error(`${dir} is not a directory`);
 }
 
+/**
+ * The directory 0700 and its files 0600, whatever the umask was when they were made: data
+ * directories from before files had explicit modes (0755 and 0644) are tightened, once, saying so.
+ */
+async function keepPrivate(dir: string, logger: Logger): Promise<void> {
+  const { mode } = await stat(dir);
+  if (mode & 0o077) {
+    await chmod(dir, DIR_MODE);
+    logger.warn(
+      { dir, was: (mode & 0o777).toString(8) },
+      'store: the data directory was open to other accounts; it is now 0700',
+    );
+  }
+  let tightened = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(dir, entry.name);
+    if (((await stat(file)).mode & 0o077) === 0) continue;
+    await chmod(file, FILE_MODE);
+    tightened++;
+  }
+  if (tightened > 0) logger.warn({ dir, files: tightened }, 'store: files made 0600');
+}
+
 async function createJournal(dir: string, generation: number): Promise<void> {
   const file = path.join(dir, journalFileName(generation));
-  const handle = await open(file, 'wx').catch((error) => {
+  const handle = await open(file, 'wx', FILE_MODE).catch((error) => {
     throw diskError('creating the store journal', file, error);
   });
   try {

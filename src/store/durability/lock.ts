@@ -4,7 +4,7 @@ import { link, open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../../lib/logger.js';
-import { LOCK_FILE, diskError } from './files.js';
+import { FILE_MODE, LOCK_FILE, diskError } from './files.js';
 
 /**
  * The data-directory lock: a file that appears atomically (hard link of a fully written temp
@@ -81,7 +81,7 @@ export async function acquireDirLock(dir: string, logger: Logger): Promise<DirLo
   const content = JSON.stringify(mine);
   const temp = path.join(dir, `${LOCK_FILE}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   try {
-    const handle = await open(temp, 'w');
+    const handle = await open(temp, 'wx', FILE_MODE);
     try {
       await handle.writeFile(content);
       await handle.sync();
