@@ -147,7 +147,9 @@ async function serve(): Promise<void> {
       }
       if (message.kind === 'check') {
         const oid = (id: string) => new mongoose.Types.ObjectId(id);
-        const lessons = await LessonProgress.find({ readAt: { $ne: null } }).lean();
+        const lessons = await LessonProgress.find({
+          readAt: mongoose.trusted({ $ne: null }),
+        }).lean();
         const learners = await LearnerProgress.find({}).lean();
         const readBy = new Map(
           learners.map((l) => [`${String(l.userId)} ${l.programId}`, new Set(l.readLessons)]),
@@ -166,7 +168,7 @@ async function serve(): Promise<void> {
             userId: mongoose.trusted({
               $in: [...new Set(message.submissions.map((s) => oid(s.userId)))],
             }),
-            submittedAt: { $ne: null },
+            submittedAt: mongoose.trusted({ $ne: null }),
           },
           { attemptId: 1 },
         ).lean();
@@ -393,6 +395,9 @@ async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<voi
 /** Set when the app was killed (crash check): users stop at once instead of spinning on refusals. */
 let aborted = false;
 
+/** A quiz after every this many lessons (every lesson in the crash check: more kinds of write). */
+let quizEvery = 3;
+
 /** How quizzes are started: POST (issue 17 item 9) or, on older code, GET. Found on first use. */
 let quizStartMethod: 'POST' | 'GET' | null = null;
 
@@ -467,7 +472,7 @@ async function runUser(
       await call('lesson after read', 'GET', read.location, [200]);
     }
     await pause();
-    if (user.next % 3 !== 0) continue;
+    if (user.next % quizEvery !== 0) continue;
 
     const quiz = `/learn/${PROGRAM}/${lesson.moduleId}/quiz`;
     let started: Reply | null = null;
@@ -849,6 +854,7 @@ async function crashCheck(rounds: number): Promise<void> {
   const userCount = Number(process.env.BENCH_USERS ?? 50);
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
   const lessons = await lessonList();
+  quizEvery = 1;
   const dir = mkdtempSync(path.join(tmpdir(), 'tsunagu-load-kill-'));
   const env = { BENCH_DATA_DIR: dir, BENCH_SESSION_SECRET: randomBytes(32).toString('hex') };
   console.log(
