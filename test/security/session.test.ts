@@ -120,4 +120,15 @@ describe('security: session fixation and sign-out', () => {
     const replay = await request(t.app).get('/account').set('cookie', signedIn.cookie).expect(302);
     expect(replay.headers.location).to.match(/^\/login/);
   });
+
+  // Issue 17 item 3 (sessions created only when needed, branch sec-http): enable after merging.
+  it.skip('stores no session for anonymous requests that keep nothing', async () => {
+    const before = await sessions().countDocuments();
+    for (let i = 0; i < 20; i++) {
+      const res = await request(t.app).get(`/no-such-page-${i}`).expect(404);
+      expect(res.headers['set-cookie'] ?? [], 'a session cookie for a 404').to.deep.equal([]);
+    }
+    await request(t.app).get('/healthz').expect(200);
+    expect(await sessions().countDocuments()).to.equal(before);
+  });
 });
