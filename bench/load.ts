@@ -278,11 +278,34 @@ interface Reply {
   ms: number;
 }
 
-function send(
+type SendOptions = { cookie?: string; form?: Record<string, string | string[]>; address: string };
+
+/**
+ * One request. A keep-alive socket the server closed just as it was reused fails with
+ * ECONNRESET before the server saw anything; that request is sent again once, as Node's
+ * documentation advises (a client-side race, not an answer of the app).
+ */
+async function send(
   port: number,
   method: 'GET' | 'POST',
   urlPath: string,
-  options: { cookie?: string; form?: Record<string, string | string[]>; address: string },
+  options: SendOptions,
+): Promise<Reply> {
+  try {
+    return await sendOnce(port, method, urlPath, options);
+  } catch (error) {
+    if ((error as { reusedSocket?: boolean }).reusedSocket) {
+      return sendOnce(port, method, urlPath, options);
+    }
+    throw error;
+  }
+}
+
+function sendOnce(
+  port: number,
+  method: 'GET' | 'POST',
+  urlPath: string,
+  options: SendOptions,
 ): Promise<Reply> {
   const body = options.form
     ? new URLSearchParams(
@@ -321,7 +344,11 @@ function send(
       },
     );
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (req.reusedSocket && error.code === 'ECONNRESET')
+        Object.assign(error, { reusedSocket: true });
+      reject(error);
+    });
     req.end(body);
   });
 }
