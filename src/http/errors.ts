@@ -66,6 +66,9 @@ export function errorHandler(logger: Logger, showDetails: boolean): ErrorRequest
       });
       return;
     }
+    // A request refused before the app's locals were set (a malformed or oversized body fails
+    // in the body parser) still gets the page frame: the layout reads currentPath.
+    res.locals.currentPath ??= req.path;
     const view =
       appError.status === 404
         ? 'errors/404'

@@ -1,0 +1,948 @@
+/**
+ * `npm run bench:load` — issue 17. Signed-in trainees read lessons, mark them read and answer
+ * quizzes against the real app in production mode (child processes, as bench/learning.ts starts
+ * it), with failed sign-ins in the background:
+ *
+ *   1. one app process on the embedded store (in the app process, as in production), one second
+ *      of think time between a user's requests (BENCH_USERS users ≈ BENCH_USERS req/s offered);
+ *   2. the same users without think time: the saturation throughput of that process;
+ *   3. two app processes sharing one store started as `npm run db` does (src/store/cli.ts),
+ *      think time again, each user's requests alternating between the two processes;
+ *   4. the same two processes without think time.
+ *
+ * Failed sign-ins run in the background of the think-time phases (BENCH_FAILED_LOGINS a second,
+ * default 20): wrong passwords for real and unknown addresses from varied client addresses
+ * (X-Forwarded-For), so the throttle's 429s happen too. Each user comes from its own address.
+ *
+ * Figures per phase: client-side latency p50/p95/p99/max of the users' requests, errors (an
+ * unexpected status or a failed connection), requests over 1 s, RSS of the app process(es) (the
+ * highest sampled). The last line is the think-time run of one process:
+ *   load: N users, p50 X ms, p95 Y ms, p99 Z ms, errors E, rss R MB, saturation S req/s
+ *
+ * Options (env): BENCH_USERS (200), BENCH_SECONDS (30 per phase), BENCH_THINK_MS (1000),
+ * BENCH_FAILED_LOGINS (20 a second), BENCH_PHASES (e.g. "1,2": a subset), STORE_FSYNC (always).
+ * BENCH_KILL=N runs the crash check instead: N rounds of the no-think load on one process, each
+ * ended by a SIGKILL of the app at a random moment; after a restart on the same data, every
+ * acknowledged write (a 303 to 読了にする or to a quiz submission) must be there, and no lesson
+ * may be half-marked (read in lesson_progress but missing from learner_progress.readLessons).
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const PASSWORD = 'load-bench-horse-battery-7';
+const PROGRAM = 'basic-training';
+
+// ── the app (child process) ──────────────────────────────────────────────────────────────────
+
+interface Ready {
+  kind: 'ready';
+  port: number;
+  users: { email: string; id: string }[];
+}
+interface CheckRequest {
+  kind: 'check';
+  reads: { userId: string; lessonId: string }[];
+  submissions: { userId: string; attemptId: string }[];
+}
+interface CheckResult {
+  kind: 'checked';
+  lostReads: number;
+  lostSubmissions: number;
+  halfMarked: number;
+  lessonRecords: number;
+}
+
+/**
+ * The database part of the app's environment. The store is reached through MONGODB_URI; an
+ * empty uri means the embedded store in the app process (DATA_DIR/store). One place to adapt
+ * when the way to the store changes (a Unix socket, credentials).
+ */
+function databaseEnv(uri: string | null): Record<string, string> {
+  return uri ? { MONGODB_URI: uri } : {};
+}
+
+async function serve(): Promise<void> {
+  const { createApp } = await import('../src/app.js');
+  const { loadConfig } = await import('../src/config.js');
+  const { loadCatalog } = await import('../src/courses/loader.js');
+  const { connectDatabase } = await import('../src/db.js');
+  const { createLogger } = await import('../src/lib/logger.js');
+  const { firstStart } = await import('../src/bootstrap/first-start.js');
+  const { hashPassword } = await import('../src/auth/password.js');
+  const { User } = await import('../src/users/user.model.js');
+  const { Municipality } = await import('../src/organisations/municipality.model.js');
+  const { LessonProgress } = await import('../src/learning/lesson-progress.model.js');
+  const { LearnerProgress } = await import('../src/learning/learner-progress.model.js');
+  const { QuizAttempt } = await import('../src/learning/quiz-attempt.model.js');
+  const mongoose = (await import('mongoose')).default;
+
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    // The bench speaks plain HTTP and says it came through the TLS proxy (secure cookies).
+    TRUST_PROXY: '1',
+    DATA_DIR: process.env.BENCH_DATA_DIR!,
+    SESSION_SECRET: process.env.BENCH_SESSION_SECRET!,
+    STORE_FSYNC: process.env.STORE_FSYNC ?? 'always',
+    LOG_LEVEL: 'error',
+    ...databaseEnv(process.env.BENCH_MONGODB_URI || null),
+  });
+  const logger = createLogger(config.log);
+  const catalog = await loadCatalog(config.coursesDir);
+  const database = await connectDatabase({ config, logger });
+  await firstStart({ config, logger });
+
+  // Trainees made through the model (one password hash for all), spread over the municipalities.
+  const wanted = Number(process.env.BENCH_CREATE_USERS ?? 0);
+  if (wanted > 0) {
+    const municipalities = await Municipality.find().sort({ order: 1 }).limit(20).lean();
+    const passwordHash = await hashPassword(PASSWORD);
+    const run = randomBytes(3).toString('hex');
+    await User.insertMany(
+      Array.from({ length: wanted }, (_, i) => {
+        const place = municipalities[i % municipalities.length];
+        return {
+          name: `負荷 試験${i}`,
+          nameKana: 'ふか しけん',
+          email: `load-${run}-${i}@example.jp`,
+          passwordHash,
+          roles: ['trainee'],
+          status: 'active',
+          municipalityId: place._id,
+          regionId: place.regionId,
+          profession: '保健師',
+        };
+      }),
+    );
+  }
+  const users = (
+    await User.find({ email: mongoose.trusted({ $regex: /^load-/ }) }, { email: 1 })
+      .sort({ email: 1 })
+      .lean()
+  ).map((user) => ({ email: user.email, id: String(user._id) }));
+
+  const app = createApp({ config, logger, database, catalog });
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.send!({
+    kind: 'ready',
+    port: (server.address() as AddressInfo).port,
+    users,
+  } satisfies Ready);
+
+  process.on('message', (message: CheckRequest | { kind: 'stop' }) => {
+    void (async () => {
+      if (message.kind === 'stop') {
+        // At once, without closing the database under requests still queued (a saturated app
+        // would print every one of them failing). Writes are already durable (fsync per write).
+        process.exit(0);
+      }
+      if (message.kind === 'check') {
+        const oid = (id: string) => new mongoose.Types.ObjectId(id);
+        const lessons = await LessonProgress.find({
+          readAt: mongoose.trusted({ $ne: null }),
+        }).lean();
+        const learners = await LearnerProgress.find({}).lean();
+        const readBy = new Map(
+          learners.map((l) => [`${String(l.userId)} ${l.programId}`, new Set(l.readLessons)]),
+        );
+        const halfMarked = lessons.filter(
+          (l) => !readBy.get(`${String(l.userId)} ${l.programId}`)?.has(l.lessonId),
+        ).length;
+        const readKeys = new Set(lessons.map((l) => `${String(l.userId)} ${l.lessonId}`));
+        const lostReads = message.reads.filter(
+          (r) =>
+            !readKeys.has(`${r.userId} ${r.lessonId}`) ||
+            !readBy.get(`${r.userId} ${PROGRAM}`)?.has(r.lessonId),
+        ).length;
+        const submitted = await QuizAttempt.find(
+          {
+            userId: mongoose.trusted({
+              $in: [...new Set(message.submissions.map((s) => oid(s.userId)))],
+            }),
+            submittedAt: mongoose.trusted({ $ne: null }),
+          },
+          { attemptId: 1 },
+        ).lean();
+        const submittedIds = new Set(submitted.map((a) => (a as { attemptId: string }).attemptId));
+        const lostSubmissions = message.submissions.filter(
+          (s) => !submittedIds.has(s.attemptId),
+        ).length;
+        process.send!({
+          kind: 'checked',
+          lostReads,
+          lostSubmissions,
+          halfMarked,
+          lessonRecords: lessons.length,
+        } satisfies CheckResult);
+      }
+    })();
+  });
+}
+
+// ── processes ─────────────────────────────────────────────────────────────────────────────────
+
+const self = fileURLToPath(import.meta.url);
+const root = path.resolve(path.dirname(self), '..');
+
+interface AppProcess {
+  child: ChildProcess;
+  port: number;
+  users: Ready['users'];
+}
+
+function startApp(env: Record<string, string>): Promise<AppProcess> {
+  const child = fork(self, ['--serve'], {
+    execArgv: ['--import', 'tsx'],
+    cwd: root,
+    env: { ...process.env, NODE_ENV: 'production', ...env },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('message', (message: Ready) =>
+      resolve({ child, port: message.port, users: message.users }),
+    );
+    child.once('exit', (code) => reject(new Error(`bench app exited with ${code}`)));
+  });
+}
+
+async function stopApp(app: AppProcess): Promise<void> {
+  if (app.child.exitCode !== null || app.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => app.child.once('exit', resolve));
+  app.child.send({ kind: 'stop' });
+  await exited;
+}
+
+/**
+ * The store alone, as `npm run db` starts it (the same script, src/store/cli.ts, run directly so
+ * that its process id is the store's own, for RSS). Resolves to the MONGODB_URI it prints.
+ */
+function startSharedStore(dataDir: string): Promise<{ child: ChildProcess; uri: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/store/cli.ts'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      DB_PORT: '0',
+      LOG_LEVEL: 'info',
+      LOG_PRETTY: 'false',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const uri = sharedStoreUri(output);
+      if (uri) resolve({ child, uri });
+    });
+    child.once('exit', (code) => reject(new Error(`store exited with ${code}: ${output}`)));
+  });
+}
+
+/** The MONGODB_URI the store's start-up line gives, database name included. */
+function sharedStoreUri(output: string): string | null {
+  const stated = /MONGODB_URI=([^\s)"]+)/.exec(output);
+  if (stated) return stated[1];
+  const uri = /"uri":"([^"]+)"/.exec(output);
+  return uri ? `${uri[1]}/tsunagu` : null;
+}
+
+/** Resident set size of a process, MB (Linux /proc). */
+function rssMb(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+// ── HTTP ──────────────────────────────────────────────────────────────────────────────────────
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+
+interface Reply {
+  status: number;
+  location: string;
+  setCookie: string[];
+  body: string;
+  ms: number;
+}
+
+type SendOptions = { cookie?: string; form?: Record<string, string | string[]>; address: string };
+
+/**
+ * One request. A keep-alive socket the server closed just as it was reused fails with
+ * ECONNRESET before the server saw anything; that request is sent again once, as Node's
+ * documentation advises (a client-side race, not an answer of the app).
+ */
+async function send(
+  port: number,
+  method: 'GET' | 'POST',
+  urlPath: string,
+  options: SendOptions,
+): Promise<Reply> {
+  try {
+    return await sendOnce(port, method, urlPath, options);
+  } catch (error) {
+    if ((error as { reusedSocket?: boolean }).reusedSocket) {
+      return sendOnce(port, method, urlPath, options);
+    }
+    throw error;
+  }
+}
+
+function sendOnce(
+  port: number,
+  method: 'GET' | 'POST',
+  urlPath: string,
+  options: SendOptions,
+): Promise<Reply> {
+  const body = options.form
+    ? new URLSearchParams(
+        Object.entries(options.form).flatMap(([k, v]) =>
+          (Array.isArray(v) ? v : [v]).map((one): [string, string] => [k, one]),
+        ),
+      ).toString()
+    : undefined;
+  const headers: http.OutgoingHttpHeaders = {
+    'x-forwarded-proto': 'https',
+    'x-forwarded-for': options.address,
+    accept: 'text/html',
+  };
+  if (options.cookie) headers.cookie = options.cookie;
+  if (body) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    headers['content-length'] = Buffer.byteLength(body);
+  }
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path: urlPath, headers, agent, timeout: 30_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            location: String(res.headers.location ?? ''),
+            setCookie: res.headers['set-cookie'] ?? [],
+            body: Buffer.concat(chunks).toString(),
+            ms: performance.now() - started,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (req.reusedSocket && error.code === 'ECONNRESET')
+        Object.assign(error, { reusedSocket: true });
+      reject(error);
+    });
+    req.end(body);
+  });
+}
+
+const csrfIn = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+const cookieIn = (setCookie: string[]) =>
+  setCookie.map((c) => c.split(';')[0]).find((c) => c.startsWith('tsunagu.sid=')) ?? '';
+
+// ── users ─────────────────────────────────────────────────────────────────────────────────────
+
+interface Lesson {
+  moduleId: string;
+  lessonId: string;
+}
+
+interface User {
+  id: string;
+  email: string;
+  address: string;
+  cookie: string;
+  csrf: string;
+  /** Position in the lesson list. */
+  next: number;
+}
+
+interface Stats {
+  samples: number[];
+  errors: number;
+  errorKinds: Map<string, number>;
+  slow: number;
+  /** Acknowledged writes, for the crash check. */
+  reads: { userId: string; lessonId: string }[];
+  submissions: { userId: string; attemptId: string }[];
+}
+
+const newStats = (): Stats => ({
+  samples: [],
+  errors: 0,
+  errorKinds: new Map(),
+  slow: 0,
+  reads: [],
+  submissions: [],
+});
+
+async function signIn(port: number, user: User): Promise<void> {
+  const page = await send(port, 'GET', '/login', { address: user.address });
+  const cookie = cookieIn(page.setCookie);
+  const res = await send(port, 'POST', '/login', {
+    cookie,
+    address: user.address,
+    form: { email: user.email, password: PASSWORD, _csrf: csrfIn(page.body) },
+  });
+  if (res.status !== 302) throw new Error(`sign-in of ${user.email}: ${res.status}`);
+  user.cookie = cookieIn(res.setCookie);
+  const home = await send(port, 'GET', '/', { cookie: user.cookie, address: user.address });
+  user.csrf = csrfIn(home.body);
+  if (!user.csrf) throw new Error('no CSRF token after sign-in');
+}
+
+/** Runs `work` over `items` with at most `limit` at once. */
+async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>) {
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (i < items.length) await work(items[i++]);
+    }),
+  );
+}
+
+/** Set when the app was killed (crash check): users stop at once instead of spinning on refusals. */
+let aborted = false;
+
+/** A quiz after every this many lessons (every lesson in the crash check: more kinds of write). */
+let quizEvery = 3;
+
+/** How quizzes are started: POST (issue 17 item 9) or, on older code, GET. Found on first use. */
+let quizStartMethod: 'POST' | 'GET' | null = null;
+
+/**
+ * One user's session of work until `deadline`: for each lesson, open it, mark it read (following
+ * the redirect as a browser does); after every third lesson, start the module's quiz and submit
+ * an answer to every question. `think` ms between the user's actions.
+ */
+async function runUser(
+  ports: number[],
+  user: User,
+  lessons: Lesson[],
+  deadline: number,
+  think: number,
+  stats: Stats,
+): Promise<void> {
+  let turn = user.next;
+  const port = () => ports[turn++ % ports.length];
+  const record = (kind: string, reply: Reply | Error, expected: number[]) => {
+    if (reply instanceof Error) {
+      stats.errors++;
+      stats.errorKinds.set(
+        `${kind}: ${reply.message}`,
+        (stats.errorKinds.get(`${kind}: ${reply.message}`) ?? 0) + 1,
+      );
+      return false;
+    }
+    stats.samples.push(reply.ms);
+    if (reply.ms > 1000) stats.slow++;
+    if (!expected.includes(reply.status)) {
+      stats.errors++;
+      const key = `${kind} ${reply.status}`;
+      stats.errorKinds.set(key, (stats.errorKinds.get(key) ?? 0) + 1);
+      return false;
+    }
+    return true;
+  };
+  const call = async (
+    kind: string,
+    method: 'GET' | 'POST',
+    url: string,
+    expected: number[],
+    form?: Record<string, string | string[]>,
+  ): Promise<Reply | null> => {
+    if (Date.now() >= deadline || aborted) return null;
+    try {
+      const reply = await send(port(), method, url, {
+        cookie: user.cookie,
+        address: user.address,
+        form: form && { ...form, _csrf: user.csrf },
+      });
+      return record(kind, reply, expected) ? reply : null;
+    } catch (error) {
+      record(kind, error as Error, expected);
+      return null;
+    }
+  };
+  const pause = () =>
+    think > 0 && Date.now() < deadline
+      ? new Promise((resolve) => setTimeout(resolve, think))
+      : Promise.resolve();
+
+  while (Date.now() < deadline && !aborted) {
+    const lesson = lessons[user.next % lessons.length];
+    user.next++;
+    const href = `/learn/${PROGRAM}/${lesson.moduleId}/${lesson.lessonId}`;
+    await call('lesson', 'GET', href, [200]);
+    await pause();
+    const read = await call('read', 'POST', `${href}/read`, [303], {});
+    if (read) {
+      stats.reads.push({ userId: user.id, lessonId: lesson.lessonId });
+      await call('lesson after read', 'GET', read.location, [200]);
+    }
+    await pause();
+    if (user.next % quizEvery !== 0) continue;
+
+    const quiz = `/learn/${PROGRAM}/${lesson.moduleId}/quiz`;
+    let started: Reply | null = null;
+    if (quizStartMethod !== 'GET') {
+      started = await call('quiz start', 'POST', `${quiz}/start`, [303, 404], {});
+      if (started?.status === 404) {
+        quizStartMethod = 'GET';
+        started = null;
+      } else if (started) quizStartMethod = 'POST';
+    }
+    if (quizStartMethod === 'GET')
+      started = await call('quiz start', 'GET', `${quiz}/start`, [303]);
+    if (!started) continue;
+    const attempt = await call('attempt', 'GET', started.location, [200]);
+    if (!attempt) continue;
+    await pause();
+    const answers: Record<string, string> = {};
+    for (const match of attempt.body.matchAll(/name="(q_[^"]+)" value="([^"]+)"/g)) {
+      answers[match[1]] ??= match[2];
+    }
+    const submitted = await call('quiz submit', 'POST', started.location, [303], answers);
+    if (submitted) {
+      stats.submissions.push({ userId: user.id, attemptId: started.location.split('/').pop()! });
+      await call('result', 'GET', submitted.location, [200]);
+    }
+    await pause();
+  }
+}
+
+// ── failed sign-ins in the background ─────────────────────────────────────────────────────────
+
+interface Attack {
+  stop(): Promise<{ sent: number; byStatus: Map<string, number>; samples: number[] }>;
+}
+
+/**
+ * `perSecond` failed sign-ins: wrong passwords for some real accounts and many unknown ones,
+ * from 40 addresses, each through one of 20 anonymous sessions (with the form's CSRF token).
+ */
+async function startFailedSignIns(
+  ports: number[],
+  realEmails: string[],
+  perSecond: number,
+): Promise<Attack> {
+  const sessions: { cookie: string; csrf: string; port: number }[] = [];
+  for (let i = 0; i < 20; i++) {
+    const port = ports[i % ports.length];
+    const page = await send(port, 'GET', '/login', { address: `203.0.113.${i}` });
+    sessions.push({ cookie: cookieIn(page.setCookie), csrf: csrfIn(page.body), port });
+  }
+  const byStatus = new Map<string, number>();
+  const samples: number[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let sent = 0;
+  const timer = setInterval(() => {
+    const n = sent++;
+    const session = sessions[n % sessions.length];
+    const email =
+      n % 4 === 0 ? realEmails[n % Math.min(10, realEmails.length)] : `nobody-${n % 97}@example.jp`;
+    const one = send(session.port, 'POST', '/login', {
+      cookie: session.cookie,
+      address: `198.51.100.${n % 40}`,
+      form: { email, password: `wrong-guess-${n}`, _csrf: session.csrf },
+    }).then(
+      (reply) => {
+        samples.push(reply.ms);
+        const key = String(reply.status);
+        byStatus.set(key, (byStatus.get(key) ?? 0) + 1);
+      },
+      (error: Error) => {
+        byStatus.set(error.message, (byStatus.get(error.message) ?? 0) + 1);
+      },
+    );
+    inFlight.add(one);
+    void one.finally(() => inFlight.delete(one));
+  }, 1000 / perSecond);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(inFlight);
+      return { sent, byStatus, samples };
+    },
+  };
+}
+
+// ── phases ────────────────────────────────────────────────────────────────────────────────────
+
+interface PhaseResult {
+  name: string;
+  users: number;
+  seconds: number;
+  requests: number;
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  errors: number;
+  slow: number;
+  rss: number;
+  attack?: string;
+  errorKinds: Map<string, number>;
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted.length === 0
+    ? NaN
+    : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+async function phase(
+  name: string,
+  ports: number[],
+  pids: number[],
+  users: User[],
+  lessons: Lesson[],
+  options: { seconds: number; think: number; failedPerSecond: number; killAfterMs?: () => void },
+): Promise<PhaseResult & { stats: Stats }> {
+  const waited = await settle(ports);
+  if (waited > 1) console.log(`\n(waited ${waited.toFixed(0)} s for the app to drain its backlog)`);
+  const stats = newStats();
+  const attack =
+    options.failedPerSecond > 0
+      ? await startFailedSignIns(
+          ports,
+          users.map((u) => u.email),
+          options.failedPerSecond,
+        )
+      : null;
+  let rss = 0;
+  const sampler = setInterval(() => {
+    rss = Math.max(
+      rss,
+      pids.reduce((sum, pid) => sum + rssMb(pid), 0),
+    );
+  }, 500);
+  const started = performance.now();
+  const deadline = Date.now() + options.seconds * 1000;
+  // Users start spread over one think time, as people do.
+  await Promise.all(
+    users.map(async (user, i) => {
+      const delay = options.think > 0 ? (i / users.length) * options.think : 0;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      await runUser(ports, user, lessons, deadline, options.think, stats);
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  rss = Math.max(
+    rss,
+    pids.reduce((sum, pid) => sum + rssMb(pid), 0),
+  );
+  const attackResult = attack ? await attack.stop() : null;
+  const sorted = [...stats.samples].sort((a, b) => a - b);
+  const attackSorted = attackResult ? [...attackResult.samples].sort((a, b) => a - b) : [];
+  return {
+    name,
+    users: users.length,
+    seconds: elapsed,
+    requests: sorted.length,
+    rps: sorted.length / elapsed,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    max: sorted[sorted.length - 1] ?? NaN,
+    errors: stats.errors,
+    slow: stats.slow,
+    rss,
+    attack: attackResult
+      ? `${attackResult.sent} failed sign-ins (${[...attackResult.byStatus]
+          .map(([status, n]) => `${status}: ${n}`)
+          .join(', ')}), p95 ${percentile(attackSorted, 95).toFixed(0)} ms`
+      : undefined,
+    errorKinds: stats.errorKinds,
+    stats,
+  };
+}
+
+/**
+ * Waits until the app answers a cheap request quickly again (at most 60 s), so that a phase does
+ * not inherit the previous one's backlog (failed sign-ins still hashing). Returns the wait, s.
+ */
+async function settle(ports: number[]): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < 60_000) {
+    const replies = await Promise.all(
+      ports.map((port) =>
+        send(port, 'GET', '/healthz', { address: '127.0.0.1' }).catch(() => null),
+      ),
+    );
+    if (replies.every((reply) => reply && reply.ms < 100)) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return (performance.now() - started) / 1000;
+}
+
+function printPhase(result: PhaseResult): void {
+  const ms = (n: number) => `${n.toFixed(1)} ms`;
+  console.log(`\n${result.name}`);
+  console.log(
+    `  ${result.users} users, ${result.requests} requests in ${result.seconds.toFixed(1)} s (${result.rps.toFixed(0)} req/s)`,
+  );
+  console.log(
+    `  latency p50 ${ms(result.p50)}, p95 ${ms(result.p95)}, p99 ${ms(result.p99)}, max ${ms(result.max)}; over 1 s: ${result.slow}`,
+  );
+  console.log(`  errors ${result.errors}; RSS of the app process(es) ${result.rss.toFixed(0)} MB`);
+  if (result.errorKinds.size > 0)
+    console.log(
+      `  errors by kind: ${[...result.errorKinds].map(([k, n]) => `${k} ×${n}`).join(', ')}`,
+    );
+  if (result.attack) console.log(`  background: ${result.attack}`);
+}
+
+async function signInAll(
+  ports: number[],
+  accounts: Ready['users'],
+  count: number,
+): Promise<User[]> {
+  const users: User[] = accounts.slice(0, count).map((account, i) => ({
+    id: account.id,
+    email: account.email,
+    address: `10.${(i >> 8) & 255}.${i & 255}.1`,
+    cookie: '',
+    csrf: '',
+    next: i,
+  }));
+  await pool(users, 8, async (user) => signIn(ports[user.next % ports.length], user));
+  return users;
+}
+
+async function lessonList(): Promise<Lesson[]> {
+  const { loadCatalog } = await import('../src/courses/loader.js');
+  const catalog = await loadCatalog(path.join(root, 'courses'));
+  const program = catalog.programs.find((p) => p.id === PROGRAM)!;
+  return program.modules.flatMap((module) =>
+    module.lessons.map((lesson) => ({ moduleId: module.id, lessonId: lesson.id })),
+  );
+}
+
+async function bench(): Promise<void> {
+  const userCount = Number(process.env.BENCH_USERS ?? 200);
+  const seconds = Number(process.env.BENCH_SECONDS ?? 30);
+  const think = Number(process.env.BENCH_THINK_MS ?? 1000);
+  const failedPerSecond = Number(process.env.BENCH_FAILED_LOGINS ?? 20);
+  const phases = new Set((process.env.BENCH_PHASES ?? '1,2,3,4').split(','));
+  const lessons = await lessonList();
+  const secret = randomBytes(32).toString('hex');
+  const dirs: string[] = [];
+  const dataDir = () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tsunagu-load-'));
+    dirs.push(dir);
+    return dir;
+  };
+  console.log(
+    `Tsunagu bench:load — ${userCount} trainees, ${seconds} s per phase, think time ${think} ms, ` +
+      `${failedPerSecond} failed sign-ins a second in the think-time phases; latency measured by the client`,
+  );
+  const results: PhaseResult[] = [];
+  try {
+    if (phases.has('1') || phases.has('2')) {
+      const one = await startApp({
+        BENCH_DATA_DIR: dataDir(),
+        BENCH_SESSION_SECRET: secret,
+        BENCH_CREATE_USERS: String(userCount),
+      });
+      const pids = [one.child.pid!];
+      try {
+        const users = await signInAll([one.port], one.users, userCount);
+        if (phases.has('1')) {
+          const r = await phase(
+            '1. one app process, embedded store, think time',
+            [one.port],
+            pids,
+            users,
+            lessons,
+            {
+              seconds,
+              think,
+              failedPerSecond,
+            },
+          );
+          printPhase(r);
+          results[1] = r;
+        }
+        if (phases.has('2')) {
+          const r = await phase(
+            '2. one app process, no think time (saturation)',
+            [one.port],
+            pids,
+            users,
+            lessons,
+            {
+              seconds,
+              think: 0,
+              failedPerSecond: 0,
+            },
+          );
+          printPhase(r);
+          results[2] = r;
+        }
+      } finally {
+        await stopApp(one);
+      }
+    }
+    if (phases.has('3') || phases.has('4')) {
+      const storeDir = dataDir();
+      const store = await startSharedStore(storeDir);
+      try {
+        const common = {
+          BENCH_DATA_DIR: storeDir,
+          BENCH_SESSION_SECRET: secret,
+          BENCH_MONGODB_URI: store.uri,
+        };
+        const first = await startApp({ ...common, BENCH_CREATE_USERS: String(userCount) });
+        const second = await startApp(common);
+        const ports = [first.port, second.port];
+        const pids = [first.child.pid!, second.child.pid!];
+        try {
+          const users = await signInAll(ports, first.users, userCount);
+          if (phases.has('3')) {
+            const r = await phase(
+              '3. two app processes sharing `npm run db`, think time',
+              ports,
+              pids,
+              users,
+              lessons,
+              {
+                seconds,
+                think,
+                failedPerSecond,
+              },
+            );
+            printPhase(r);
+            console.log(`  RSS of the store process ${rssMb(store.child.pid).toFixed(0)} MB`);
+            results[3] = r;
+          }
+          if (phases.has('4')) {
+            const r = await phase(
+              '4. two app processes sharing `npm run db`, no think time (saturation)',
+              ports,
+              pids,
+              users,
+              lessons,
+              {
+                seconds,
+                think: 0,
+                failedPerSecond: 0,
+              },
+            );
+            printPhase(r);
+            results[4] = r;
+          }
+        } finally {
+          await Promise.all([stopApp(first), stopApp(second)]);
+        }
+      } finally {
+        store.child.kill('SIGTERM');
+        await new Promise((resolve) => store.child.once('exit', resolve));
+      }
+    }
+  } finally {
+    agent.destroy();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  }
+  const main = results[1];
+  const errors = results.reduce((sum, r) => sum + (r?.errors ?? 0), 0);
+  if (errors > 0) process.exitCode = 1;
+  if (!main) return;
+  console.log(
+    `\nTargets: 0 errors, p95 < 150 ms, RSS < 400 MB, no request over 1 s while failed sign-ins run (phase 1: ${main.slow} over 1 s).`,
+  );
+  console.log(
+    `load: ${main.users} users, p50 ${main.p50.toFixed(1)} ms, p95 ${main.p95.toFixed(1)} ms, p99 ${main.p99.toFixed(1)} ms, errors ${main.errors}, rss ${main.rss.toFixed(0)} MB, saturation ${results[2] ? results[2].rps.toFixed(0) : 'n/a'} req/s`,
+  );
+}
+
+// ── crash check (BENCH_KILL=N) ────────────────────────────────────────────────────────────────
+
+async function crashCheck(rounds: number): Promise<void> {
+  const userCount = Number(process.env.BENCH_USERS ?? 50);
+  const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+  const lessons = await lessonList();
+  quizEvery = 1;
+  const dir = mkdtempSync(path.join(tmpdir(), 'tsunagu-load-kill-'));
+  const env = { BENCH_DATA_DIR: dir, BENCH_SESSION_SECRET: randomBytes(32).toString('hex') };
+  console.log(
+    `Tsunagu bench:load crash check — ${rounds} SIGKILLs of the app (embedded store, STORE_FSYNC=${process.env.STORE_FSYNC ?? 'always'}) under ${userCount} users without think time`,
+  );
+  const reads: Stats['reads'] = [];
+  const submissions: Stats['submissions'] = [];
+  let failed = false;
+  try {
+    let app = await startApp({ ...env, BENCH_CREATE_USERS: String(userCount) });
+    let users = await signInAll([app.port], app.users, userCount);
+    for (let round = 1; round <= rounds; round++) {
+      const killAt = (0.3 + Math.random() * 0.5) * seconds * 1000;
+      const victim = app.child;
+      aborted = false;
+      const timer = setTimeout(() => victim.kill('SIGKILL'), killAt);
+      victim.once('exit', () => (aborted = true));
+      const result = await phase(`round ${round}`, [app.port], [victim.pid!], users, lessons, {
+        seconds,
+        think: 0,
+        failedPerSecond: 0,
+      });
+      clearTimeout(timer);
+      if (victim.exitCode === null && victim.signalCode === null) victim.kill('SIGKILL');
+      await new Promise((resolve) =>
+        victim.signalCode ? resolve(null) : victim.once('exit', resolve),
+      );
+      reads.push(...result.stats.reads);
+      submissions.push(...result.stats.submissions);
+      // Restart on the same data: the store replays its journal.
+      app = await startApp(env);
+      const check = await new Promise<CheckResult>((resolve) => {
+        app.child.once('message', (message: CheckResult) => resolve(message));
+        app.child.send({ kind: 'check', reads, submissions } satisfies CheckRequest);
+      });
+      console.log(
+        `round ${round}: killed after ${(killAt / 1000).toFixed(1)} s; acknowledged so far: ${reads.length} lessons read, ${submissions.length} quiz submissions; ` +
+          `after restart: lost reads ${check.lostReads}, lost submissions ${check.lostSubmissions}, half-marked lessons ${check.halfMarked} (of ${check.lessonRecords} read records)`,
+      );
+      if (check.lostReads + check.lostSubmissions + check.halfMarked > 0) failed = true;
+      // Sessions are in the store, so the same cookies still work after the restart.
+      const probe = await send(app.port, 'GET', '/account', {
+        cookie: users[0].cookie,
+        address: users[0].address,
+      });
+      if (probe.status !== 200) users = await signInAll([app.port], app.users, userCount);
+    }
+    await stopApp(app);
+  } finally {
+    agent.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(
+    failed ? 'crash check: FAILED' : 'crash check: no acknowledged write lost, nothing half-marked',
+  );
+  if (failed) process.exitCode = 1;
+}
+
+if (process.argv.includes('--serve')) {
+  await serve();
+} else if (process.env.BENCH_KILL) {
+  await crashCheck(Math.max(1, Number(process.env.BENCH_KILL) || 1));
+} else {
+  await bench();
+}
