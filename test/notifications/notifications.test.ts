@@ -252,6 +252,8 @@ describe('notifications', () => {
   });
 
   it('keeps notifications a year (a TTL index on createdAt)', async () => {
+    // mongoose builds indexes (autoIndex) once per process, in the first test database only.
+    await Notification.createIndexes();
     const indexes = await Notification.collection.indexes();
     const ttl = indexes.find((index) => index.expireAfterSeconds !== undefined);
     expect(ttl?.key).to.deep.equal({ createdAt: 1 });
