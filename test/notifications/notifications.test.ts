@@ -141,6 +141,13 @@ describe('notifications', () => {
       expect(headerCount(list.text)).to.equal(0);
       expect(headerCount((await trainee.session.get('/').expect(200)).text)).to.equal(0);
     });
+
+    it('shows more than 99 unread as 99+', async () => {
+      const trainee = await signedInUser();
+      await User.updateOne({ _id: trainee.user._id }, { $set: { unreadNotifications: 100 } });
+      const page = await trainee.session.get('/').expect(200);
+      expect(page.text).to.contain('class="badge badge--count">99+<');
+    });
   });
 
   describe('/notifications', () => {
