@@ -19,6 +19,8 @@ import { navigationFor } from './http/navigation.js';
 import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security.js';
 import { createMailer } from './mail/mailer.js';
+import { notificationsRouter } from './notifications/notifications.routes.js';
+import { configureNotifications } from './notifications/notifications.service.js';
 import { accountsRouter } from './users/accounts.routes.js';
 import { csrf, csrfTokenForViews, parsesOwnBody, sessionMiddleware } from './http/session.js';
 import { configureViews } from './http/views.js';
@@ -97,6 +99,10 @@ export function createApp(deps: AppDeps): Express {
   app.use('/case-studies', caseStudyRecordsRouter(catalog));
   app.use('/admin/case-study-access', caseStudyAccessLogRouter());
   const mailer = createMailer({ config, logger });
+  // notify() is called from services (case-study review) that know nothing of the app: it sends
+  // its mail with this app's mailer and links from BASE_URL.
+  configureNotifications({ mailer, config, logger });
+  app.use(notificationsRouter());
   app.use(adminRouter({ config, logger, mailer }));
   app.use(accountsRouter({ config, logger, passport, mailer }));
 

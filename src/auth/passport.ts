@@ -22,6 +22,7 @@ export function toSessionUser(user: {
   municipalityId?: Types.ObjectId | null;
   regionId?: Types.ObjectId | null;
   organisationId?: Types.ObjectId | null;
+  unreadNotifications?: number | null;
 }): SessionUser {
   return {
     id: String(user._id),
@@ -32,6 +33,7 @@ export function toSessionUser(user: {
     municipalityId: user.municipalityId ? String(user.municipalityId) : null,
     regionId: user.regionId ? String(user.regionId) : null,
     organisationId: user.organisationId ? String(user.organisationId) : null,
+    unreadNotifications: user.unreadNotifications ?? 0,
   };
 }
 
@@ -66,6 +68,7 @@ const SIGNED_IN_FIELDS = {
   regionId: 1,
   organisationId: 1,
   passwordChangedAt: 1,
+  unreadNotifications: 1,
 } as const;
 
 type SignedInUser = Parameters<typeof toSessionUser>[0] & { passwordChangedAt?: Date | null };

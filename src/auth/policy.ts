@@ -152,6 +152,11 @@ const rules = {
       inOwnRegion(user, record)),
   /** The log of who opened which case study. */
   'caseStudy.accessLog': (user: SessionUser) => isAdmin(user),
+
+  // ── Notifications (お知らせ) ───────────────────────────────────────────────────────────────
+  /** Open or mark a notification: its addressee only (administrators too see only their own). */
+  'notification.read': (user: SessionUser, record?: { userId: Id }) =>
+    !!record && same(record.userId, user.id),
 } satisfies Record<string, Rule | ((user: SessionUser, resource?: never) => boolean)>;
 
 export type Action = keyof typeof rules;

@@ -15,6 +15,8 @@ export interface SessionUser {
   municipalityId: string | null;
   regionId: string | null;
   organisationId?: string | null;
+  /** Unread notifications, for the header's count (stored on the user: src/notifications). */
+  unreadNotifications?: number;
 }
 
 declare global {

@@ -32,6 +32,9 @@ const entries: NavEntry[] = [
   { href: '/admin/organisations', label: '所属機関', roles: ['coordinator', 'regional_viewer'] },
   { href: '/admin/audit', label: '操作の記録', roles: ['admin'] },
 
+  // ── Notifications (the layout adds the unread count to this entry) ─────────────────────────
+  { href: '/notifications', label: 'お知らせ' },
+
   // ── Accounts (A1), last ────────────────────────────────────────────────────────────────────
   { href: '/admin/outbox', label: '送信メール', roles: ['admin'] },
   { href: '/account', label: 'アカウント', roles: undefined },

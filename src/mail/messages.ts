@@ -159,3 +159,24 @@ export function registrationRejectedMessage(options: { name: string }): MessageC
 ${SIGNATURE}`,
   };
 }
+
+/**
+ * An in-app notification by mail (src/notifications): its title, one sentence and the link. It
+ * carries nothing of the record it is about, so a mail read by the wrong person tells them nothing.
+ */
+export function notificationMessage(options: {
+  title: string;
+  sentence: string;
+  link: string;
+}): MessageContent {
+  return {
+    subject: `【つなぐ】${options.title}`,
+    text: `${options.sentence}
+次のリンクを開いて、ログインのうえご確認ください。
+
+${options.link}
+
+お知らせのメールは「アカウント」のページで止められます（画面のお知らせは届きます）。
+${SIGNATURE}`,
+  };
+}

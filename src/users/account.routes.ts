@@ -59,6 +59,8 @@ export function accountRouter({ config, mailer }: AccountsDeps): Router {
         profession: user.profession,
         lastLoginAt: user.lastLoginAt,
       },
+      // The mail setting of notifications (src/notifications); absent means on.
+      notificationMail: user.notificationMail !== false,
       errors,
     });
   }

@@ -85,6 +85,13 @@ const userSchema = new Schema(
     /** Who approved a self-registration or sent the invitation; for the audit trail on the user page. */
     approvedBy: { type: Schema.Types.ObjectId, ref: 'User', default: null },
     approvedAt: { type: Date, default: null },
+    /** Whether notifications (src/notifications) are also sent by mail; in-app ones always appear. */
+    notificationMail: { type: Boolean, default: true },
+    /**
+     * Unread notifications, for the header: kept here because the user is read (and cached) on
+     * every request anyway. Raised by notify(), recounted when notifications are read.
+     */
+    unreadNotifications: { type: Number, default: 0, min: 0 },
   },
   {
     timestamps: true,

@@ -13,6 +13,8 @@ import { expect } from 'chai';
 import express from 'express';
 import request from 'supertest';
 import { CaseStudy } from '../../src/case-studies/case-study.model.js';
+import { Notification } from '../../src/notifications/notification.model.js';
+import { notify } from '../../src/notifications/notifications.service.js';
 import { Organisation } from '../../src/organisations/organisation.model.js';
 import type { Role } from '../../src/users/roles.js';
 import { createInvitation } from '../../src/users/invitations.service.js';
@@ -56,6 +58,8 @@ interface Fixtures {
   /** The signed-in trainee's submitted case study (version 1) and its attached PDF. */
   traineeCaseStudyId: string;
   traineeCaseFileId: string;
+  /** A notification to the signed-in trainee (only they may open it). */
+  traineeNotificationId: string;
 }
 
 /** The module, lesson and quiz of the real course the learning rows open. */
@@ -410,6 +414,28 @@ const ROWS: Row[] = [
     expect: signedIn(404),
     note: 'the course has no attachments; anonymous is stopped before the lookup',
   },
+
+  // ── Notifications (お知らせ) ───────────────────────────────────────────────────────────────
+  { method: 'GET', path: '/notifications', expect: signedIn(200), note: "each user's own list" },
+  {
+    method: 'POST',
+    path: '/notifications/:traineeNotificationId/open',
+    expect: ownerOnly('trainee', 'redirect'),
+    note: 'the addressee only; administrators too get 404',
+  },
+  {
+    method: 'POST',
+    path: '/notifications/read-all',
+    expect: signedIn('redirect'),
+    note: "marks each user's own",
+  },
+  {
+    method: 'POST',
+    path: '/account/notification-mail',
+    form: { notificationMail: 'on' },
+    expect: signedIn('redirect'),
+    note: "each user's own setting (left on)",
+  },
 ];
 
 /**
@@ -424,6 +450,7 @@ describe('access matrix: every route × every role', () => {
   let f: Fixtures;
   const sessions = new Map<Who, SignedIn>();
   const credentials = new Map<Who, { email: string; password: string }>();
+  const userIds = new Map<Who, string>();
 
   before(async () => {
     t = await createTestApp();
@@ -442,6 +469,7 @@ describe('access matrix: every route × every role', () => {
         municipality: role === 'admin' ? null : nagano,
       });
       credentials.set(role, { email: user.email, password });
+      userIds.set(role, String(user._id));
       sessions.set(role, await signIn(t.app, user, password));
     }
     const { user: admin } = await buildUser({ roles: ['admin'] });
@@ -479,6 +507,7 @@ describe('access matrix: every route × every role', () => {
       adminDiscardBatchId: await uploadImport(sessions.get('admin')!, 'import-b@example.jp'),
       traineeAttemptId: await startQuiz(sessions.get('trainee')!),
       ...(await submitCaseStudy(sessions.get('trainee')!)),
+      traineeNotificationId: await notifyTrainee(userIds.get('trainee')!),
     };
   });
   after(async () => {
@@ -514,6 +543,13 @@ describe('access matrix: every route × every role', () => {
       traineeCaseStudyId: String(doc!._id),
       traineeCaseFileId: String(doc!.draft.attachments[0].fileId),
     };
+  }
+
+  /** Sends the signed-in trainee a notification; returns its id. */
+  async function notifyTrainee(traineeId: string): Promise<string> {
+    await notify({ userIds: [traineeId], kind: 'case_study.approved', link: '/learn/me' });
+    const notification = await Notification.findOne({ userId: traineeId }).lean();
+    return String(notification!._id);
   }
 
   /** Starts the module's quiz; returns the attempt id. */
