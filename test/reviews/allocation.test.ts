@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Types } from 'mongoose';
 import { AuditEvent } from '../../src/audit/audit.model.js';
-import { CaseStudy } from '../../src/case-studies/case-study.model.js';
+import { CaseStudy, type CaseStudyState } from '../../src/case-studies/case-study.model.js';
 import { Region } from '../../src/organisations/region.model.js';
 import { SupervisorCoverage } from '../../src/reviews/coverage.model.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
@@ -113,6 +113,26 @@ describe('supervisor review: allocation by region, waiting cases and reassignmen
     ).to.deep.equal([uedaId]);
   });
 
+  // Enable after rv-notify merges: the notifications feature stores in-app notifications.
+  it.skip('tells administrators of the waiting case and both supervisors of a reassignment (enable after rv-notify merges)', async () => {
+    const { default: mongoose } = await import('mongoose');
+    const Notification = mongoose.model<{
+      userId: Types.ObjectId;
+      kind: string;
+      link: string;
+      readAt: Date | null;
+    }>('Notification');
+    const kinds = async (userId: string) =>
+      (await Notification.find({ userId: new Types.ObjectId(userId) }).lean()).map((n) => n.kind);
+    const adminUser = await AuditEvent.findOne({ action: 'review.reassigned' });
+    expect(await kinds(String(adminUser!.actorId))).to.include('case_study.unassigned');
+    expect(await kinds(matsumotoId)).to.include.members([
+      'case_study.assigned',
+      'case_study.reassigned',
+    ]);
+    expect(await kinds(uedaId)).to.include('case_study.assigned');
+  });
+
   it('assigns new cases from the covered region automatically', async () => {
     const other = await buildUser({ municipality: '飯田市' });
     const session = await signIn(t.app, other.user, other.password);
@@ -134,7 +154,12 @@ describe('supervisor review: the queue marks overdue cases, filters and sorts', 
     const day = 86_400_000;
     const nagano = await buildMunicipality('長野市');
     const suzaka = await buildMunicipality('須坂市');
-    const make = async (name: string, daysAgo: number, state: string, municipality = nagano) => {
+    const make = async (
+      name: string,
+      daysAgo: number,
+      state: CaseStudyState,
+      municipality = nagano,
+    ) => {
       const { user } = await buildUser({ name, municipality });
       await CaseStudy.create({
         userId: user._id,
