@@ -19,8 +19,10 @@ export function onProgramCompleted(listener: ProgramCompletedListener): () => vo
 }
 
 /**
- * Emits the event if the learner's program is now complete. Called where the last step can
- * happen; today: the approval of the case study (src/reviews).
+ * Emits the event if the learner's program is now complete. Called wherever the last step can
+ * happen: a lesson newly marked read, a quiz passed, the case study approved (src/reviews). A
+ * retaken quiz passed again emits again, so listeners must be idempotent (one certificate per
+ * learner and program).
  */
 export async function emitIfProgramCompleted(learner: Learner, program: Program): Promise<boolean> {
   const progress = await loadProgramProgress(learner, program);
