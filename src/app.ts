@@ -8,7 +8,15 @@ import type { Catalog } from './courses/catalog.types.js';
 import { learningRouter } from './learning/learning.routes.js';
 import { caseStudyRouter } from './case-studies/case-study.routes.js';
 import { caseStudyAccessLogRouter, caseStudyRecordsRouter } from './case-studies/records.routes.js';
-import { registerCaseStudyApprovalCheck } from './case-studies/case-study.service.js';
+import {
+  registerCaseStudyApprovalCheck,
+  setCaseStudyFeedbackLoader,
+  setCaseStudySubmissionListener,
+} from './case-studies/case-study.service.js';
+import { allocateOnSubmission } from './reviews/allocation.service.js';
+import { traineeFeedback } from './reviews/feedback-view.js';
+import { reviewAdminRouter } from './reviews/admin.routes.js';
+import { reviewRouter } from './reviews/review.routes.js';
 import { authentication, createPassport } from './auth/passport.js';
 import { adminRouter } from './admin/admin.routes.js';
 import { homePage } from './home/home.routes.js';
@@ -94,10 +102,15 @@ export function createApp(deps: AppDeps): Express {
   app.get('/', homePage);
   app.use(ASSETS_PREFIX, courseAssetsRouter(catalog));
   registerCaseStudyApprovalCheck();
+  // The supervisor review: allocation on each submission, released feedback on the trainee's page.
+  setCaseStudySubmissionListener(allocateOnSubmission);
+  setCaseStudyFeedbackLoader(traineeFeedback);
   app.use('/learn', caseStudyRouter(config, catalog));
   app.use('/learn', learningRouter(catalog));
   app.use('/case-studies', caseStudyRecordsRouter(catalog));
   app.use('/admin/case-study-access', caseStudyAccessLogRouter());
+  app.use('/review', reviewRouter(config, catalog));
+  app.use('/admin/review', reviewAdminRouter(config));
   const mailer = createMailer({ config, logger });
   // notify() is called from services (case-study review) that know nothing of the app: it sends
   // its mail with this app's mailer and links from BASE_URL.

@@ -108,6 +108,11 @@ const envSchema = z.object({
    * kept. The server checks hourly and records each deletion in the audit log.
    */
   CASE_FILE_RETENTION_DAYS: z.coerce.number().int().min(1).optional(),
+  /**
+   * Days a submitted case study may wait for its supervisor's decision before the review queue
+   * and the administrators' list mark it overdue.
+   */
+  REVIEW_OVERDUE_DAYS: z.coerce.number().int().min(1).max(365).default(14),
   /** Log level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Pretty, human-readable logs (development). Defaults to on outside production. */
@@ -182,6 +187,10 @@ export interface Config {
     /** Undefined: attachments are kept. */
     fileRetentionDays: number | undefined;
   };
+  review: {
+    /** REVIEW_OVERDUE_DAYS. */
+    overdueDays: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -251,5 +260,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       attachmentMaxFiles: env.CASE_ATTACHMENT_MAX_FILES,
       fileRetentionDays: env.CASE_FILE_RETENTION_DAYS,
     },
+    review: { overdueDays: env.REVIEW_OVERDUE_DAYS },
   };
 }

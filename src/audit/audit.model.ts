@@ -30,6 +30,11 @@ export const AUDIT_ACTIONS = [
   'case_study.withdrawn',
   'case_study.approved',
   'case_study.files_deleted',
+  'review.assigned',
+  'review.unassigned',
+  'review.reassigned',
+  'review.decided',
+  'review.coverage_changed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -63,6 +68,11 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
   'case_study.withdrawn': '事例検討レポートの取り下げ',
   'case_study.approved': '事例検討レポートの承認',
   'case_study.files_deleted': '事例検討の添付ファイルの削除（保存期間の経過）',
+  'review.assigned': '事例検討レポートの担当割り当て',
+  'review.unassigned': '事例検討レポートの担当者なし（割り当て待ち）',
+  'review.reassigned': '事例検討レポートの担当変更',
+  'review.decided': '事例検討レポートの確認結果',
+  'review.coverage_changed': 'スーパーバイザーの担当圏域の変更',
 };
 
 const auditEventSchema = new Schema(

@@ -153,6 +153,21 @@ const rules = {
   /** The log of who opened which case study. */
   'caseStudy.accessLog': (user: SessionUser) => isAdmin(user),
 
+  // ── Supervisor review (スーパーバイザーによる確認) ─────────────────────────────────────────
+  /** Open the review queue (/review): supervisors (admins see the cases assigned to them, if any). */
+  'review.queue': (user: SessionUser) => isAdmin(user) || has(user, 'supervisor'),
+  /** Open a case's review page, write feedback and decide: its assigned supervisor only. */
+  'review.decide': (user: SessionUser, record?: CaseStudyRecord) =>
+    !!record &&
+    has(user, 'supervisor') &&
+    !same(record.userId, user.id) &&
+    (record.assignedSupervisorIds ?? []).some((id) => same(id, user.id)),
+  /** Answer the supervisor's comments: the author while the case is back with them. */
+  'review.answer': (user: SessionUser, record?: CaseStudyRecord) =>
+    !!record && same(record.userId, user.id) && record.state === 'revision_requested',
+  /** Set supervisors' regions, see unassigned and overdue cases, reassign: administrators. */
+  'review.allocate': (user: SessionUser) => isAdmin(user),
+
   // ── Notifications (お知らせ) ───────────────────────────────────────────────────────────────
   /** Open or mark a notification: its addressee only (administrators too see only their own). */
   'notification.read': (user: SessionUser, record?: { userId: Id }) =>

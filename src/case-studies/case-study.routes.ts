@@ -27,6 +27,7 @@ import {
   findOpenCaseStudy,
   listVersions,
   listWithdrawn,
+  loadCaseStudyFeedback,
   overlongSections,
   removeAttachment,
   saveDraft,
@@ -116,9 +117,10 @@ export function caseStudyRouter(config: Config, catalog: Catalog): Router {
     const caseStudy = state.caseStudy;
     const stored = caseStudy ? draftTexts(caseStudy) : new Map<string, string>();
     const texts = state.texts ?? stored;
-    const [versions, withdrawn] = await Promise.all([
+    const [versions, withdrawn, feedback] = await Promise.all([
       caseStudy ? listVersions(caseStudy._id) : Promise.resolve([]),
       listWithdrawn(req.user!.id, program.id),
+      loadCaseStudyFeedback(caseStudy, program),
     ]);
     if (caseStudy) {
       await recordCaseStudyAccess({
@@ -156,6 +158,7 @@ export function caseStudyRouter(config: Config, catalog: Catalog): Router {
       messages: state.messages ?? [],
       versions,
       withdrawn,
+      feedback,
       maxFiles: attachmentMaxFiles,
       maxMb,
       acceptedTypes: ACCEPTED_TYPES_TEXT,

@@ -304,6 +304,7 @@ export async function submitCaseStudy(
     ip: ip ?? null,
     details: { version: versionNumber, program: program.id },
   });
+  if (submissionListener) await submissionListener(claimed, versionNumber);
   return { outcome: 'submitted', caseStudy: claimed, versionNumber };
 }
 
@@ -385,4 +386,75 @@ export async function isCaseStudyApproved(userId: string, programId: string): Pr
 /** Lets learning count an approved case study (overview, /learn/me, the completion rule). */
 export function registerCaseStudyApprovalCheck(): void {
   setCaseStudyApprovalCheck(isCaseStudyApproved);
+}
+
+// ── For the supervisor review (src/reviews) ──────────────────────────────────────────────────
+
+/** Called after each submission (first or resubmission); the review feature registers allocation. */
+export type SubmissionListener = (
+  caseStudy: CaseStudyDocument,
+  versionNumber: number,
+) => Promise<void>;
+let submissionListener: SubmissionListener | null = null;
+
+export function setCaseStudySubmissionListener(listener: SubmissionListener | null): void {
+  submissionListener = listener;
+}
+
+/** States a supervisor may decide on. */
+export const DECIDABLE_STATES: readonly CaseStudyState[] = [
+  'submitted',
+  'in_review',
+  'resubmitted',
+];
+
+/** Sets the supervisors assigned to an open case study; null when it is closed meanwhile. */
+export function setAssignedSupervisors(
+  caseStudyId: Types.ObjectId,
+  supervisorIds: readonly Types.ObjectId[],
+): Promise<CaseStudyDocument | null> {
+  return CaseStudy.findOneAndUpdate(
+    { _id: caseStudyId, open: true, state: mongoose.trusted({ $ne: 'approved' }) },
+    { $set: { assignedSupervisorIds: [...supervisorIds] } },
+    { returnDocument: 'after' },
+  );
+}
+
+/** submitted → in_review when the supervisor starts writing feedback (conditional update). */
+export async function markInReview(caseStudyId: Types.ObjectId): Promise<void> {
+  const now = new Date();
+  await CaseStudy.updateOne(
+    { _id: caseStudyId, state: 'submitted' },
+    { $set: { state: 'in_review', stateChangedAt: now } },
+  );
+}
+
+/** Sends the case study back to its author; false when it is no longer awaiting a decision. */
+export async function requestRevision(
+  caseStudyId: Types.ObjectId,
+  at = new Date(),
+): Promise<boolean> {
+  const result = await CaseStudy.updateOne(
+    { _id: caseStudyId, state: mongoose.trusted({ $in: DECIDABLE_STATES }) },
+    { $set: { state: 'revision_requested', stateChangedAt: at } },
+  );
+  return result.modifiedCount > 0;
+}
+
+/**
+ * Loads what the trainee's page shows of the review (decided rounds only); registered by the
+ * review feature, rendered by views/reviews/_trainee-feedback.ejs.
+ */
+export type FeedbackLoader = (caseStudy: CaseStudyDocument, program: Program) => Promise<unknown>;
+let feedbackLoader: FeedbackLoader | null = null;
+
+export function setCaseStudyFeedbackLoader(loader: FeedbackLoader | null): void {
+  feedbackLoader = loader;
+}
+
+export function loadCaseStudyFeedback(
+  caseStudy: CaseStudyDocument | null,
+  program: Program,
+): Promise<unknown> {
+  return caseStudy && feedbackLoader ? feedbackLoader(caseStudy, program) : Promise.resolve(null);
 }

@@ -32,6 +32,10 @@ const entries: NavEntry[] = [
   { href: '/admin/organisations', label: '所属機関', roles: ['coordinator', 'regional_viewer'] },
   { href: '/admin/audit', label: '操作の記録', roles: ['admin'] },
 
+  // ── Supervisor review ──────────────────────────────────────────────────────────────────────
+  { href: '/review', label: 'レポートの確認', roles: ['supervisor'] },
+  { href: '/admin/review', label: 'レポートの担当', roles: ['admin'] },
+
   // ── Notifications (the layout adds the unread count to this entry) ─────────────────────────
   { href: '/notifications', label: 'お知らせ' },
 

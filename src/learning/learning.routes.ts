@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { requireAuth } from '../auth/middleware.js';
 import type { Catalog, Lesson, Module, Program } from '../courses/catalog.types.js';
 import { notFound } from '../lib/errors.js';
+import { emitIfProgramCompleted } from './program-completion.js';
 import { learnerOf } from './learner.js';
 import {
   computeModuleProgress,
@@ -112,6 +113,7 @@ export function learningRouter(catalog: Catalog): Router {
   router.post('/:program/:module/:lesson/read', async (req, res) => {
     const { program, module, lesson } = resolveLesson(catalog, req);
     const changed = await markLessonRead(learnerOf(req.user!), program, module, lesson);
+    if (changed) await emitIfProgramCompleted(learnerOf(req.user!), program);
     req.flash(
       changed ? 'success' : 'info',
       changed ? `「${lesson.title}」を読了にしました。` : 'このレッスンはすでに読了しています。',

@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Catalog, Module, Program, Quiz } from '../courses/catalog.types.js';
 import { AppError, notFound } from '../lib/errors.js';
 import { formatDateTime } from './format.js';
+import { emitIfProgramCompleted } from './program-completion.js';
 import { learnerOf } from './learner.js';
 import { resolveModule } from './resolve.js';
 import { moduleHref, quizHref } from './progress.service.js';
@@ -134,6 +135,7 @@ export function quizRoutes(catalog: Catalog): Router {
     }
     const result = await submitAttempt(learnerOf(req.user!), attempt, check.answers);
     if (result.kind === 'already_submitted') return renderAlreadySubmitted(res, resolved);
+    if (result.passed) await emitIfProgramCompleted(learnerOf(req.user!), program);
     res.redirect(303, attemptHref(program, module, attempt.attemptId));
   });
 

@@ -1,0 +1,33 @@
+import type { Program } from '../courses/catalog.types.js';
+import type { Learner } from './learner.js';
+import { loadProgramProgress } from './progress.service.js';
+
+/** A learner has completed a program (the certificate issue listens). */
+export interface ProgramCompletedEvent {
+  userId: string;
+  programId: string;
+  at: Date;
+}
+export type ProgramCompletedListener = (event: ProgramCompletedEvent) => Promise<void> | void;
+
+const listeners = new Set<ProgramCompletedListener>();
+
+/** Listens for completions; returns a function that stops listening. */
+export function onProgramCompleted(listener: ProgramCompletedListener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/**
+ * Emits the event if the learner's program is now complete. Called wherever the last step can
+ * happen: a lesson newly marked read, a quiz passed, the case study approved (src/reviews). A
+ * retaken quiz passed again emits again, so listeners must be idempotent (one certificate per
+ * learner and program).
+ */
+export async function emitIfProgramCompleted(learner: Learner, program: Program): Promise<boolean> {
+  const progress = await loadProgramProgress(learner, program);
+  if (!progress.completed) return false;
+  const event = { userId: String(learner.userId), programId: program.id, at: new Date() };
+  for (const listener of listeners) await listener(event);
+  return true;
+}
