@@ -27,21 +27,26 @@ function toObjectId(value: string | Types.ObjectId | null | undefined): Types.Ob
  */
 export async function recordAudit(input: AuditInput): Promise<void> {
   const details = input.details ?? null;
-  if (details) {
-    const bad = Object.keys(details).filter(
-      (key) => FORBIDDEN_KEYS.test(key) && key !== 'emailHash',
-    );
-    if (bad.length > 0) throw new Error(`audit details must not contain ${bad.join(', ')}`);
-  }
-  await AuditEvent.create({
+  if (details) checkDetails(details);
+  await AuditEvent.create({ ...eventFields(input), details });
+}
+
+/** Refuses detail keys that look like secrets or addresses (a programming error). */
+function checkDetails(details: Record<string, unknown>): void {
+  const bad = Object.keys(details).filter((key) => FORBIDDEN_KEYS.test(key) && key !== 'emailHash');
+  if (bad.length > 0) throw new Error(`audit details must not contain ${bad.join(', ')}`);
+}
+
+/** The stored fields of an event but its time and details. */
+function eventFields(input: AuditInput) {
+  return {
     actorId: toObjectId(input.actorId),
     action: input.action,
     targetType: input.targetType ?? null,
     targetId: toObjectId(input.targetId),
     municipalityId: toObjectId(input.municipalityId),
     ip: input.ip ?? null,
-    details,
-  });
+  };
 }
 
 /**
@@ -72,17 +77,8 @@ export async function recordRepeatedAudit(
   id.writeUInt32BE(Math.floor(windowStart / 1000), 0);
   digest.copy(id, 4, 0, 8);
   const details = input.details ?? {};
-  const bad = Object.keys(details).filter((key) => FORBIDDEN_KEYS.test(key) && key !== 'emailHash');
-  if (bad.length > 0) throw new Error(`audit details must not contain ${bad.join(', ')}`);
-  const onInsert: Record<string, unknown> = {
-    at: now,
-    actorId: toObjectId(input.actorId),
-    action: input.action,
-    targetType: input.targetType ?? null,
-    targetId: toObjectId(input.targetId),
-    municipalityId: toObjectId(input.municipalityId),
-    ip: input.ip ?? null,
-  };
+  checkDetails(details);
+  const onInsert: Record<string, unknown> = { at: now, ...eventFields(input) };
   for (const [key, value] of Object.entries(details)) onInsert[`details.${key}`] = value;
   const update = {
     $setOnInsert: onInsert,
