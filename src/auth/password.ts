@@ -1,5 +1,6 @@
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomBytes, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { AppError } from '../lib/errors.js';
 import { sourceFile } from '../lib/paths.js';
 /**
@@ -15,13 +16,20 @@ const KEY_LENGTH = 64;
 const SALT_BYTES = 16;
 
 /**
- * scrypt runs on libuv's thread pool, which the store's file writes and fsyncs share, and each
- * hash keeps a core busy for about 0.1 s. Hashes beyond MAX_CONCURRENT_HASHES wait here instead
- * of taking every thread and core (a burst of failed sign-ins would otherwise hold up every
- * page); one at a time leaves the second core of the 2-core server to the event loop (measured
- * with bench/signin-burst.ts: clearly better lesson-page times than two at a time). When
+ * Each hash keeps a core busy for about 0.1 s. Hashes beyond MAX_CONCURRENT_HASHES wait here
+ * instead of taking every core (a burst of failed sign-ins would otherwise hold up every page);
+ * one at a time leaves the second core of the 2-core server to the event loop (measured with
+ * bench/signin-burst.ts: clearly better lesson-page times than two at a time). When
  * MAX_WAITING_HASHES already wait (about 1.6 s of work), the request is refused at once with
  * hashingBusy() rather than queued without end.
+ *
+ * The hash itself runs synchronously in a worker thread of its own (hashWorker below), at the
+ * lowest CPU priority (nice 19, per thread on Linux). node's asynchronous scrypt ran on libuv's
+ * thread pool at normal priority: it held a pool thread the embedded store's writes and fsyncs
+ * share, and under a stream of failed sign-ins it took as much CPU as the event loop on a busy
+ * machine. bench/load.ts, 40 users with 20 failed sign-ins/s on the shared 2-core machine:
+ * p50/p95 292/1,026 ms before, 29/165 ms with the low-priority thread (32/158 ms with no failed
+ * sign-ins at all); the same thread at normal priority was no better than before.
  */
 const MAX_CONCURRENT_HASHES = 1;
 const MAX_WAITING_HASHES = 16;
@@ -63,13 +71,68 @@ async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The worker's code (CommonJS, evaluated: nothing to resolve from source or from dist/). It
+ * answers each { id, password, salt, options } with { id, key } or { id, error }.
+ */
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { scryptSync } = require('node:crypto');
+const { setPriority } = require('node:os');
+// On Linux the nice value is per thread: only this thread yields to the event loop.
+try { setPriority(19); } catch {}
+parentPort.on('message', ({ id, password, salt, options }) => {
+  try {
+    const key = scryptSync(password, salt, ${KEY_LENGTH}, options);
+    parentPort.postMessage({ id, key });
+  } catch (error) {
+    parentPort.postMessage({ id, error: String(error && error.message) });
+  }
+});
+`;
+
+type HashReply = { id: number; key: Uint8Array } | { id: number; error: string };
+
+let worker: Worker | undefined;
+let nextRequestId = 0;
+const pendingHashes = new Map<number, { resolve(key: Buffer): void; reject(e: Error): void }>();
+
+/**
+ * The hashing thread, started on first use. It keeps the process alive only while a hash is
+ * pending (a script that hashes a password still gets its answer; an idle server can exit).
+ */
+function hashWorker(): Worker {
+  if (worker) return worker;
+  const started = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
+  started.unref();
+  started.on('message', (reply: HashReply) => {
+    const pending = pendingHashes.get(reply.id);
+    if (!pending) return;
+    pendingHashes.delete(reply.id);
+    if (pendingHashes.size === 0) started.unref();
+    if ('error' in reply) pending.reject(new Error(reply.error));
+    else pending.resolve(Buffer.from(reply.key));
+  });
+  const fail = (error: Error) => {
+    if (worker === started) worker = undefined; // the next hash starts a new thread
+    for (const pending of pendingHashes.values()) pending.reject(error);
+    pendingHashes.clear();
+  };
+  started.on('error', fail);
+  started.on('exit', (code) => fail(new Error(`password hashing thread exited (${code})`)));
+  worker = started;
+  return started;
+}
+
 function scryptAsync(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
   return withHashSlot(
     () =>
       new Promise<Buffer>((resolve, reject) => {
-        scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, options, (error, key) =>
-          error ? reject(error) : resolve(key),
-        );
+        const id = nextRequestId++;
+        pendingHashes.set(id, { resolve, reject });
+        const thread = hashWorker();
+        thread.ref();
+        thread.postMessage({ id, password: password.normalize('NFKC'), salt, options });
       }),
   );
 }
