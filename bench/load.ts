@@ -557,7 +557,10 @@ async function startFailedSignIns(
     const n = sent++;
     const session = sessions[n % sessions.length];
     const email =
-      n % 4 === 0 ? realEmails[n % Math.min(10, realEmails.length)] : `nobody-${n % 97}@example.jp`;
+      // Every fourth guess names one of 10 real accounts in turn (n / 4, so all 10 are reached).
+      n % 4 === 0
+        ? realEmails[(n / 4) % Math.min(10, realEmails.length)]
+        : `nobody-${n % 97}@example.jp`;
     const one = send(session.port, 'POST', '/login', {
       cookie: session.cookie,
       address: `198.51.100.${n % 40}`,
