@@ -39,10 +39,17 @@ function sentenceAround(
   let to = end;
   while (to < text.length && to - end < CONTEXT && !boundary.test(text[to])) to++;
   if (to < text.length && boundary.test(text[to]) && text[to] !== '\n') to++;
+  // Never cut a character outside the basic plane (𠮷, emoji) in two at the edge of the context.
+  if (from > 0 && isLowSurrogate(text.charCodeAt(from))) from--;
+  if (to < text.length && isLowSurrogate(text.charCodeAt(to))) to++;
   return {
     before: (from > 0 && !boundary.test(text[from - 1]) ? '…' : '') + text.slice(from, start),
     after: text.slice(end, to) + (to < text.length && !boundary.test(text[to - 1]) ? '…' : ''),
   };
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
 }
 
 /**
