@@ -26,7 +26,7 @@
  * acknowledged write (a 303 to 読了にする or to a quiz submission) must be there, and no lesson
  * may be half-marked (read in lesson_progress but missing from learner_progress.readLessons).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -34,6 +34,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startStoreProcess } from '../test/helpers/store-process.js';
 
 const PASSWORD = 'load-bench-horse-battery-7';
 const PROGRAM = 'basic-training';
@@ -218,41 +219,6 @@ async function stopApp(app: AppProcess): Promise<void> {
   const exited = new Promise((resolve) => app.child.once('exit', resolve));
   app.child.send({ kind: 'stop' });
   await exited;
-}
-
-/**
- * The store alone, as `npm run db` starts it (the same script, src/store/cli.ts, run directly so
- * that its process id is the store's own, for RSS). Resolves to the MONGODB_URI it prints.
- */
-function startSharedStore(dataDir: string): Promise<{ child: ChildProcess; uri: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/store/cli.ts'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      DATA_DIR: dataDir,
-      DB_PORT: '0',
-      LOG_LEVEL: 'info',
-      LOG_PRETTY: 'false',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const uri = sharedStoreUri(output);
-      if (uri) resolve({ child, uri });
-    });
-    child.once('exit', (code) => reject(new Error(`store exited with ${code}: ${output}`)));
-  });
-}
-
-/** The MONGODB_URI the store's start-up line gives, database name included. */
-function sharedStoreUri(output: string): string | null {
-  const stated = /MONGODB_URI=([^\s)"]+)/.exec(output);
-  if (stated) return stated[1];
-  const uri = /"uri":"([^"]+)"/.exec(output);
-  return uri ? `${uri[1]}/tsunagu` : null;
 }
 
 /** Resident set size of a process, MB (Linux /proc). */
@@ -759,6 +725,21 @@ async function bench(): Promise<void> {
       `${failedPerSecond} failed sign-ins a second in the think-time phases; latency measured by the client`,
   );
   const results: PhaseResult[] = [];
+  /** Phase `n`, when asked for: odd ones with think time and failed sign-ins, even ones saturated. */
+  const runPhase = async (
+    n: number,
+    name: string,
+    ports: number[],
+    pids: number[],
+    users: User[],
+  ): Promise<boolean> => {
+    if (!phases.has(String(n))) return false;
+    const load = n % 2 === 1 ? { think, failedPerSecond } : { think: 0, failedPerSecond: 0 };
+    const r = await phase(name, ports, pids, users, lessons, { seconds, ...load });
+    printPhase(r);
+    results[n] = r;
+    return true;
+  };
   try {
     if (phases.has('1') || phases.has('2')) {
       const one = await startApp({
@@ -769,45 +750,27 @@ async function bench(): Promise<void> {
       const pids = [one.child.pid!];
       try {
         const users = await signInAll([one.port], one.users, userCount);
-        if (phases.has('1')) {
-          const r = await phase(
-            '1. one app process, embedded store, think time',
-            [one.port],
-            pids,
-            users,
-            lessons,
-            {
-              seconds,
-              think,
-              failedPerSecond,
-            },
-          );
-          printPhase(r);
-          results[1] = r;
-        }
-        if (phases.has('2')) {
-          const r = await phase(
-            '2. one app process, no think time (saturation)',
-            [one.port],
-            pids,
-            users,
-            lessons,
-            {
-              seconds,
-              think: 0,
-              failedPerSecond: 0,
-            },
-          );
-          printPhase(r);
-          results[2] = r;
-        }
+        await runPhase(
+          1,
+          '1. one app process, embedded store, think time',
+          [one.port],
+          pids,
+          users,
+        );
+        await runPhase(
+          2,
+          '2. one app process, no think time (saturation)',
+          [one.port],
+          pids,
+          users,
+        );
       } finally {
         await stopApp(one);
       }
     }
     if (phases.has('3') || phases.has('4')) {
       const storeDir = dataDir();
-      const store = await startSharedStore(storeDir);
+      const store = await startStoreProcess(storeDir);
       try {
         const common = {
           BENCH_DATA_DIR: storeDir,
@@ -820,45 +783,28 @@ async function bench(): Promise<void> {
         const pids = [first.child.pid!, second.child.pid!];
         try {
           const users = await signInAll(ports, first.users, userCount);
-          if (phases.has('3')) {
-            const r = await phase(
+          if (
+            await runPhase(
+              3,
               '3. two app processes sharing `npm run db`, think time',
               ports,
               pids,
               users,
-              lessons,
-              {
-                seconds,
-                think,
-                failedPerSecond,
-              },
-            );
-            printPhase(r);
+            )
+          )
             console.log(`  RSS of the store process ${rssMb(store.child.pid).toFixed(0)} MB`);
-            results[3] = r;
-          }
-          if (phases.has('4')) {
-            const r = await phase(
-              '4. two app processes sharing `npm run db`, no think time (saturation)',
-              ports,
-              pids,
-              users,
-              lessons,
-              {
-                seconds,
-                think: 0,
-                failedPerSecond: 0,
-              },
-            );
-            printPhase(r);
-            results[4] = r;
-          }
+          await runPhase(
+            4,
+            '4. two app processes sharing `npm run db`, no think time (saturation)',
+            ports,
+            pids,
+            users,
+          );
         } finally {
           await Promise.all([stopApp(first), stopApp(second)]);
         }
       } finally {
-        store.child.kill('SIGTERM');
-        await new Promise((resolve) => store.child.once('exit', resolve));
+        await store.stop();
       }
     }
   } finally {
