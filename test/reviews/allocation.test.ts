@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { Types } from 'mongoose';
 import { AuditEvent } from '../../src/audit/audit.model.js';
 import { CaseStudy, type CaseStudyState } from '../../src/case-studies/case-study.model.js';
+import { Notification } from '../../src/notifications/notification.model.js';
 import { Region } from '../../src/organisations/region.model.js';
 import { SupervisorCoverage } from '../../src/reviews/coverage.model.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
@@ -114,13 +115,6 @@ describe('supervisor review: allocation by region, waiting cases and reassignmen
   });
 
   it('tells administrators of the waiting case and both supervisors of a reassignment', async () => {
-    const { default: mongoose } = await import('mongoose');
-    const Notification = mongoose.model<{
-      userId: Types.ObjectId;
-      kind: string;
-      link: string;
-      readAt: Date | null;
-    }>('Notification');
     const kinds = async (userId: string) =>
       (await Notification.find({ userId: new Types.ObjectId(userId) }).lean()).map((n) => n.kind);
     const adminUser = await AuditEvent.findOne({ action: 'review.reassigned' });

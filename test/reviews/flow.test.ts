@@ -6,6 +6,7 @@ import {
   onProgramCompleted,
   type ProgramCompletedEvent,
 } from '../../src/learning/program-completion.js';
+import { Notification } from '../../src/notifications/notification.model.js';
 import { Organisation } from '../../src/organisations/organisation.model.js';
 import { ReviewRound } from '../../src/reviews/review-round.model.js';
 import { User } from '../../src/users/user.model.js';
@@ -322,13 +323,6 @@ describe('supervisor review: allocation → feedback → revision → approval',
   });
 
   it('notifies both sides in-app and by mail', async () => {
-    const { default: mongoose } = await import('mongoose');
-    const Notification = mongoose.model<{
-      userId: Types.ObjectId;
-      kind: string;
-      link: string;
-      readAt: Date | null;
-    }>('Notification');
     const toSupervisor = await Notification.find({ userId: new Types.ObjectId(freeId) }).lean();
     expect(toSupervisor.map((n) => n.kind)).to.include.members([
       'case_study.assigned',
