@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import kuromoji from 'kuromoji';
+import { wellFormed } from '../lib/text.js';
 
 /** One morpheme of a text, with its place in the text as string (UTF-16) indices. */
 export interface Token {
@@ -69,8 +70,6 @@ function pieces(text: string): [number, number][] {
   return found;
 }
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
 /** Splits `text` into morphemes covering it from start to end, in order. */
 export async function tokenize(text: string): Promise<Token[]> {
   const built = await loadTokenizer();
@@ -78,7 +77,7 @@ export async function tokenize(text: string): Promise<Token[]> {
   for (const [offset, end] of pieces(text)) {
     if (offset > 0) await new Promise((resolve) => setImmediate(resolve));
     // kuromoji throws on a lone surrogate (possible in JSON input): one U+FFFD for one unit.
-    const piece = text.slice(offset, end).replace(LONE_SURROGATE, '\ufffd');
+    const piece = wellFormed(text.slice(offset, end));
     let cursor = 0;
     for (const morpheme of built.tokenize(piece)) {
       const surface = morpheme.surface_form;

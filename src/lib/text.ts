@@ -59,6 +59,14 @@ const SPACE_LIKE = /[\p{Cc}\u2028\u2029\u00a0\u1680\u2000-\u200a\u202f\u205f]/gu
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /**
+ * `text` with each half of a broken surrogate pair (possible in JSON input) replaced by U+FFFD:
+ * one code unit for one, so every index into the text stays where it was.
+ */
+export function wellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, '\ufffd');
+}
+
+/**
  * A single-line text as a person meant to type it: invisible characters removed (zero-width,
  * bidi controls, byte-order marks…), control characters and unusual spaces turned into a space,
  * runs of spaces collapsed, and the ends trimmed. Letters with variation selectors (葛󠄀) and emoji
@@ -68,9 +76,9 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * import), so that a name cannot hide characters that reorder or disguise what others see.
  */
 export function cleanSingleLine(text: string): string {
-  const wellFormed = text.replace(LONE_SURROGATE, '\ufffd');
-  const emojiJoiners = new Set([...wellFormed.matchAll(EMOJI_JOINER)].map((match) => match.index));
-  return wellFormed
+  const repaired = wellFormed(text);
+  const emojiJoiners = new Set([...repaired.matchAll(EMOJI_JOINER)].map((match) => match.index));
+  return repaired
     .replace(INVISIBLE, (character: string, offset: number) =>
       emojiJoiners.has(offset) ? character : '',
     )
