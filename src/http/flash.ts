@@ -6,9 +6,21 @@ export interface FlashMessage {
   text: string;
 }
 
+/**
+ * A form refused after a redirect (its page belongs to another route): what the person typed and
+ * the messages to show next to the fields, kept for the next rendered page only.
+ */
+export interface KeptForm {
+  /** Which form on the next page this belongs to, e.g. `review-answers:<case id>`. */
+  id: string;
+  values: Record<string, string>;
+  errors: Record<string, string>;
+}
+
 declare module 'express-session' {
   interface SessionData {
     flash?: FlashMessage[];
+    keptForm?: KeptForm;
   }
 }
 
@@ -16,6 +28,8 @@ declare module 'express-serve-static-core' {
   interface Request {
     /** Queues a one-time message shown on the next page the user sees. */
     flash(kind: FlashKind, text: string): void;
+    /** Keeps a refused form's input and messages for the next rendered page (`keptForm`). */
+    keepForm(form: KeptForm): void;
   }
 }
 
@@ -25,8 +39,13 @@ export const flash: RequestHandler = (req, res, next) => {
     if (!req.session) return;
     req.session.flash = [...(req.session.flash ?? []), { kind, text }];
   };
+  req.keepForm = (form) => {
+    if (req.session) req.session.keptForm = form;
+  };
   const pending = req.session?.flash;
   res.locals.flash = pending ?? [];
   if (pending && req.session) delete req.session.flash;
+  res.locals.keptForm = req.session?.keptForm ?? null;
+  if (req.session?.keptForm) delete req.session.keptForm;
   next();
 };

@@ -6,6 +6,8 @@ import type { FeedbackInput } from './review.service.js';
 
 /** Longest comment, rubric note or overall comment (characters as a reader counts them). */
 export const MAX_COMMENT_CHARACTERS = 5000;
+/** Most characters in the trainee's answer to one comment. */
+export const MAX_ANSWER_CHARACTERS = MAX_COMMENT_CHARACTERS;
 /** Most anchored comments in one round. */
 export const MAX_COMMENTS = 100;
 

@@ -12,8 +12,9 @@ import type { Config } from '../config.js';
 import type { Catalog, Program } from '../courses/catalog.types.js';
 import { formatDateTime } from '../learning/format.js';
 import { notFound } from '../lib/errors.js';
+import { countCharacters, exceedsCharacters } from '../lib/text.js';
 import { Region } from '../organisations/region.model.js';
-import { parseFeedback, type KeptFeedback } from './feedback-form.js';
+import { MAX_ANSWER_CHARACTERS, parseFeedback, type KeptFeedback } from './feedback-form.js';
 import { roundView } from './feedback-view.js';
 import { DECISION_LABELS, DECISIONS } from './review-round.model.js';
 import {
@@ -242,12 +243,29 @@ export function reviewRouter(config: Config, catalog: Catalog): Router {
     authorize(req.user, 'review.answer', caseStudy);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const answers = new Map<string, string>();
+    const errors: Record<string, string> = {};
     for (const [key, value] of Object.entries(body)) {
-      if (key.startsWith('answer:') && typeof value === 'string')
-        answers.set(
-          key.slice('answer:'.length),
-          value.replace(/\r\n?/g, '\n').trim().slice(0, 5000),
-        );
+      if (!key.startsWith('answer:') || typeof value !== 'string') continue;
+      const commentId = key.slice('answer:'.length);
+      const answer = value.replace(/\r\n?/g, '\n').trim();
+      answers.set(commentId, answer);
+      if (exceedsCharacters(answer, MAX_ANSWER_CHARACTERS))
+        errors[commentId] =
+          `${MAX_ANSWER_CHARACTERS.toLocaleString('ja-JP')}文字以内で書いてください（いまは${countCharacters(answer).toLocaleString('ja-JP')}文字です）。`;
+    }
+    const page = `/learn/${caseStudy.programId}/case-study`;
+    if (Object.keys(errors).length > 0) {
+      // Nothing is saved: every answer comes back as typed, with the message next to the long one.
+      req.keepForm({
+        id: `review-answers:${String(caseStudy._id)}`,
+        values: Object.fromEntries(answers),
+        errors,
+      });
+      req.flash(
+        'error',
+        '長すぎる回答があるため、保存していません。該当する回答を短くしてください。',
+      );
+      return res.redirect(303, `${page}#review-feedback-title`);
     }
     const saved = await saveAnswers(caseStudy, answers);
     req.flash(
@@ -256,7 +274,7 @@ export function reviewRouter(config: Config, catalog: Catalog): Router {
         ? 'コメントへの回答を保存しました。修正が済んだら、もう一度提出してください。'
         : '回答できる状態ではありません。',
     );
-    res.redirect(303, `/learn/${caseStudy.programId}/case-study`);
+    res.redirect(303, page);
   });
 
   return router;

@@ -226,6 +226,37 @@ describe('supervisor review: allocation → feedback → revision → approval',
     expect(res.text).to.contain(`action="/review/${caseStudyId}/answers"`);
   });
 
+  it('refuses an answer over 5,000 characters: nothing saved, every answer kept, the message beside it', async () => {
+    const round = await ReviewRound.findOne({ caseStudyId: new Types.ObjectId(caseStudyId) });
+    const [first, second] = round!.comments;
+    const tooLong = '𠮷'.repeat(5000) + 'あ'; // 5,001 characters, 10,001 UTF-16 units
+    await trainee
+      .post(`/review/${caseStudyId}/answers`, {
+        [`answer:${String(first._id)}`]: tooLong,
+        [`answer:${String(second._id)}`]: '短い回答です。',
+      })
+      .expect(303);
+    const unchanged = await ReviewRound.findById(round!._id);
+    expect(unchanged!.comments.map((c) => c.answer ?? '')).to.deep.equal(['', '']);
+
+    const page = await trainee.get(PAGE).expect(200);
+    expect(page.text).to.contain('5,000文字以内で書いてください（いまは5,001文字です）。');
+    expect(page.text).to.contain(tooLong);
+    expect(page.text).to.contain('短い回答です。');
+    expect(page.text).to.contain(`aria-describedby="answer-${String(first._id)}-error"`);
+    // Shown once: the next visit shows the stored (empty) answers again.
+    const again = await trainee.get(PAGE).expect(200);
+    expect(again.text).not.to.contain('短い回答です。');
+
+    // Exactly 5,000 characters outside the basic plane is within the limit and stored whole.
+    const longest = '𠮷'.repeat(5000);
+    await trainee
+      .post(`/review/${caseStudyId}/answers`, { [`answer:${String(first._id)}`]: longest })
+      .expect(303);
+    const saved = await ReviewRound.findById(round!._id);
+    expect(saved!.comments[0].answer).to.equal(longest);
+  });
+
   it('lets the trainee answer each comment, revise and resubmit; the case returns to the same supervisor', async () => {
     const round = await ReviewRound.findOne({ caseStudyId: new Types.ObjectId(caseStudyId) });
     const [first, second] = round!.comments;
