@@ -20,7 +20,8 @@
  *   load: N users, p50 X ms, p95 Y ms, p99 Z ms, errors E, rss R MB, saturation S req/s
  *
  * Options (env): BENCH_USERS (200), BENCH_SECONDS (30 per phase), BENCH_THINK_MS (1000),
- * BENCH_FAILED_LOGINS (20 a second), BENCH_PHASES (e.g. "1,2": a subset), STORE_FSYNC (always).
+ * BENCH_FAILED_LOGINS (20 a second), BENCH_PHASES (e.g. "1,2": a subset), STORE_FSYNC (always),
+ * BENCH_CPU_PROF=<dir> (each app process writes a V8 CPU profile there when it exits).
  * BENCH_KILL=N runs the crash check instead: N rounds of the no-think load on one process, each
  * ended by a SIGKILL of the app at a random moment; after a restart on the same data, every
  * acknowledged write (a 303 to 読了にする or to a quiz submission) must be there, and no lesson
@@ -201,7 +202,13 @@ interface AppProcess {
 
 function startApp(env: Record<string, string>): Promise<AppProcess> {
   const child = fork(self, ['--serve'], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env.BENCH_CPU_PROF
+        ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_CPU_PROF]
+        : []),
+    ],
     cwd: root,
     env: { ...process.env, NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
