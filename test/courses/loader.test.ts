@@ -287,6 +287,35 @@ describe('the course loader', () => {
       expect(problems).to.deep.equal([]);
     });
 
+    it('drops data: URLs and links to other sites written without a scheme (//host, /\\host)', () => {
+      const { html, problems } = renderMarkdown(
+        [
+          '[データ](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)',
+          '[大文字](DATA:text/html,<b>x</b>)',
+          '[相対](//evil.example/x)',
+          '<a href="/\\evil.example/x">逆斜線</a>',
+          '[符号化](/\\evil.example/y)',
+          '<a href=" javascript:alert(1)">空白</a>',
+          '<a href="vbscript:msgbox(1)">vb</a>',
+          '![画像](data:image/png;base64,iVBORw0KGgo=)',
+        ].join('\n\n'),
+        '/courses-assets/p/m',
+      );
+      for (const label of ['データ', '大文字', '相対', '逆斜線', '空白', 'vb'])
+        expect(html).to.match(new RegExp(`<a>${label}</a>`));
+      // Markdown percent-encodes the backslash: a path on this site, which browsers do not read as //.
+      expect(html).to.contain('<a href="/%5Cevil.example/y">符号化</a>');
+      expect(html.replace('/%5Cevil.example/y', '')).not.to.match(
+        /data:|evil\.example|javascript:|vbscript:/i,
+      );
+      expect(html).to.contain('<img alt="画像" />');
+      // Both are reported to the content author by courses:check as well.
+      expect(problems.map((p) => p.written)).to.deep.equal([
+        ' javascript:alert(1)',
+        'data:image/png;base64,iVBORw0KGgo=',
+      ]);
+    });
+
     it('rewrites relative images and attachments to the asset route, refusing escapes and external images', () => {
       const { html, assets, problems } = renderMarkdown(
         '![図](images/a%20b.png) [資料](files/doc.pdf) ![x](../x.png) ![y](/etc/passwd.png) ![z](https://example.jp/z.png) ![w](images/a.exe)',
