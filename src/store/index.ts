@@ -4,7 +4,7 @@ import path from 'node:path';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import type { ChangeHistoryOptions } from './changes.js';
 import { CursorRegistry } from './cursors.js';
-import { openFilePersistence } from './durability/index.js';
+import { openFilePersistence, type JournalFile } from './durability/index.js';
 import { Engine } from './engine.js';
 import { MemoryPersistence, type Persistence } from './persistence.js';
 import type { PlanInfo } from './planner.js';
@@ -55,6 +55,8 @@ export interface StartStoreOptions {
   changeHistory?: ChangeHistoryOptions;
   /** For tests: the persistence to use instead of the one chosen from dataDir. */
   persistence?: Persistence;
+  /** For tests: wraps the journal file (e.g. to hold its fsync) of the persistence in dataDir. */
+  wrapJournalFile?: (file: JournalFile) => JournalFile;
 }
 
 export interface StoreStats {
@@ -130,6 +132,7 @@ export async function startStore(opts: StartStoreOptions = {}): Promise<RunningS
           fsync: opts.fsync ?? 'always',
           logger,
           deserializeOptions: decodeOptions,
+          wrapJournalFile: opts.wrapJournalFile,
         })
       : new MemoryPersistence());
   const engine = new Engine(persistence, { logger, changes: opts.changeHistory });
