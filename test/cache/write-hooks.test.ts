@@ -1,0 +1,128 @@
+import { expect } from 'chai';
+import { MongoClient, type Db } from 'mongodb';
+import type { Types } from 'mongoose';
+import type { ChangeFeed } from '../../src/cache/change-feed.js';
+import { DocumentCache } from '../../src/cache/document-cache.js';
+import { readCaches } from '../../src/cache/read-caches.js';
+import { LearnerProgress } from '../../src/learning/learner-progress.model.js';
+import { User } from '../../src/users/user.model.js';
+import { createTestApp, testServerUri, testStore, type TestApp } from '../helpers/app.js';
+import { signIn, type SignedIn } from '../helpers/auth.js';
+import { eventually } from '../helpers/eventually.js';
+import { buildUser } from '../helpers/factories.js';
+
+const LESSON = '/learn/basic-training/understanding/numbers';
+const READ_MARK = 'このレッスンは読了しています';
+
+/**
+ * The models' write hooks, alone: the change feed stays live but delivers nothing, so a test
+ * passes only if this process's own writes drop the cached entries themselves (with the feed
+ * delivering, the tests in read-caches.test.ts can pass by racing it).
+ */
+describe('read caches: this process’s writes, with the change feed live but silent', function () {
+  let t: TestApp;
+  let other: MongoClient;
+  let otherDb: Db;
+  let trainee: SignedIn;
+  let userId: Types.ObjectId;
+  let feed: ChangeFeed;
+  let deliver: unknown;
+
+  before(async function () {
+    if (!testStore()) this.skip();
+    t = await createTestApp();
+    await eventually(() => readCaches()?.feed.live === true, 'the change feed is live');
+    feed = readCaches()!.feed;
+    other = await MongoClient.connect(await testServerUri());
+    otherDb = other.db(t.database.name);
+  });
+  after(async () => {
+    await other?.close();
+    await t?.close();
+  });
+
+  beforeEach(async () => {
+    const { user, password } = await buildUser({ roles: ['trainee'] });
+    userId = user._id;
+    trainee = await signIn(t.app, user, password);
+    // Fill the caches: the first opening creates the progress record, the next two read it.
+    for (let i = 0; i < 3; i++) await trainee.get(LESSON).expect(200);
+    const silent = feed as unknown as { apply: unknown };
+    deliver = silent.apply;
+    silent.apply = () => undefined;
+  });
+  afterEach(() => {
+    (feed as unknown as { apply: unknown }).apply = deliver;
+  });
+
+  it('keeps serving a change made by another process (the feed is really silent)', async () => {
+    const cached = readCaches()!.progress.size;
+    expect(cached).to.be.at.least(1);
+    await otherDb
+      .collection('learner_progress')
+      .updateOne(
+        { userId, programId: 'basic-training' },
+        { $addToSet: { readLessons: 'numbers' } },
+      );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(feed.live).to.equal(true);
+    expect((await trainee.get(LESSON)).text).not.to.contain(READ_MARK);
+  });
+
+  it('shows its own progress write on the very next request', async () => {
+    await LearnerProgress.updateOne(
+      { userId, programId: 'basic-training' },
+      { $addToSet: { readLessons: 'numbers' } },
+    );
+    expect((await trainee.get(LESSON)).text).to.contain(READ_MARK);
+  });
+
+  it('shows its own change of the user (save and findOneAndUpdate) on the very next request', async () => {
+    const user = await User.findById(userId);
+    user!.name = '保存 花子';
+    await user!.save();
+    expect((await trainee.get(LESSON)).text).to.contain('保存 花子');
+    await User.findOneAndUpdate({ _id: userId }, { $set: { status: 'suspended' } });
+    expect((await trainee.get('/learn')).status).to.equal(302);
+  });
+});
+
+describe('DocumentCache: a read overtaken by a change is not kept', () => {
+  /** A feed object with only what the cache uses: live, epoch and subscribe. */
+  const fakeFeed = () => ({ live: true, epoch: 0, subscribe: () => undefined });
+
+  it('reads again after a load during which a change arrived', async () => {
+    const feed = fakeFeed();
+    const cache = new DocumentCache<{ v: number }>('things', feed as unknown as ChangeFeed, {
+      max: 10,
+      ttlMs: 60_000,
+    });
+    let loads = 0;
+    const overtaken = async () => {
+      loads++;
+      await Promise.resolve();
+      feed.epoch++; // the change arrives while the read is on its way
+      return { id: 'a', value: { v: loads } };
+    };
+    expect(await cache.get('a', overtaken)).to.deep.equal({ v: 1 });
+    expect(cache.size).to.equal(0);
+    const plain = () => Promise.resolve({ id: 'a', value: { v: ++loads } });
+    expect(await cache.get('a', plain)).to.deep.equal({ v: 2 });
+    expect(await cache.get('a', plain)).to.deep.equal({ v: 2 });
+    expect(loads).to.equal(2);
+  });
+
+  it('neither serves nor keeps entries while the feed is down', async () => {
+    const feed = fakeFeed();
+    const cache = new DocumentCache<{ v: number }>('things', feed as unknown as ChangeFeed, {
+      max: 10,
+      ttlMs: 60_000,
+    });
+    let loads = 0;
+    const load = () => Promise.resolve({ id: 'a', value: { v: ++loads } });
+    await cache.get('a', load);
+    feed.live = false;
+    expect(await cache.get('a', load)).to.deep.equal({ v: 2 });
+    expect(await cache.get('a', load)).to.deep.equal({ v: 3 });
+  });
+});
