@@ -34,13 +34,11 @@ describe('recordAudit', () => {
 
   it('refuses details that look like passwords, tokens or addresses', async () => {
     for (const key of ['password', 'newPassword', 'token', 'email', 'resetToken']) {
-      let failed = false;
-      try {
-        await recordAudit({ action: 'user.updated', details: { [key]: 'x' } });
-      } catch {
-        failed = true;
-      }
-      expect(failed, key).to.equal(true);
+      const refusal = await recordAudit({ action: 'user.updated', details: { [key]: 'x' } }).then(
+        () => null,
+        (error: Error) => error.message,
+      );
+      expect(refusal, key).to.equal(`audit details must not contain ${key}`);
     }
     expect(await AuditEvent.countDocuments({ action: 'user.updated' })).to.equal(0);
   });
