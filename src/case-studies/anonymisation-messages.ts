@@ -15,14 +15,16 @@ export const KIND_LABELS: Record<IdentifierKind, string> = {
 
 /**
  * The suggestions, worded after the anonymisation rules in courses/basic-training/case-study.md
- * so that the guard says what the instructions say.
+ * so that the guard says what the instructions say. Dates follow the one rule of the case-study
+ * report: a year with a season or part of the year, school stages and periods since support began
+ * are fine; month-and-day dates, birth dates and exact ages are not.
  */
 export const SUGGESTIONS = {
   phone: '電話番号は書かないでください。',
   email: 'メールアドレスは書かないでください。',
   postalCode: '郵便番号は書かないでください。',
   address: '住所は書かないでください。「住宅地の一戸建て」のように一般的な表現にしてください。',
-  date: '日付は書かないでください。「支援開始から3か月」のような期間や、季節・時期で示してください。',
+  date: '月日まで分かる日付は書かないでください。「2018年冬」「2019年春ごろ」のような年と季節、または「支援開始から3か月」のような期間で示してください。',
   birth: '生年月日や生まれ年は書かないでください。年代（例：20歳代前半）で示してください。',
   age: '正確な年齢は書かないでください。「20歳代前半」のように年代で示してください。',
   personName: '実名は書かないでください。「Aさん」などの記号に置き換えてください。',

@@ -98,6 +98,14 @@ const RULES: Rule[] = [
   },
   {
     kind: 'date',
+    // A month and day with a weekday, as in notes (5/14(火)); without the weekday, 1/2 or 3/4 is
+    // more often a fraction than a date.
+    pattern:
+      /(?<![\d/.])(?:1[0-2]|0?[1-9])\/(?:3[01]|[12]\d|0?[1-9]) ?\([月火水木金土日](?:曜日?)?\)/g,
+    suggestion: SUGGESTIONS.date,
+  },
+  {
+    kind: 'date',
     pattern: new RegExp(
       String.raw`(?:${ERA} ?(?:\d{1,2}|元|[一二三四五六七八九十]{1,3})|(?:19|20)\d{2}) ?年(?: ?\d{1,2} ?月)? ?${BIRTH}`,
       'g',

@@ -210,6 +210,61 @@ describe('findIdentifiers()', function () {
     }
   });
 
+  // The one rule for dates of the case-study report (courses/basic-training/case-study.md and the
+  // lesson on anonymisation): a year with a season or part of the year, school stages and periods
+  // since support began are fine, as the collection's own case writes them (2018.冬); month-and-day
+  // dates, birth dates and exact ages are not.
+  describe('on the rule for dates in the case-study report', () => {
+    const allowed = [
+      '2018年冬',
+      '2019年春ごろ',
+      '２０１９年春頃',
+      '2018.冬',
+      '2019.夏〜2021.冬',
+      '2019年夏から2021年冬まで',
+      '平成30年冬',
+      '令和元年秋ごろ',
+      '2020年度の後半',
+      '2019年の年末',
+      '中学2年の秋',
+      '高校卒業後',
+      '支援開始から3か月',
+    ];
+    for (const text of allowed) {
+      it(`does not flag 「${text}」`, async () => {
+        expect(await findIdentifiers(`初回面談は${text}だった。`)).to.deep.equal([]);
+      });
+    }
+
+    const flagged: [string, IdentifierKind, string][] = [
+      ['2019年5月14日に母親が来所した。', 'date', '2019年5月14日'],
+      ['2018年冬、12月3日の訪問で本人と会えた。', 'date', '12月3日'],
+      ['面談（5/14（火））では本人が同席した。', 'date', '5/14（火）'],
+      ['初回は11/2(月)の午後だった。', 'date', '11/2(月)'],
+      ['本人は平成11年生まれである。', 'date', '平成11年生まれ'],
+      ['生年月日は1999/07/03である。', 'date', '1999/07/03'],
+      ['2019年春、本人は24歳だった。', 'age', '24歳'],
+      ['満31歳の誕生日の前に来所した。', 'age', '満31歳'],
+    ];
+    for (const [sentence, kind, shows] of flagged) {
+      it(`flags 「${shows}」 as ${kind} in 「${sentence}」`, async () => {
+        const findings = await findIdentifiers(sentence);
+        expect(findings.map((f) => [f.kind, f.text])).to.deep.equal([[kind, shows]]);
+      });
+    }
+
+    it('does not take a fraction for a date', async () => {
+      expect(await findIdentifiers('面談の1/2ほどは母親の話を聞いた。')).to.deep.equal([]);
+    });
+
+    it('suggests the year and season, as the case-study rules do', async () => {
+      const [finding] = await findIdentifiers('2019年5月14日に来所した。');
+      expect(finding.suggestion).to.equal(
+        '月日まで分かる日付は書かないでください。「2018年冬」「2019年春ごろ」のような年と季節、または「支援開始から3か月」のような期間で示してください。',
+      );
+    });
+  });
+
   describe('on words that look like identifiers', () => {
     const cases = [
       '自分のことをちゃんと考えている', // ちゃんと, the adverb
