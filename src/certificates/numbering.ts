@@ -56,6 +56,30 @@ export async function insertWithNextSerial(
   attrs: Omit<CertificateAttrs, Numbered | 'createdAt' | 'updatedAt'>,
 ): Promise<InstanceType<Model<CertificateAttrs>>> {
   const fiscalYear = fiscalYearOf(attrs.issuedAt);
+  // Within one process (and connection), issues of a year take turns: they would only make each
+  // other read again. Between processes the unique index alone decides, as described above.
+  const key = `${model.db.id}:${fiscalYear}`;
+  const before = turns.get(key) ?? Promise.resolve();
+  const mine = before.then(() => insertRacing(model, attrs, fiscalYear));
+  const settled = mine.then(
+    () => undefined,
+    () => undefined,
+  );
+  turns.set(key, settled);
+  void settled.then(() => {
+    if (turns.get(key) === settled) turns.delete(key);
+  });
+  return mine;
+}
+
+/** The tail of each queue of issues, by connection and fiscal year. */
+const turns = new Map<string, Promise<void>>();
+
+async function insertRacing(
+  model: Model<CertificateAttrs>,
+  attrs: Omit<CertificateAttrs, Numbered | 'createdAt' | 'updatedAt'>,
+  fiscalYear: number,
+): Promise<InstanceType<Model<CertificateAttrs>>> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const last = await model
       .findOne({ fiscalYear: { $eq: fiscalYear } }, { serial: 1 })

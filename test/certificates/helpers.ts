@@ -3,10 +3,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import jsQR from 'jsqr';
+import jsQRModule from 'jsqr';
 import { extractText, getDocumentProxy } from 'unpdf';
 
 const run = promisify(execFile);
+// jsqr is CommonJS with an ES-style default export in its types: the function is `.default`.
+const jsQR = (jsQRModule as unknown as { default: typeof jsQRModule.default }).default;
 
 /** The text of every page of a PDF, as pdf.js reads it (through the fonts' ToUnicode maps). */
 export async function pdfText(pdf: Buffer): Promise<string> {
