@@ -43,7 +43,7 @@ export let fontLoads = 0;
 function loadFonts(): Record<FontName, Font> {
   if (!fonts) {
     fontLoads += 1;
-    const open = (file: string) => fontkit.create(readFileSync(require.resolve(file))) as Font;
+    const open = (file: string) => fontkit.create(readFileSync(require.resolve(file)));
     fonts = { regular: open(FONT_FILES.regular), bold: open(FONT_FILES.bold) };
   }
   return fonts;
@@ -139,7 +139,7 @@ export async function renderCertificatePdf(page: CertificatePage): Promise<Buffe
   doc
     .fontSize(13)
     .text(
-      `修了年月日　${japaneseEraDate(page.completedAt)}（${isoDate(page.completedAt)}）`,
+      `修了年月日\u3000${japaneseEraDate(page.completedAt)}（${isoDate(page.completedAt)}）`,
       CONTENT.left + 12,
       dateY,
       { width: CONTENT_WIDTH - 24 },

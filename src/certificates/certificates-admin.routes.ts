@@ -122,7 +122,7 @@ export function certificatesAdminRouter(deps: { catalog: Catalog; baseUrl: strin
     const certificate = await getCertificate(id);
     const [holder, issuer, revoker] = await Promise.all(
       [certificate.userId, certificate.issuedBy, certificate.revokedBy].map((userId) =>
-        userId ? User.findById(userId).select({ name: 1 }).lean() : null,
+        userId ? User.findById(userId).select({ name: 1 }).lean().exec() : Promise.resolve(null),
       ),
     );
     res.status(status).render('certificates/show', {

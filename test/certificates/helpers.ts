@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import jsQRModule from 'jsqr';
+import type request from 'supertest';
 import { extractText, getDocumentProxy } from 'unpdf';
 
 const run = promisify(execFile);
 // jsqr is CommonJS with an ES-style default export in its types: the function is `.default`.
-const jsQR = (jsQRModule as unknown as { default: typeof jsQRModule.default }).default;
+const jsQR = jsQRModule.default;
 
 /** The text of every page of a PDF, as pdf.js reads it (through the fonts' ToUnicode maps). */
 export async function pdfText(pdf: Buffer): Promise<string> {
@@ -90,13 +91,14 @@ function readPpm(data: Buffer): { width: number; height: number; rgba: Uint8Clam
   return { width, height, rgba };
 }
 
-/** A binary response body as a Buffer (supertest's parser for downloads). */
-export function binary(
-  res: NodeJS.ReadableStream & { setEncoding(e: string): void },
-  done: (error: Error | null, body: Buffer) => void,
-): void {
+type Parser = Extract<Parameters<request.Test['parse']>[0], (res: never, done: never) => void>;
+
+/** supertest's parser for binary downloads: the body as one Buffer. */
+export const binary: Parser = (res, done) => {
+  // In Node, superagent hands the parser the response stream itself.
+  const stream = res as unknown as NodeJS.ReadableStream;
   const chunks: Buffer[] = [];
-  res.on('data', (chunk: Buffer) => chunks.push(chunk));
-  res.on('end', () => done(null, Buffer.concat(chunks)));
-  res.on('error', (error: Error) => done(error, Buffer.alloc(0)));
-}
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  stream.on('end', () => done(null, Buffer.concat(chunks)));
+  stream.on('error', (error: Error) => done(error, null));
+};
