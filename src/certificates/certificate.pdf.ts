@@ -256,13 +256,17 @@ const segmenter = new Intl.Segmenter('ja', { granularity: 'grapheme' });
 /** Two lines of about equal width: at the space nearest the middle, else between characters. */
 export function splitName(name: string, width: (text: string) => number): [string, string] {
   const graphemes = [...segmenter.segment(name)].map((s) => s.segment);
-  const total = width(name);
+  // Widths character by character (one measurement each, not one per prefix): close enough to
+  // choose a break; the lines are measured whole afterwards.
+  const widths = new Map<string, number>();
+  for (const g of graphemes) if (!widths.has(g)) widths.set(g, width(g));
+  const total = graphemes.reduce((sum, g) => sum + widths.get(g)!, 0);
   let best: { at: number; score: number } | null = null;
   let bestSpace: { at: number; score: number } | null = null;
-  let sofar = '';
+  let sofar = 0;
   for (let at = 1; at < graphemes.length; at++) {
-    sofar += graphemes[at - 1];
-    const score = Math.abs(width(sofar) - total / 2);
+    sofar += widths.get(graphemes[at - 1])!;
+    const score = Math.abs(sofar - total / 2);
     if (!best || score < best.score) best = { at, score };
     // A break at a space keeps words whole, unless it leaves one line far longer.
     if (/\s/.test(graphemes[at - 1]) && (!bestSpace || score < bestSpace.score))
