@@ -135,7 +135,7 @@ export async function renderCertificatePdf(page: CertificatePage): Promise<Buffe
     });
 
   // Completion date (era and Western), then the issuer.
-  const dateY = Math.max(doc.y + 36, 520);
+  const dateY = Math.max(doc.y + 40, 548);
   doc
     .fontSize(13)
     .text(
@@ -147,7 +147,7 @@ export async function renderCertificatePdf(page: CertificatePage): Promise<Buffe
   doc
     .font('bold')
     .fontSize(17)
-    .text(page.issuer, CONTENT.left, dateY + 62, { width: CONTENT_WIDTH - 12, align: 'right' });
+    .text(page.issuer, CONTENT.left, dateY + 70, { width: CONTENT_WIDTH - 12, align: 'right' });
 
   drawVerification(doc, page.verificationUrl);
   if (page.revokedAt) drawRevoked(doc, page.revokedAt);
@@ -288,6 +288,15 @@ function drawVerification(doc: Doc, url: string): void {
   const module = side / count;
   const x0 = CONTENT.left;
   const y0 = PAGE.height - FRAME_INSET - 30 - side;
+  // A hairline above the block sets it apart from the certificate's text.
+  doc
+    .save()
+    .lineWidth(0.4)
+    .strokeColor('#8a94a6')
+    .moveTo(CONTENT.left, y0 - 16)
+    .lineTo(CONTENT.right, y0 - 16)
+    .stroke()
+    .restore();
   doc.save().fillColor('#000000');
   for (let row = 0; row < count; row++) {
     for (let col = 0; col < count; col++) {
