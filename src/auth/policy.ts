@@ -179,8 +179,7 @@ const rules = {
   'certificate.list': (user: SessionUser) => isAdmin(user) || has(user, 'coordinator'),
   /** Download one: its holder, the coordinator of its municipality, administrators. */
   'certificate.read': (user: SessionUser, record?: Placed & { userId: Id }) =>
-    !!record &&
-    (isAdmin(user) || same(record.userId, user.id) || inOwnMunicipality(user, record)),
+    !!record && (isAdmin(user) || same(record.userId, user.id) || inOwnMunicipality(user, record)),
   /** Download a municipality's certificates as one ZIP: administrators, its coordinator. */
   'certificate.archive': (user: SessionUser, area?: Placed) =>
     isAdmin(user) || (has(user, 'coordinator') && (!area || inOwnMunicipality(user, area))),
