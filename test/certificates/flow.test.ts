@@ -240,6 +240,23 @@ describe('certificates: from completion to verification', function () {
     await completeModule(trainee, module.id, []);
     await trainee.get('/learn/me').expect(200);
     expect(await Certificate.countDocuments({ userId: traineeId, valid: true })).to.equal(0);
+    const me = await trainee.get('/learn/me').expect(200);
+    expect(me.text).to.contain('失効');
+
+    // An administrator may issue a new one by hand: a new number, the revoked one kept.
+    const user = await User.findById(traineeId).lean();
+    await admin
+      .post('/admin/certificates', {
+        email: user!.email,
+        programId: PROGRAM,
+        completedOn: '2026-04-10',
+        reason: '氏名の誤りにより再発行',
+      })
+      .expect(303);
+    const reissued = (await certificateOf())!;
+    expect(reissued.number).not.to.equal(certificate.number);
+    expect(reissued).to.include({ kind: 'manual', issueReason: '氏名の誤りにより再発行' });
+    expect(await Certificate.countDocuments({ userId: traineeId })).to.equal(2);
   });
 
   it('shows the administrators a sample PDF for any name', async () => {
