@@ -3,6 +3,7 @@ import request from 'supertest';
 import { AuditEvent } from '../../src/audit/audit.model.js';
 import { CaseStudy } from '../../src/case-studies/case-study.model.js';
 import { Certificate } from '../../src/certificates/certificate.model.js';
+import { issueCertificate } from '../../src/certificates/certificate.service.js';
 import { Notification } from '../../src/notifications/notification.model.js';
 import { User } from '../../src/users/user.model.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
@@ -270,6 +271,31 @@ describe('certificates: from completion to verification', function () {
     expect(text).to.contain('齋藤邉');
     expect(text).to.contain('見本');
     await trainee.get('/admin/certificates/preview/pdf').expect(403);
+  });
+});
+
+describe('certificates: the public page escapes what it shows', function () {
+  this.timeout(30_000);
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  it('prints a name with markup as text', async () => {
+    const { user } = await buildUser({ name: '<img src=x onerror=alert(1)> 花子' });
+    const certificate = await issueCertificate({
+      userId: String(user._id),
+      program: { id: PROGRAM, title: '<b>研修</b>' },
+      completedAt: new Date(),
+      kind: 'automatic',
+    });
+    const page = await request(t.app).get(`/verify/${certificate.verificationCode}`).expect(200);
+    expect(page.text).not.to.contain('<img src=x');
+    expect(page.text).not.to.contain('<b>研修');
+    expect(page.text).to.contain('&lt;img src=x onerror=alert(1)&gt; 花子');
   });
 });
 
