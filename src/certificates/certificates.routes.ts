@@ -144,14 +144,17 @@ async function sendZip(
   const cursor = validCertificatesOf(municipalityId);
   try {
     for await (const certificate of cursor) {
+      if (res.destroyed) break; // the client went away: draw no more
       const pdf = await render(certificate);
       zip.addBuffer(pdf, `${certificate.number}_${fileSafe(certificate.name)}.pdf`, {
         mtime: certificate.issuedAt,
         compress: false, // PDFs are compressed already
       });
-      if (res.writableNeedDrain) await once(res, 'drain');
+      // A slow client: wait until it has taken what is queued (or has gone).
+      if (res.writableNeedDrain) await Promise.race([once(res, 'drain'), once(res, 'close')]);
     }
-    zip.end();
+    if (res.destroyed) await cursor.close();
+    else zip.end();
   } catch (error) {
     await cursor.close().catch(() => undefined);
     res.destroy(error as Error);
