@@ -51,7 +51,7 @@ function loadFonts(): Record<FontName, Font> {
 
 /** True when the certificate font has a glyph for every character of the text. */
 export function fontCovers(text: string): boolean {
-  const font = loadFonts().regular as unknown as { hasGlyphForCodePoint(cp: number): boolean };
+  const font = loadFonts().regular as fontkit.Font;
   return [...text].every((ch) => /\s/.test(ch) || font.hasGlyphForCodePoint(ch.codePointAt(0)!));
 }
 
@@ -71,6 +71,8 @@ type Doc = PDFKit.PDFDocument;
 /** Draws the certificate and returns the PDF file. */
 export async function renderCertificatePdf(page: CertificatePage): Promise<Buffer> {
   const { regular, bold } = loadFonts();
+  // pdfkit takes a parsed fontkit font as well as a path or bytes (PDFFontFactory.open), which
+  // is what lets every document share the fonts parsed once; its type definitions omit that.
   const doc = new PDFDocument({
     size: 'A4',
     layout: 'portrait',
