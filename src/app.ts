@@ -19,6 +19,9 @@ import { reviewAdminRouter } from './reviews/admin.routes.js';
 import { reviewRouter } from './reviews/review.routes.js';
 import { authentication, createPassport } from './auth/passport.js';
 import { adminRouter } from './admin/admin.routes.js';
+import { certificatesAdminRouter } from './certificates/certificates-admin.routes.js';
+import { certificatesRouter, myCertificates } from './certificates/certificates.routes.js';
+import { registerCertificateIssuing } from './certificates/issuing.js';
 import { homePage } from './home/home.routes.js';
 import { healthRouter } from './home/health.routes.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
@@ -105,6 +108,9 @@ export function createApp(deps: AppDeps): Express {
   // The supervisor review: allocation on each submission, released feedback on the trainee's page.
   setCaseStudySubmissionListener(allocateOnSubmission);
   setCaseStudyFeedbackLoader(traineeFeedback);
+  // Certificates: issued on each completion; /learn/me lists them (and issues a missed one).
+  registerCertificateIssuing({ catalog, logger });
+  app.use('/learn/me', myCertificates(catalog, logger));
   app.use('/learn', caseStudyRouter(config, catalog));
   app.use('/learn', learningRouter(catalog));
   app.use('/case-studies', caseStudyRecordsRouter(catalog));
@@ -117,6 +123,8 @@ export function createApp(deps: AppDeps): Express {
   configureNotifications({ mailer, config, logger });
   app.use(notificationsRouter());
   app.use(adminRouter({ config, logger, mailer }));
+  app.use(certificatesRouter({ catalog, baseUrl: config.baseUrl }));
+  app.use(certificatesAdminRouter({ catalog, baseUrl: config.baseUrl }));
   app.use(accountsRouter({ config, logger, passport, mailer }));
 
   app.use(notFoundHandler);

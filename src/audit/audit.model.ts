@@ -35,6 +35,9 @@ export const AUDIT_ACTIONS = [
   'review.reassigned',
   'review.decided',
   'review.coverage_changed',
+  'certificate.issued',
+  'certificate.revoked',
+  'certificate.name_corrected',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -73,6 +76,9 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
   'review.reassigned': '事例検討レポートの担当変更',
   'review.decided': '事例検討レポートの確認結果',
   'review.coverage_changed': 'スーパーバイザーの担当圏域の変更',
+  'certificate.issued': '修了証書の発行',
+  'certificate.revoked': '修了証書の失効',
+  'certificate.name_corrected': '修了証書の氏名の訂正',
 };
 
 const auditEventSchema = new Schema(

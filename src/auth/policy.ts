@@ -172,6 +172,19 @@ const rules = {
   /** Open or mark a notification: its addressee only (administrators too see only their own). */
   'notification.read': (user: SessionUser, record?: { userId: Id }) =>
     !!record && same(record.userId, user.id),
+
+  // ── Certificates (修了証書) ──────────────────────────────────────────────────────────────
+  // A certificate's municipality is its holder's at issue (what a municipality counts).
+  /** Open the certificates list: administrators (all), coordinators (their municipality's). */
+  'certificate.list': (user: SessionUser) => isAdmin(user) || has(user, 'coordinator'),
+  /** Download one: its holder, the coordinator of its municipality, administrators. */
+  'certificate.read': (user: SessionUser, record?: Placed & { userId: Id }) =>
+    !!record && (isAdmin(user) || same(record.userId, user.id) || inOwnMunicipality(user, record)),
+  /** Download a municipality's certificates as one ZIP: administrators, its coordinator. */
+  'certificate.archive': (user: SessionUser, area?: Placed) =>
+    isAdmin(user) || (has(user, 'coordinator') && (!area || inOwnMunicipality(user, area))),
+  /** Issue by hand, revoke, correct the name, preview the wording: administrators. */
+  'certificate.manage': (user: SessionUser) => isAdmin(user),
 } satisfies Record<string, Rule | ((user: SessionUser, resource?: never) => boolean)>;
 
 export type Action = keyof typeof rules;

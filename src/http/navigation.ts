@@ -36,6 +36,9 @@ const entries: NavEntry[] = [
   { href: '/review', label: 'レポートの確認', roles: ['supervisor'] },
   { href: '/admin/review', label: 'レポートの担当', roles: ['admin'] },
 
+  // ── Certificates (修了証書) ────────────────────────────────────────────────────────────────
+  { href: '/admin/certificates', label: '修了証書', roles: ['coordinator'] },
+
   // ── Notifications (the layout adds the unread count to this entry) ─────────────────────────
   { href: '/notifications', label: 'お知らせ' },
 

@@ -37,4 +37,8 @@ export const NOTIFICATION_TEXTS: Record<NotificationKind, NotificationText> = {
     sentence:
       '担当の変更により、事例検討レポートの担当になりました。内容をご確認のうえ、フィードバックをお願いします。',
   },
+  'certificate.issued': {
+    title: '修了証書が発行されました',
+    sentence: '研修の修了証書が発行されました。「学習の記録」からダウンロードできます。',
+  },
 };

@@ -14,6 +14,8 @@ export const NOTIFICATION_KINDS = [
   'case_study.unassigned',
   /** To the new supervisor after an administrator reassigned a case study. */
   'case_study.reassigned',
+  /** To the learner: a completion certificate was issued (automatically or by an administrator). */
+  'certificate.issued',
 ] as const;
 
 /** Notifications are kept a year, read or not (the TTL index below deletes older ones). */

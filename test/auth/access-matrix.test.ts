@@ -13,6 +13,7 @@ import { expect } from 'chai';
 import express from 'express';
 import request from 'supertest';
 import { CaseStudy } from '../../src/case-studies/case-study.model.js';
+import { issueCertificate } from '../../src/certificates/certificate.service.js';
 import { Notification } from '../../src/notifications/notification.model.js';
 import { notify } from '../../src/notifications/notifications.service.js';
 import { Organisation } from '../../src/organisations/organisation.model.js';
@@ -60,6 +61,12 @@ interface Fixtures {
   traineeCaseFileId: string;
   /** A notification to the signed-in trainee (only they may open it). */
   traineeNotificationId: string;
+  /** Certificates: the signed-in (長野市) trainee's, a 松本市 trainee's, and the two municipalities. */
+  traineeCertificateId: string;
+  traineeVerificationCode: string;
+  matsumotoCertificateId: string;
+  naganoMunicipalityId: string;
+  matsumotoMunicipalityId: string;
 }
 
 /** The module, lesson and quiz of the real course the learning rows open. */
@@ -473,6 +480,63 @@ const ROWS: Row[] = [
     expect: signedIn('redirect'),
     note: "each user's own setting (left on)",
   },
+
+  // ── Certificates (修了証書) ──────────────────────────────────────────────────────────────
+  {
+    method: 'GET',
+    path: '/verify/:traineeVerificationCode',
+    expect: everyone(200),
+    note: 'public: anyone holding the printed URL',
+  },
+  {
+    method: 'GET',
+    path: '/certificates/:traineeCertificateId/pdf',
+    expect: { ...signedIn(404), trainee: 200, coordinator: 200, admin: 200 },
+    note: 'the holder, the coordinator of their municipality, admins',
+  },
+  {
+    method: 'GET',
+    path: '/certificates/:matsumotoCertificateId/pdf',
+    expect: { ...signedIn(404), admin: 200 },
+    note: 'another municipality: 404 for the 長野市 coordinator',
+  },
+  { method: 'GET', path: '/admin/certificates', expect: only(['coordinator']) },
+  {
+    method: 'GET',
+    path: '/admin/certificates/municipalities/:naganoMunicipalityId/zip',
+    expect: only(['coordinator']),
+  },
+  {
+    method: 'GET',
+    path: '/admin/certificates/municipalities/:matsumotoMunicipalityId/zip',
+    expect: only(['coordinator'], 200, { coordinator: 404 }),
+    note: "another municipality's ZIP: 404",
+  },
+  { method: 'GET', path: '/admin/certificates/new', expect: only([]) },
+  {
+    method: 'POST',
+    path: '/admin/certificates',
+    form: {},
+    expect: only([], 422),
+    note: 'empty form',
+  },
+  { method: 'GET', path: '/admin/certificates/preview', expect: only([]) },
+  { method: 'GET', path: '/admin/certificates/preview/pdf?name=x', expect: only([]) },
+  { method: 'GET', path: '/admin/certificates/:traineeCertificateId', expect: only([]) },
+  {
+    method: 'POST',
+    path: '/admin/certificates/:traineeCertificateId/name',
+    form: {},
+    expect: only([], 422),
+    note: 'empty form',
+  },
+  {
+    method: 'POST',
+    path: '/admin/certificates/:traineeCertificateId/revoke',
+    form: {},
+    expect: only([], 422),
+    note: 'no reason',
+  },
 ];
 
 /**
@@ -545,6 +609,10 @@ describe('access matrix: every route × every role', () => {
       traineeAttemptId: await startQuiz(sessions.get('trainee')!),
       ...(await submitCaseStudy(sessions.get('trainee')!)),
       traineeNotificationId: await notifyTrainee(userIds.get('trainee')!),
+      // After the notification above: issuing notifies the holder too.
+      ...(await issueCertificates(userIds.get('trainee')!, String(matsumotoTrainee.user._id))),
+      naganoMunicipalityId: String(nagano._id),
+      matsumotoMunicipalityId: String(matsumoto._id),
     };
   });
   after(async () => {
@@ -587,6 +655,20 @@ describe('access matrix: every route × every role', () => {
     await notify({ userIds: [traineeId], kind: 'case_study.approved', link: '/learn/me' });
     const notification = await Notification.findOne({ userId: traineeId }).lean();
     return String(notification!._id);
+  }
+
+  /** A certificate for the signed-in trainee and one for a 松本市 trainee. */
+  async function issueCertificates(traineeId: string, matsumotoTraineeId: string) {
+    const program = { id: 'basic-training', title: 'ひきこもり支援者 多職種基礎研修' };
+    const issue = (userId: string) =>
+      issueCertificate({ userId, program, completedAt: new Date(), kind: 'automatic' });
+    const own = await issue(traineeId);
+    const other = await issue(matsumotoTraineeId);
+    return {
+      traineeCertificateId: String(own._id),
+      traineeVerificationCode: own.verificationCode,
+      matsumotoCertificateId: String(other._id),
+    };
   }
 
   /** Starts the module's quiz; returns the attempt id. */

@@ -13,6 +13,7 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
+import { issueCertificate } from '../../src/certificates/certificate.service.js';
 import { learnerOf } from '../../src/learning/learner.js';
 import { startAttempt } from '../../src/learning/quiz.service.js';
 import { Organisation } from '../../src/organisations/organisation.model.js';
@@ -151,6 +152,26 @@ const ROUTES: Record<string, Row> = {
     who: 'trainee',
     path: '/learn/basic-training/understanding/quiz/attempts/:attemptId',
   },
+  'POST /admin/certificates': {
+    who: 'admin',
+    path: '/admin/certificates',
+    form: {
+      email: ':traineeEmail',
+      programId: 'basic-training',
+      completedOn: '2026-04-10',
+      reason: '集合研修の修了',
+    },
+  },
+  'POST /admin/certificates/:id/revoke': {
+    who: 'admin',
+    path: '/admin/certificates/:certificateId/revoke',
+    form: { reason: '本人からの申し出' },
+  },
+  'POST /admin/certificates/:id/name': {
+    who: 'admin',
+    path: '/admin/certificates/:certificateId/name',
+    form: { name: '訂正 太郎' },
+  },
 };
 
 /** Route parameters by name, for routes without a row (added after this file). */
@@ -249,6 +270,16 @@ describe('security: CSRF on every unsafe route', () => {
       rolesTargetId: String(rolesTarget.user._id),
       suspendedId: String(suspended.user._id),
       attemptId,
+      certificateId: String(
+        (
+          await issueCertificate({
+            userId: String(target.user._id),
+            program: { id: 'basic-training', title: 'ひきこもり支援者 多職種基礎研修' },
+            completedAt: new Date(),
+            kind: 'automatic',
+          })
+        )._id,
+      ),
     };
     unsafe = appRoutes(t.app).filter((route) => UNSAFE.has(route.method));
   });
