@@ -9,7 +9,7 @@ import {
   isPipelineUpdate,
   validateUpdate,
 } from '../update.js';
-import { isPlainObject, type Doc } from '../values.js';
+import { isPlainObject, setOwn, type Doc } from '../values.js';
 import { parseSort } from '../paths.js';
 import {
   checkedCollection,
@@ -26,7 +26,7 @@ function withId(doc: Doc): Doc {
     if (Object.keys(doc)[0] === '_id') return doc;
     // MongoDB stores _id as the first field.
     const out: Doc = { _id: doc._id };
-    for (const k of Object.keys(doc)) if (k !== '_id') out[k] = doc[k];
+    for (const k of Object.keys(doc)) if (k !== '_id') setOwn(out, k, doc[k]);
     return out;
   }
   return { _id: new ObjectId(), ...doc };
