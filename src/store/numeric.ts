@@ -132,7 +132,8 @@ export const $avg: Accumulator = (collection, expr, options) => {
   if (n === 0) return null;
   if (isDecimal(total)) {
     const d = toDec(total);
-    return d ? Decimal128.fromStringWithRounding(String(Number(d.m) / n / 10 ** -d.e)) : total;
+    // Exact decimal division (34 more digits than needed, rounded once by Decimal128).
+    return d ? decToDecimal128({ m: (d.m * 10n ** 40n) / BigInt(n), e: d.e - 40 }) : total;
   }
   return asDouble(toNumber(total) / n);
 };
