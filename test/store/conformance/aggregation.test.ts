@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access -- documents read through the driver are untyped */
 import { expect } from 'chai';
 import { Decimal128, Long, type Document } from 'mongodb';
 import { connectTestDb, type TestDb } from '../helpers.js';
@@ -30,16 +29,26 @@ describe('store conformance: aggregation stages', () => {
     await t.db.collection('items').insertMany([{ _id: 7, name: 'seven' }, { _id: 8 }] as never);
     const [order] = await t.db
       .collection('orders')
-      .aggregate<Document>([{ $lookup: { from: 'items', localField: 'item', foreignField: '_id', as: 'found' } }])
+      .aggregate<Document>([
+        { $lookup: { from: 'items', localField: 'item', foreignField: '_id', as: 'found' } },
+      ])
       .toArray();
     expect(order.found).to.deep.equal([{ _id: 7, name: 'seven' }]);
   });
 
   it('$match after $group uses the query language (numeric types by value)', async () => {
     const c = t.db.collection('grouped');
-    await c.insertMany([{ g: 'a', n: 1 }, { g: 'a', n: 2 }, { g: 'b', n: 5 }]);
+    await c.insertMany([
+      { g: 'a', n: 1 },
+      { g: 'a', n: 2 },
+      { g: 'b', n: 5 },
+    ]);
     const out = await c
-      .aggregate([{ $group: { _id: '$g', total: { $sum: '$n' } } }, { $match: { total: { $gte: Long.fromNumber(3) } } }, { $sort: { _id: 1 } }])
+      .aggregate([
+        { $group: { _id: '$g', total: { $sum: '$n' } } },
+        { $match: { total: { $gte: Long.fromNumber(3) } } },
+        { $sort: { _id: 1 } },
+      ])
       .toArray();
     expect(out).to.deep.equal([
       { _id: 'a', total: 3 },

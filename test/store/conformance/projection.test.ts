@@ -60,8 +60,14 @@ describe('store conformance: projection', () => {
 
   describe('$elemMatch (item 12)', () => {
     it('"$elemMatch … operator conditions" on a scalar array: {$gte}, {$in}', async () => {
-      expect(await first({ scores: { $elemMatch: { $gte: 5 } } })).to.deep.equal({ _id: 1, scores: [6] });
-      expect(await first({ scores: { $elemMatch: { $in: [7, 9] } } })).to.deep.equal({ _id: 1, scores: [7] });
+      expect(await first({ scores: { $elemMatch: { $gte: 5 } } })).to.deep.equal({
+        _id: 1,
+        scores: [6],
+      });
+      expect(await first({ scores: { $elemMatch: { $in: [7, 9] } } })).to.deep.equal({
+        _id: 1,
+        scores: [7],
+      });
     });
 
     it('"the $elemMatch projection … returns the field after the other existing field inclusions"; absent when nothing matches', async () => {
