@@ -17,6 +17,7 @@ import { compileDocument, hooks, leavesAt, type Matcher } from './filter.js';
 import {
   bsonTypeName,
   cloneForMingo,
+  cloneValue,
   compareValues,
   isPlainObject,
   valueKey,
@@ -172,6 +173,9 @@ export function compileFilter(filter: unknown): Matcher {
   }
 }
 
+/** How the running pipeline copies joined documents (set by runPipeline; pipelines run synchronously). */
+let joinCopy: (doc: Doc) => Doc = cloneValue;
+
 /** $lookup with localField/foreignField: equality by MongoDB's rules (mingo hashes JS values). */
 function lookupStage(coll: Iterator, spec: Doc, options: Options): Iterator {
   if (spec.pipeline !== undefined || spec.let !== undefined)
@@ -219,7 +223,7 @@ function lookupStage(coll: Iterator, spec: Doc, options: Options): Iterator {
     setPath(
       out,
       as,
-      [...found].map((f) => cloneForMingo(f)),
+      [...found].map((f) => joinCopy(f)),
     );
     return out;
   });
@@ -265,6 +269,69 @@ function checkStages(pipeline: unknown[]): void {
   }
 }
 
+const ownAccumulators = new Set(['$sum', '$avg', '$min', '$max', '$first', '$last', '$push']);
+const isFieldPath = (v: unknown): boolean =>
+  typeof v === 'string' && v.startsWith('$') && !v.startsWith('$$');
+const isConstant = (v: unknown): boolean =>
+  v === null || typeof v === 'number' || (typeof v === 'string' && !v.startsWith('$'));
+
+/**
+ * Whether a stage only selects, orders, reshapes by inclusion or joins documents (or groups
+ * them with a constant key into the store's own accumulators): such stages need no JS numbers,
+ * so the documents keep their exact BSON types through them (an integral double stays a double).
+ */
+function isPassthrough(stage: Doc): boolean {
+  const name = Object.keys(stage)[0];
+  const spec = stage[name];
+  switch (name) {
+    case '$match':
+    case '$sort':
+    case '$skip':
+    case '$limit':
+    case '$count':
+    case '$sample':
+    case '$unset':
+      return true;
+    case '$unwind':
+      return typeof spec === 'string' || isPlainObject(spec);
+    case '$lookup':
+      return isPlainObject(spec) && spec.pipeline === undefined && spec.let === undefined;
+    case '$project':
+      return (
+        isPlainObject(spec) &&
+        Object.values(spec).every((v) => v === 0 || v === 1 || v === true || v === false)
+      );
+    case '$facet':
+      return (
+        isPlainObject(spec) &&
+        Object.values(spec).every(
+          (p) => Array.isArray(p) && p.every((s) => isPlainObject(s) && isPassthrough(s)),
+        )
+      );
+    case '$group': {
+      if (!isPlainObject(spec) || !isConstant(spec._id)) return false;
+      return Object.keys(spec).every((k) => {
+        if (k === '_id') return true;
+        const acc = spec[k];
+        if (!isPlainObject(acc) || Object.keys(acc).length !== 1) return false;
+        const [op] = Object.keys(acc);
+        return ownAccumulators.has(op) && (isFieldPath(acc[op]) || isConstant(acc[op]));
+      });
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * How stored documents are copied for a pipeline (its input and the collections it joins):
+ * exact BSON values when every stage is a passthrough, otherwise with integral doubles as JS
+ * numbers for mingo's expressions.
+ */
+export function pipelineCopier(pipeline: Doc[]): (doc: Doc) => Doc {
+  return pipeline.every((s) => isPlainObject(s) && isPassthrough(s)) ? cloneValue : cloneForMingo;
+}
+
 /** Runs an aggregation pipeline over documents (already copied by the caller). */
 export function runPipeline(
   docs: Doc[],
@@ -272,6 +339,7 @@ export function runPipeline(
   resolveCollection: (name: string) => Doc[],
 ): Doc[] {
   checkStages(pipeline);
+  joinCopy = pipelineCopier(pipeline);
   try {
     const agg = new Aggregator(pipeline, {
       ...mingoOptions,

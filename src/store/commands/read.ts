@@ -3,10 +3,10 @@ import { Query } from 'mingo/query';
 import type { Collection } from '../collection.js';
 import { ChangeStream } from '../changestream.js';
 import { StoreError, notSupported, toStoreError } from '../errors.js';
-import { compileFilter, queryOptions, runPipeline } from '../matcher.js';
+import { compileFilter, pipelineCopier, queryOptions, runPipeline } from '../matcher.js';
 import { emptyPlan, runQuery } from '../planner.js';
 import { compileProjection } from '../projection.js';
-import { cloneForMingo, compareValues, isPlainObject, valueKey, type Doc } from '../values.js';
+import { compareValues, isPlainObject, valueKey, type Doc } from '../values.js';
 import { parseSort, valuesAtPath, type SortSpec } from '../paths.js';
 import {
   collectionName,
@@ -205,7 +205,7 @@ function aggregateDocs(
     }
     return docsOf;
   };
-  return runPipeline(docs.map(cloneForMingo), rest, resolve);
+  return runPipeline(docs.map(pipelineCopier(rest)), rest, resolve);
 }
 
 const aggregate: Handler = (body, ctx) => {

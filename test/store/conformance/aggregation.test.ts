@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Decimal128, Long, type Document } from 'mongodb';
+import { Decimal128, Double, Long, type Document } from 'mongodb';
 import { connectTestDb, type TestDb } from '../helpers.js';
 import { serverError } from './helpers.js';
 
@@ -62,5 +62,38 @@ describe('store conformance: aggregation stages', () => {
     const [r] = await c.aggregate([{ $group: { _id: null, avg: { $avg: '$v' } } }]).toArray();
     expect(r.avg).to.be.instanceOf(Decimal128);
     expect(r.avg.toString()).to.equal('0.2333333333333333333333333333333333');
+  });
+
+  it('"BSON types are preserved": an integral double stays a double through $match, $sort, $unwind, $lookup and $group (item 10)', async () => {
+    const c = t.db.collection('doubles');
+    await c.insertMany([
+      { _id: 1, d: new Double(5), list: [new Double(1)] },
+      { _id: 2, d: new Double(7), list: [] },
+    ] as never);
+    const raw = { promoteValues: false } as const;
+    const [doc] = await c
+      .aggregate<Document>(
+        [
+          { $match: { d: { $gte: 5 } } },
+          { $sort: { d: 1 } },
+          { $unwind: '$list' },
+          { $lookup: { from: 'doubles', localField: 'd', foreignField: 'd', as: 'same' } },
+          { $project: { d: 1, list: 1, same: 1 } },
+        ],
+        raw,
+      )
+      .toArray();
+    expect(doc.d).to.be.instanceOf(Double);
+    expect(doc.list).to.be.instanceOf(Double);
+    expect(doc.same[0].d).to.be.instanceOf(Double);
+    const [sum] = await c
+      .aggregate<Document>(
+        [{ $group: { _id: null, total: { $sum: '$d' }, top: { $max: '$d' } } }],
+        raw,
+      )
+      .toArray();
+    expect(sum.total).to.be.instanceOf(Double);
+    expect(sum.total.valueOf()).to.equal(12);
+    expect(sum.top).to.be.instanceOf(Double);
   });
 });
