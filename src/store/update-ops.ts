@@ -27,6 +27,8 @@ import {
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 const isIndex = (p: string): boolean => /^\d+$/.test(p) && p.length < 10;
 type ElementTest = (el: unknown) => boolean;
+/** A DBRef's fields, which updates may name like any other. */
+const dbRefFields = new Set(['$ref', '$id', '$db']);
 const allPositional = /^\$\[([a-z][a-zA-Z0-9]*)?\]$/;
 
 export interface UpdateContext {
@@ -178,7 +180,7 @@ function expandPath(
       return;
     }
     if (part === '') throw new StoreError(56, `An empty update path is not valid.`);
-    if (part.startsWith('$') && !ctx.inserting)
+    if (part.startsWith('$') && !ctx.inserting && !dbRefFields.has(part))
       throw new StoreError(
         52,
         `The dollar ($) prefixed field '${part}' in '${parts.join('.')}' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.`,

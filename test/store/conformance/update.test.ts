@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Binary, Long, type Collection, type Document } from 'mongodb';
+import { Binary, DBRef, Long, ObjectId, type Collection, type Document } from 'mongodb';
 import { connectTestDb, type TestDb } from '../helpers.js';
 import { serverError } from './helpers.js';
 
@@ -185,6 +185,15 @@ describe('store conformance: update operators', () => {
       const doc = await c.findOne({ day: 1 });
       expect(doc?.$hotel).to.equal(320);
       await serverError(c.updateOne({ day: 1 }, { $set: { $hotel: 1 } }, { upsert: true }));
+    });
+
+    it('the fields of a DBRef ($ref, $id, $db) may be updated like any other', async () => {
+      const [a, b] = [new ObjectId(), new ObjectId()];
+      await c.insertOne({ _id: 1, owner: new DBRef('users', a) } as never);
+      await c.updateOne({ _id: 1 as never }, { $set: { 'owner.$id': b } });
+      const doc = await one(1);
+      expect(doc?.owner).to.be.instanceOf(DBRef);
+      expect(doc?.owner.oid.equals(b)).to.equal(true);
     });
   });
 
