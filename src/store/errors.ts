@@ -12,6 +12,8 @@ export const codeNames: Record<number, string> = {
   27: 'IndexNotFound',
   28: 'PathNotViable',
   40: 'ConflictingUpdateOperators',
+  52: 'DollarPrefixedFieldName',
+  56: 'EmptyFieldName',
   43: 'CursorNotFound',
   48: 'NamespaceExists',
   59: 'CommandNotFound',

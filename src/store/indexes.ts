@@ -71,6 +71,11 @@ export class Index {
     return this.spec.sparse === true;
   }
 
+  /** Hidden (collMod or createIndex `hidden`): maintained, but not used by the planner. */
+  get hidden(): boolean {
+    return this.spec.hidden === true;
+  }
+
   get isPartial(): boolean {
     return this.partial !== null;
   }
@@ -86,6 +91,12 @@ export class Index {
       if (found.length > 0) present = true;
       const values: unknown[] = [];
       for (const v of found) {
+        if (Array.isArray(v) && this.spec.key[this.fields[i]] === 'hashed') {
+          throw new StoreError(
+            16766,
+            'Error: hashed indexes do not currently support array values',
+          );
+        }
         if (Array.isArray(v)) {
           if (arrayField >= 0 && arrayField !== i) {
             throw new StoreError(

@@ -1,5 +1,6 @@
-import { Long, ObjectId } from 'bson';
+import { Long } from 'bson';
 import { Context } from 'mingo';
+import { OpType, evalExpr } from 'mingo/core';
 import { Aggregator } from 'mingo/aggregator';
 import * as accumulatorOperators from 'mingo/operators/accumulator';
 import * as expressionOperators from 'mingo/operators/expression';
@@ -9,67 +10,28 @@ import * as queryOperators from 'mingo/operators/query';
 import * as windowOperators from 'mingo/operators/window';
 import { Query } from 'mingo/query';
 import { Lazy, type Iterator } from 'mingo/lazy';
-import { flatten, resolve } from 'mingo/util';
 import type { Options } from 'mingo/types';
 import { StoreError, notSupported, toStoreError } from './errors.js';
 import { $avg, $max, $min, $sum } from './numeric.js';
+import { compileDocument, hooks, leavesAt, type Matcher } from './filter.js';
 import {
   bsonTypeName,
+  cloneForMingo,
+  cloneValue,
   compareValues,
   isPlainObject,
-  toNumber,
-  typeRank,
+  valueKey,
   valuesEqual,
   type Doc,
 } from './values.js';
-import { parseSort, sortDocs } from './paths.js';
+import { parseSort, setPath, sortDocs } from './paths.js';
 
 /*
- * mingo does the query, update and aggregation semantics. Its comparison operators compare
- * values of different JS types by type name, which is wrong for int64 (bigint) and Decimal128
- * against numbers; they are replaced here by versions using MongoDB's numeric-aware order.
+ * mingo runs aggregation pipelines and expressions. The query language is the store's own
+ * (filter.ts): mingo's comparisons differ from MongoDB's (int64, Decimal128, nested arrays,
+ * Binary, DBRef …). Pipelines use it too, through our `$match` stage, and mingo's comparison
+ * expressions are replaced by versions using MongoDB's order (values.ts).
  */
-
-type Pred = (o: unknown) => boolean;
-
-function depthOf(selector: string): number {
-  let depth = 0;
-  for (const ch of selector) if (ch === '.') depth++;
-  return depth;
-}
-
-function eqPred(a: unknown, b: unknown, depth: number): boolean {
-  if (valuesEqual(a, b)) return true;
-  if (Array.isArray(a)) {
-    if (a.some((v) => valuesEqual(v, b))) return true;
-    return flatten(a, depth).some((v) => valuesEqual(v, b));
-  }
-  return false;
-}
-
-function inPred(a: unknown, list: unknown[]): boolean {
-  if (!Array.isArray(list)) throw new StoreError(2, '$in needs an array');
-  if (a === undefined || a === null) return list.some((v) => v === null);
-  const values = Array.isArray(a) ? a : [a];
-  for (const b of list) {
-    if (b instanceof RegExp) {
-      if (values.some((v) => typeof v === 'string' && b.test(v))) return true;
-    } else if (values.some((v) => valuesEqual(v, b)) || valuesEqual(a, b)) {
-      return true;
-    }
-  }
-  return false;
-}
-
-function rangePred(test: (c: number) => boolean) {
-  return (a: unknown, b: unknown): boolean => {
-    const rb = typeRank(b);
-    for (const v of Array.isArray(a) ? a : [a]) {
-      if (typeRank(v) === rb && test(compareValues(v, b))) return true;
-    }
-    return false;
-  };
-}
 
 /**
  * mingo's Query JSON-stringifies its condition (an error message built eagerly), which throws
@@ -86,80 +48,51 @@ export function hideBigInts<T>(v: T): T {
   return v;
 }
 
-/** hideBigInts for every $match of a pipeline, sub-pipelines ($lookup, $facet …) included. */
-function hideInMatches<T>(v: T): T {
-  if (Array.isArray(v)) return v.map(hideInMatches) as T;
-  if (!isPlainObject(v)) return v;
-  const out: Doc = {};
-  for (const k of Object.keys(v)) out[k] = k === '$match' ? hideBigInts(v[k]) : hideInMatches(v[k]);
-  return out as T;
+type Expr = (obj: unknown, expr: unknown, options: Options) => unknown;
+
+function args2(obj: unknown, expr: unknown, options: Options, name: string): [unknown, unknown] {
+  if (!Array.isArray(expr) || expr.length !== 2)
+    throw new StoreError(
+      16020,
+      `Expression ${name} takes exactly 2 arguments. ${Array.isArray(expr) ? expr.length : 1} were passed in.`,
+    );
+  const [a, b] = evalExpr(obj, expr, options) as unknown[];
+  return [a ?? null, b ?? null];
 }
 
-function unhide(v: unknown): unknown {
-  if (v instanceof Long) return v.toBigInt();
-  if (Array.isArray(v)) return v.map(unhide);
-  return v;
-}
-
-function op(pred: (lhs: unknown, value: unknown, depth: number) => boolean) {
-  return (selector: string, hidden: unknown, _options: Options): Pred => {
-    const depth = depthOf(selector);
-    const value = unhide(hidden);
-    return (o: unknown) => pred(resolve(o as Doc, selector, { unwrapArray: true }), value, depth);
+function comparison(name: string, ok: (c: number) => boolean): Expr {
+  return (obj, expr, options) => {
+    const [a, b] = args2(obj, expr, options, name);
+    return ok(compareValues(a, b));
   };
 }
 
-const gt = rangePred((c) => c > 0);
-const gte = rangePred((c) => c >= 0);
-const lt = rangePred((c) => c < 0);
-const lte = rangePred((c) => c <= 0);
-
-const typeCodes: Record<string, string> = {
-  1: 'double',
-  2: 'string',
-  3: 'object',
-  4: 'array',
-  5: 'binData',
-  6: 'undefined',
-  7: 'objectId',
-  8: 'bool',
-  9: 'date',
-  10: 'null',
-  11: 'regex',
-  16: 'int',
-  17: 'timestamp',
-  18: 'long',
-  19: 'decimal',
-  '-1': 'minKey',
-  127: 'maxKey',
+const expressionOps: Record<string, Expr> = {
+  $eq: comparison('$eq', (c) => c === 0),
+  $ne: comparison('$ne', (c) => c !== 0),
+  $gt: comparison('$gt', (c) => c > 0),
+  $gte: comparison('$gte', (c) => c >= 0),
+  $lt: comparison('$lt', (c) => c < 0),
+  $lte: comparison('$lte', (c) => c <= 0),
+  $cmp: (obj, expr, options) => {
+    const c = compareValues(...args2(obj, expr, options, '$cmp'));
+    return c < 0 ? -1 : c > 0 ? 1 : 0;
+  },
+  $in: (obj, expr, options) => {
+    const [v, list] = args2(obj, expr, options, '$in');
+    if (!Array.isArray(list))
+      throw new StoreError(
+        40081,
+        `$in requires an array as a second argument, found: ${bsonTypeName(list)}`,
+      );
+    return list.some((x) => valuesEqual(x, v));
+  },
 };
-const numberTypes = new Set(['int', 'long', 'double', 'decimal']);
 
-/** $type with MongoDB's names for the engine's in-memory values (mingo's does not know int64). */
-function typePred(a: unknown, spec: unknown): boolean {
-  if (a === undefined) return false;
-  const wanted = (Array.isArray(spec) ? spec : [spec]).map((t) =>
-    typeof t === 'string' ? t : (typeCodes[String(toNumber(t))] ?? String(t)),
-  );
-  const matches = (v: unknown): boolean => {
-    const name = bsonTypeName(v);
-    return wanted.some((w) => w === name || (w === 'number' && numberTypes.has(name)));
-  };
-  if (Array.isArray(a)) return wanted.includes('array') || a.some(matches);
-  return matches(a);
+function matchStage(coll: Iterator, spec: unknown): Iterator {
+  const m = compileFilter(spec);
+  return coll.filter((d) => m(d as Doc));
 }
-
-const queryOps = {
-  $type: op(typePred),
-  $eq: op(eqPred),
-  $ne: op((a, b, d) => !eqPred(a, b, d)),
-  $in: op((a, b) => inPred(a, b as unknown[])),
-  $nin: op((a, b) => !inPred(a, b as unknown[])),
-  $gt: op(gt),
-  $gte: op(gte),
-  $lt: op(lt),
-  $lte: op(lte),
-};
 
 function sortStage(coll: Iterator, spec: Record<string, unknown>): Iterator {
   if (!isPlainObject(spec) || Object.keys(spec).length === 0) {
@@ -171,8 +104,8 @@ function sortStage(coll: Iterator, spec: Record<string, unknown>): Iterator {
 
 // Operators added first take precedence in a mingo Context, so ours go in before mingo's own.
 const context = Context.init({
-  query: queryOps,
-  pipeline: { $sort: sortStage } as never,
+  pipeline: { $sort: sortStage, $match: matchStage, $lookup: lookupStage } as never,
+  expression: expressionOps,
   accumulator: { $sum, $avg, $min, $max },
 })
   .addQueryOps(queryOperators)
@@ -221,108 +154,79 @@ export const queryOptions: Partial<Options> = (() => {
   return prepared.context === context ? prepared : mingoOptions;
 })();
 
-const unsupportedQueryOps = new Set([
-  '$text',
-  '$near',
-  '$nearSphere',
-  '$geoWithin',
-  '$geoIntersects',
-  '$where',
-]);
+export type { Matcher } from './filter.js';
 
-/** Refuses query operators the store does not implement, rather than answering wrongly. */
-export function checkFilter(filter: unknown): void {
-  if (Array.isArray(filter)) {
-    for (const f of filter) checkFilter(f);
-    return;
-  }
-  if (!isPlainObject(filter)) return;
-  for (const key of Object.keys(filter)) {
-    if (unsupportedQueryOps.has(key)) throw notSupported(`The ${key} query operator`);
-    checkFilter(filter[key]);
-  }
-}
+/** `$expr` in a filter: evaluated by mingo's aggregation expressions (with ours for comparisons). */
+hooks.expr = (cond) => {
+  const q = new Query({ $expr: hideBigInts(cond) }, queryOptions);
+  return (doc) => q.test(cloneForMingo(doc));
+};
 
-export type Matcher = (doc: Doc) => boolean;
-
-const matchAll: Matcher = () => true;
-
-const NOT_SIMPLE = Symbol('not simple');
-
-/**
- * The value a top-level condition compares for equality, when the condition is a plain field
- * (no dots, no operator, nothing from Object.prototype) equal to a string, number, boolean,
- * int64, Date or ObjectId — bare or as a sole `$eq`. Otherwise NOT_SIMPLE (mingo decides).
- */
-function simpleEquality(field: string, cond: unknown): unknown {
-  if (field.length === 0 || field[0] === '$' || field.includes('.') || field in Object.prototype)
-    return NOT_SIMPLE;
-  let value = cond;
-  if (isPlainObject(cond)) {
-    const keys = Object.keys(cond);
-    if (keys.length !== 1 || keys[0] !== '$eq') return NOT_SIMPLE;
-    value = cond.$eq;
-  }
-  switch (typeof value) {
-    case 'string':
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-      return value;
-    case 'object':
-      return value instanceof Date || value instanceof ObjectId ? value : NOT_SIMPLE;
-    default:
-      return NOT_SIMPLE;
-  }
-}
-
-/** `{ field: value }` for a simple value: what eqPred answers for a top-level field. */
-function equalsAt(doc: Doc, field: string, value: unknown): boolean {
-  const a = doc[field];
-  if (valuesEqual(a, value)) return true;
-  return Array.isArray(a) && a.some((v) => valuesEqual(v, value));
-}
-
-/**
- * Compiles a query filter into a predicate. Top-level equalities on plain fields (the common
- * `{ _id: … }`, `{ userId: …, programId: … }`) are tested directly; the other conditions, if
- * any, go through mingo. A filter's top-level conditions are all required, so the split is exact.
- */
+/** Compiles a query filter into a predicate (the store's own matcher, filter.ts). */
 export function compileFilter(filter: unknown): Matcher {
-  if (filter === undefined || filter === null) return matchAll;
+  if (filter === undefined || filter === null) return () => true;
   if (!isPlainObject(filter)) throw new StoreError(2, 'query filter must be an object');
-  const keys = Object.keys(filter);
-  if (keys.length === 0) return matchAll;
-  checkFilter(filter);
-  const fields: string[] = [];
-  const values: unknown[] = [];
-  let rest: Doc | null = null;
-  for (const key of keys) {
-    const value = simpleEquality(key, filter[key]);
-    if (value === NOT_SIMPLE) (rest ??= {})[key] = filter[key];
-    else {
-      fields.push(key);
-      values.push(value);
+  try {
+    return compileDocument(filter);
+  } catch (err) {
+    throw toStoreError(err);
+  }
+}
+
+/** How the running pipeline copies joined documents (set by runPipeline; pipelines run synchronously). */
+let joinCopy: (doc: Doc) => Doc = cloneValue;
+
+/** $lookup with localField/foreignField: equality by MongoDB's rules (mingo hashes JS values). */
+function lookupStage(coll: Iterator, spec: Doc, options: Options): Iterator {
+  if (spec.pipeline !== undefined || spec.let !== undefined)
+    return (pipelineOperators.$lookup as unknown as (c: Iterator, e: Doc, o: Options) => Iterator)(
+      coll,
+      spec,
+      options,
+    );
+  const { from, localField, foreignField, as } = spec;
+  if (
+    typeof from !== 'string' ||
+    typeof localField !== 'string' ||
+    typeof foreignField !== 'string' ||
+    typeof as !== 'string'
+  )
+    throw new StoreError(
+      40321,
+      '$lookup requires from, localField, foreignField and as to be strings',
+    );
+  const foreign = options.collectionResolver?.(from) ?? [];
+  const byKey = new Map<string, Doc[]>();
+  const foreignParts = foreignField.split('.');
+  for (const doc of foreign as Doc[]) {
+    const keys = new Set<string>();
+    for (const v of leavesAt(doc, foreignParts)) {
+      for (const x of Array.isArray(v) ? (v.length ? v : [undefined]) : [v])
+        keys.add(valueKey(x ?? null));
+    }
+    for (const k of keys) {
+      const list = byKey.get(k);
+      if (list) list.push(doc);
+      else byKey.set(k, [doc]);
     }
   }
-  let q: Query | null = null;
-  if (rest) {
-    try {
-      q = new Query(hideBigInts(rest), queryOptions);
-    } catch (err) {
-      throw toStoreError(err);
+  const localParts = localField.split('.');
+  return coll.map((o) => {
+    const doc = o as Doc;
+    const found = new Set<Doc>();
+    for (const v of leavesAt(doc, localParts)) {
+      for (const x of Array.isArray(v) ? (v.length ? v : [undefined]) : [v]) {
+        for (const f of byKey.get(valueKey(x ?? null)) ?? []) found.add(f);
+      }
     }
-  }
-  const n = fields.length;
-  if (n === 0) return (doc) => q!.test(doc);
-  const simple: Matcher =
-    n === 1
-      ? (doc) => equalsAt(doc, fields[0], values[0])
-      : (doc) => {
-          for (let i = 0; i < n; i++) if (!equalsAt(doc, fields[i], values[i])) return false;
-          return true;
-        };
-  return q ? (doc) => simple(doc) && q.test(doc) : simple;
+    const out: Doc = { ...doc };
+    setPath(
+      out,
+      as,
+      [...found].map((f) => joinCopy(f)),
+    );
+    return out;
+  });
 }
 
 const unsupportedStages = new Set([
@@ -340,18 +244,102 @@ const unsupportedStages = new Set([
   '$planCacheStats',
 ]);
 
+/** MongoDB's error for a stage name it does not know (mingo says "unregistered pipeline operator"). */
+function checkStages(pipeline: unknown[]): void {
+  for (const stage of pipeline) {
+    if (!isPlainObject(stage) || Object.keys(stage).length !== 1)
+      throw new StoreError(
+        40323,
+        'A pipeline stage specification object must contain exactly one field.',
+      );
+    const name = Object.keys(stage)[0];
+    if (unsupportedStages.has(name)) throw notSupported(`The ${name} aggregation stage`);
+    if (!context.getOperator(OpType.PIPELINE, name))
+      throw new StoreError(40324, `Unrecognized pipeline stage name: '${name}'`);
+    const spec = stage[name];
+    if (name === '$match') compileFilter(spec);
+    if (name === '$facet' && isPlainObject(spec))
+      for (const sub of Object.values(spec)) if (Array.isArray(sub)) checkStages(sub);
+    if (
+      (name === '$lookup' || name === '$unionWith') &&
+      isPlainObject(spec) &&
+      Array.isArray(spec.pipeline)
+    )
+      checkStages(spec.pipeline);
+  }
+}
+
+const ownAccumulators = new Set(['$sum', '$avg', '$min', '$max', '$first', '$last', '$push']);
+const isFieldPath = (v: unknown): boolean =>
+  typeof v === 'string' && v.startsWith('$') && !v.startsWith('$$');
+const isConstant = (v: unknown): boolean =>
+  v === null || typeof v === 'number' || (typeof v === 'string' && !v.startsWith('$'));
+
+/**
+ * Whether a stage only selects, orders, reshapes by inclusion or joins documents (or groups
+ * them with a constant key into the store's own accumulators): such stages need no JS numbers,
+ * so the documents keep their exact BSON types through them (an integral double stays a double).
+ */
+function isPassthrough(stage: Doc): boolean {
+  const name = Object.keys(stage)[0];
+  const spec = stage[name];
+  switch (name) {
+    case '$match':
+    case '$sort':
+    case '$skip':
+    case '$limit':
+    case '$count':
+    case '$sample':
+    case '$unset':
+      return true;
+    case '$unwind':
+      return typeof spec === 'string' || isPlainObject(spec);
+    case '$lookup':
+      return isPlainObject(spec) && spec.pipeline === undefined && spec.let === undefined;
+    case '$project':
+      return (
+        isPlainObject(spec) &&
+        Object.values(spec).every((v) => v === 0 || v === 1 || v === true || v === false)
+      );
+    case '$facet':
+      return (
+        isPlainObject(spec) &&
+        Object.values(spec).every(
+          (p) => Array.isArray(p) && p.every((s) => isPlainObject(s) && isPassthrough(s)),
+        )
+      );
+    case '$group': {
+      if (!isPlainObject(spec) || !isConstant(spec._id)) return false;
+      return Object.keys(spec).every((k) => {
+        if (k === '_id') return true;
+        const acc = spec[k];
+        if (!isPlainObject(acc) || Object.keys(acc).length !== 1) return false;
+        const [op] = Object.keys(acc);
+        return ownAccumulators.has(op) && (isFieldPath(acc[op]) || isConstant(acc[op]));
+      });
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * How stored documents are copied for a pipeline (its input and the collections it joins):
+ * exact BSON values when every stage is a passthrough, otherwise with integral doubles as JS
+ * numbers for mingo's expressions.
+ */
+export function pipelineCopier(pipeline: Doc[]): (doc: Doc) => Doc {
+  return pipeline.every((s) => isPlainObject(s) && isPassthrough(s)) ? cloneValue : cloneForMingo;
+}
+
 /** Runs an aggregation pipeline over documents (already copied by the caller). */
 export function runPipeline(
   docs: Doc[],
   pipeline: Doc[],
   resolveCollection: (name: string) => Doc[],
 ): Doc[] {
-  for (const stage of pipeline) {
-    const name = Object.keys(stage)[0];
-    if (unsupportedStages.has(name)) throw notSupported(`The ${name} aggregation stage`);
-    if (name === '$match') checkFilter(stage.$match);
-  }
-  pipeline = hideInMatches(pipeline);
+  checkStages(pipeline);
+  joinCopy = pipelineCopier(pipeline);
   try {
     const agg = new Aggregator(pipeline, {
       ...mingoOptions,

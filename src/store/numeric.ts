@@ -1,17 +1,7 @@
 import { Decimal128, Double } from 'bson';
 import { $push as pushAccumulator } from 'mingo/operators/accumulator';
 import type { Options } from 'mingo/types';
-import { StoreError } from './errors.js';
-import {
-  bsonTypeName,
-  compareValues,
-  formatValue,
-  isNumeric,
-  toNumber,
-  typeRank,
-  type Doc,
-} from './values.js';
-import { getPath, setPath } from './paths.js';
+import { compareValues, isNumeric, toNumber, type Doc } from './values.js';
 
 /*
  * Arithmetic across MongoDB's numeric types, for what mingo does with plain JS numbers only:
@@ -19,7 +9,7 @@ import { getPath, setPath } from './paths.js';
  * int64 is bigint; Decimal128 is computed exactly as (bigint mantissa, exponent).
  */
 
-type Num = number | bigint | Decimal128 | Double;
+export type Num = number | bigint | Decimal128 | Double;
 
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
@@ -114,71 +104,6 @@ export function multiply(a: Num, b: Num): Num {
   return product;
 }
 
-const numericOps = new Set(['$inc', '$mul', '$min', '$max']);
-
-/**
- * Applies $inc, $mul, $min and $max on plain (non-positional) paths to `doc` in place, and
- * returns the update without them plus whether anything changed. Positional paths are left to
- * mingo.
- */
-export function applyNumericOps(doc: Doc, update: Doc): { rest: Doc; modified: boolean } {
-  const rest: Doc = {};
-  let modified = false;
-  for (const op of Object.keys(update)) {
-    if (!numericOps.has(op)) {
-      rest[op] = update[op];
-      continue;
-    }
-    const spec = update[op] as Doc;
-    const leftover: Doc = {};
-    for (const path of Object.keys(spec)) {
-      const operand = spec[path];
-      if ((op === '$inc' || op === '$mul') && !isNumeric(operand)) {
-        const verb = op === '$inc' ? 'increment' : 'multiply';
-        throw new StoreError(
-          14,
-          `Cannot ${verb} with non-numeric argument: {${path}: ${formatValue(operand)}}`,
-        );
-      }
-      if (path.includes('$')) {
-        leftover[path] = operand;
-        continue;
-      }
-      const current = getPath(doc, path);
-      let next: unknown;
-      if (op === '$min' || op === '$max') {
-        const c = current === undefined ? 0 : compareValues(operand, current);
-        if (current === undefined || (op === '$min' && c < 0) || (op === '$max' && c > 0)) {
-          next = operand;
-        } else continue;
-      } else if (current === undefined) {
-        next = op === '$inc' ? operand : multiply(operand as Num, 0);
-      } else if (!isNumeric(current)) {
-        throw new StoreError(
-          14,
-          `Cannot apply ${op} to a value of non-numeric type. {_id: ${formatValue(doc._id)}} has the field '${path.split('.').pop()}' of non-numeric type ${bsonTypeName(current)}`,
-        );
-      } else {
-        next =
-          op === '$inc'
-            ? add(current as Num, operand as Num)
-            : multiply(current as Num, operand as Num);
-        if (
-          typeRank(next) === 3 &&
-          compareValues(next, current) === 0 &&
-          typeof next === typeof current
-        ) {
-          continue;
-        }
-      }
-      setPath(doc, path, next);
-      modified = true;
-    }
-    if (Object.keys(leftover).length) rest[op] = leftover;
-  }
-  return { rest, modified };
-}
-
 type Accumulator = (collection: Doc[], expr: unknown, options: Options) => unknown;
 
 function values(collection: Doc[], expr: unknown, options: Options): unknown[] {
@@ -207,7 +132,8 @@ export const $avg: Accumulator = (collection, expr, options) => {
   if (n === 0) return null;
   if (isDecimal(total)) {
     const d = toDec(total);
-    return d ? Decimal128.fromStringWithRounding(String(Number(d.m) / n / 10 ** -d.e)) : total;
+    // Exact decimal division (34 more digits than needed, rounded once by Decimal128).
+    return d ? decToDecimal128({ m: (d.m * 10n ** 40n) / BigInt(n), e: d.e - 40 }) : total;
   }
   return asDouble(toNumber(total) / n);
 };

@@ -1,4 +1,5 @@
 import type { Collection } from './collection.js';
+import { StoreError } from './errors.js';
 import type { Index, KeyRelation } from './indexes.js';
 import type { Matcher } from './matcher.js';
 import { compareValues, isPlainObject, typeRank, valueKey, type Doc } from './values.js';
@@ -161,6 +162,32 @@ export interface QueryOptions {
   skip?: number;
   /** 0 or undefined: no limit. */
   limit?: number;
+  /** An index name or key pattern, or `{ $natural: ±1 }`: the plan is not chosen but given. */
+  hint?: unknown;
+}
+
+/** The index a hint names; 'natural' for `{ $natural: ±1 }`; code 2 when there is none. */
+function hintedIndex(coll: Collection, hint: unknown): Index | 'natural' | 'reverse' {
+  const all = [coll.idIndex, ...coll.indexes.values()].filter((i) => !i.hidden);
+  let found: Index | undefined;
+  if (typeof hint === 'string') found = all.find((i) => i.name === hint);
+  else if (isPlainObject(hint)) {
+    const keys = Object.keys(hint);
+    if (keys.length === 1 && keys[0] === '$natural')
+      return Number(hint.$natural) < 0 ? 'reverse' : 'natural';
+    const pattern = valueKey(
+      Object.fromEntries(keys.map((k) => [k, Number(hint[k]) < 0 ? -1 : 1])),
+    );
+    found = all.find(
+      (i) => valueKey(Object.fromEntries(i.fields.map((f, n) => [f, i.dirs[n]]))) === pattern,
+    );
+  }
+  if (!found)
+    throw new StoreError(
+      2,
+      'error processing query: planner returned error :: caused by :: hint provided does not correspond to an existing index',
+    );
+  return found;
 }
 
 function idLookups(filter: Doc): unknown[] | null {
@@ -193,8 +220,12 @@ export function runQuery(coll: Collection, q: QueryOptions): { docs: Doc[]; plan
   let source: Iterable<Doc>;
   let sorted = q.sort.length === 0;
 
-  const ids = idLookups(q.filter);
-  if (ids) {
+  const hinted = q.hint === undefined ? null : hintedIndex(coll, q.hint);
+  const ids = hinted ? null : idLookups(q.filter);
+  if (hinted === 'natural' || hinted === 'reverse') {
+    plan.stage = 'COLLSCAN';
+    source = hinted === 'natural' ? coll.docs.values() : [...coll.docs.values()].reverse();
+  } else if (ids) {
     plan.stage = 'IDHACK';
     const seen = new Set<string>();
     const found: Doc[] = [];
@@ -211,12 +242,26 @@ export function runQuery(coll: Collection, q: QueryOptions): { docs: Doc[]; plan
     const conds = new Map<string, FieldCondition>();
     collectConditions(q.filter, conds);
     let best: Candidate | null = null;
-    for (const index of [coll.idIndex, ...coll.indexes.values()]) {
-      const c = planIndex(index, conds, q.sort);
-      if (c && (!best || c.score > best.score)) best = c;
+    if (hinted) {
+      // A hinted index is scanned whole when the filter does not bound it, in its own order.
+      const dir = sortDirection(hinted, q.sort, 0);
+      best = planIndex(hinted, conds, q.sort) ?? {
+        index: hinted,
+        score: 0,
+        regions: [() => 0],
+        reverse: dir < 0,
+        sorted: dir !== 0 || q.sort.length === 0,
+      };
+    } else {
+      for (const index of [coll.idIndex, ...coll.indexes.values()]) {
+        if (index.hidden) continue;
+        const c = planIndex(index, conds, q.sort);
+        if (c && (!best || c.score > best.score)) best = c;
+      }
     }
     if (!best && q.sort.length > 0) {
       for (const index of [coll.idIndex, ...coll.indexes.values()]) {
+        if (index.hidden) continue;
         const dir = sortDirection(index, q.sort, 0);
         if (dir) {
           best = { index, score: 0, regions: [() => 0], reverse: dir < 0, sorted: true };

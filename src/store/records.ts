@@ -1,4 +1,4 @@
-import { Int32, Double, Long, Timestamp, type Document } from 'bson';
+import { DBRef, Int32, Double, Long, Timestamp, type Document } from 'bson';
 import type { IndexSpec } from './indexes.js';
 import type { Doc } from './values.js';
 
@@ -59,6 +59,14 @@ export function normalizeDecoded<T>(v: T): T {
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) v[i] = normalizeDecoded(v[i] as unknown);
     return v;
+  }
+  // A DBRef is a document { $ref, $id, $db? , … } in BSON: held as one, so that queries on
+  // `field.$id` see it (it goes back to the driver the same way).
+  if (v instanceof DBRef) {
+    const ref: Record<string, unknown> = { $ref: v.collection, $id: normalizeDecoded(v.oid) };
+    if (v.db) ref.$db = v.db;
+    for (const k of Object.keys(v.fields)) ref[k] = normalizeDecoded(v.fields[k] as unknown);
+    return ref as T;
   }
   const proto = Object.getPrototypeOf(v) as unknown;
   if (proto === Object.prototype || proto === null) {

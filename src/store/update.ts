@@ -1,19 +1,18 @@
 import { ObjectId } from 'bson';
-import { updateOne } from 'mingo/updater';
 import { StoreError, toStoreError } from './errors.js';
-import { hideBigInts, mingoOptions, runPipeline } from './matcher.js';
-import { applyNumericOps } from './numeric.js';
+import { runPipeline } from './matcher.js';
+import { applyOperatorUpdate, type UpdateContext } from './update-ops.js';
 import {
-  bsonTypeName,
   cloneForMingo,
   cloneValue,
   formatValue,
   isPlainObject,
   valueKey,
+  setOwn,
   valuesEqual,
   type Doc,
 } from './values.js';
-import { getPath, setPath } from './paths.js';
+import { setPath } from './paths.js';
 
 /*
  * Update documents on top of mingo's updater, adding what it lacks or does differently from
@@ -91,14 +90,6 @@ export function validateUpdate(u: unknown): asserts u is UpdateSpec {
   }
 }
 
-function touchesPositional(u: Doc): boolean {
-  for (const op of Object.keys(u)) {
-    const spec = u[op] as Doc;
-    for (const path of Object.keys(spec)) if (/(^|\.)\$(\.|$)/.test(path)) return true;
-  }
-  return false;
-}
-
 /** Removes `$set: {_id: <same>}` and refuses any other change of `_id`. */
 function guardId(u: Doc, current: unknown): Doc {
   let out = u;
@@ -124,107 +115,9 @@ function guardId(u: Doc, current: unknown): Doc {
   return out;
 }
 
-/** Refuses two operators touching the same path, or a path and its parent (code 40). */
-function checkConflicts(u: Doc): void {
-  const paths: string[] = [];
-  for (const op of Object.keys(u)) {
-    const spec = u[op] as Doc;
-    for (const path of Object.keys(spec)) {
-      paths.push(path);
-      if (op === '$rename' && typeof spec[path] === 'string') paths.push(spec[path]);
-    }
-  }
-  const sorted = [...paths].sort();
-  for (let i = 1; i < sorted.length; i++) {
-    const [a, b] = [sorted[i - 1], sorted[i]];
-    if (a === b || b.startsWith(a + '.')) {
-      throw new StoreError(40, `Updating the path '${b}' would create a conflict at '${a}'`);
-    }
-  }
-}
-
-const creatingOps = new Set([
-  '$set',
-  '$inc',
-  '$mul',
-  '$min',
-  '$max',
-  '$push',
-  '$addToSet',
-  '$currentDate',
-  '$bit',
-]);
-const arrayOps = new Set(['$push', '$addToSet', '$pull', '$pullAll', '$pop']);
-
-/** MongoDB refuses to create a named field inside an array or below a scalar (code 28). */
-function checkPathViable(doc: Doc, path: string): void {
-  const parts = path.split('.');
-  let cur: unknown = doc;
-  for (let i = 0; i < parts.length - 1; i++) {
-    const part = parts[i];
-    cur = Array.isArray(cur) && /^\d+$/.test(part) ? cur[Number(part)] : (cur as Doc)[part];
-    if (cur === undefined || cur === null) return;
-    const next = parts[i + 1];
-    if ((Array.isArray(cur) && !/^\d+$/.test(next)) || typeof cur !== 'object') {
-      throw new StoreError(
-        28,
-        `Cannot create field '${next}' in element {${part}: ${formatValue(cur)}}`,
-      );
-    }
-  }
-}
-
-/** The refusals mingo does not make (it would silently leave the document unchanged). */
-function preflight(doc: Doc, u: Doc): void {
-  for (const op of Object.keys(u)) {
-    const spec = u[op] as Doc;
-    for (const path of Object.keys(spec)) {
-      if (path.includes('$')) continue;
-      if (creatingOps.has(op)) checkPathViable(doc, path);
-      if (op === '$rename' && typeof spec[path] === 'string') checkPathViable(doc, spec[path]);
-      if (!arrayOps.has(op)) continue;
-      const current = getPath(doc, path);
-      if (current === undefined || Array.isArray(current)) continue;
-      const type = bsonTypeName(current);
-      if (op === '$pop')
-        throw new StoreError(14, `Path '${path}' contains an element of non-array type '${type}'`);
-      if (op === '$pull' || op === '$pullAll')
-        throw new StoreError(2, `Cannot apply ${op} to a non-array value`);
-      throw new StoreError(
-        2,
-        `The field '${path}' must be an array but is of type ${type} in document {_id: ${formatValue(doc._id)}}`,
-      );
-    }
-  }
-}
-
-function applyOperators(doc: Doc, u: Doc, filter: Doc, arrayFilters?: Doc[]): boolean {
-  let ops: Doc = {};
-  for (const op of Object.keys(u)) {
-    if (op !== '$setOnInsert' && Object.keys(u[op] as Doc).length > 0) ops[op] = u[op];
-  }
-  if (Object.keys(ops).length === 0) return false;
-  checkConflicts(ops);
-  preflight(doc, ops);
-  const numeric = applyNumericOps(doc, ops);
-  ops = numeric.rest;
-  if (Object.keys(ops).length === 0) return numeric.modified;
+function applyOperators(doc: Doc, u: Doc, ctx: UpdateContext): boolean {
   try {
-    const condition = touchesPositional(ops) ? hideBigInts(filter) : {};
-    const res = updateOne(
-      [doc],
-      condition,
-      ops as never,
-      { arrayFilters, cloneMode: 'deep' },
-      mingoOptions,
-    );
-    if (res.matchedCount === 0 && Object.keys(condition).length > 0) {
-      throw new StoreError(
-        2,
-        'The positional operator did not find the match needed from the query.',
-      );
-    }
-    return res.modifiedCount > 0 || numeric.modified;
+    return applyOperatorUpdate(doc, u, ctx);
   } catch (err) {
     throw toStoreError(err);
   }
@@ -232,7 +125,7 @@ function applyOperators(doc: Doc, u: Doc, filter: Doc, arrayFilters?: Doc[]): bo
 
 function idFirst(doc: Doc, id: unknown): Doc {
   const out: Doc = { _id: id };
-  for (const k of Object.keys(doc)) if (k !== '_id') out[k] = doc[k];
+  for (const k of Object.keys(doc)) if (k !== '_id') setOwn(out, k, doc[k]);
   return out;
 }
 
@@ -265,7 +158,11 @@ export function applyUpdate(
     return { doc: next, modified: valueKey(next) !== valueKey(doc) };
   }
   const copy = cloneValue(doc);
-  const modified = applyOperators(copy, guardId(u, doc._id), filter, arrayFilters);
+  const modified = applyOperators(copy, guardId(u, doc._id), {
+    filter,
+    arrayFilters,
+    inserting: false,
+  });
   return { doc: modified ? copy : doc, modified };
 }
 
@@ -298,14 +195,8 @@ export function buildUpsert(filter: Doc, u: UpdateSpec, arrayFilters?: Doc[]): D
     if (!('_id' in doc) && '_id' in seed) doc._id = seed._id;
   } else {
     doc = seed;
-    const onInsert = u.$setOnInsert as Doc | undefined;
-    if (onInsert && Object.keys(onInsert).length > 0) {
-      applyOperators(doc, { $set: onInsert }, {}, arrayFilters);
-    }
-    const rest = { ...u };
-    delete rest.$setOnInsert;
-    if ('_id' in seed) applyOperators(doc, guardId(rest, seed._id), {}, arrayFilters);
-    else applyOperators(doc, rest, {}, arrayFilters);
+    const ctx = { filter, arrayFilters, inserting: true };
+    applyOperators(doc, '_id' in seed ? guardId(u, seed._id) : u, ctx);
   }
   return idFirst(doc, doc._id === undefined ? new ObjectId() : doc._id);
 }

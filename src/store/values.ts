@@ -274,7 +274,7 @@ export function cloneValue<T>(v: T): T {
   if (v instanceof Date) return new Date(v.getTime()) as T;
   if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
     const out: Doc = {};
-    for (const k of Object.keys(v)) out[k] = cloneValue((v as Doc)[k]);
+    for (const k of Object.keys(v)) setOwn(out, k, cloneValue((v as Doc)[k]));
     return out as T;
   }
   return v;
@@ -287,7 +287,7 @@ export function cloneForMingo<T>(v: T): T {
   if (v instanceof Date) return new Date(v.getTime()) as T;
   if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
     const out: Doc = {};
-    for (const k of Object.keys(v)) out[k] = cloneForMingo((v as Doc)[k]);
+    for (const k of Object.keys(v)) setOwn(out, k, cloneForMingo((v as Doc)[k]));
     return out as T;
   }
   return v;
@@ -300,4 +300,44 @@ export function isPlainObject(v: unknown): v is Doc {
     !Array.isArray(v) &&
     (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)
   );
+}
+
+/**
+ * Whether two values are the same BSON (type and value: int32 1 and double 1.0 differ, as do
+ * two Binary subtypes): what decides whether an update modified a document.
+ */
+export function sameBson(a: unknown, b: unknown): boolean {
+  if (a === b) return typeof a !== 'number' || !Object.is(a, -0) === !Object.is(b, -0);
+  const ta = bsonTypeName(a);
+  if (ta !== bsonTypeName(b)) return false;
+  if (a === null || a === undefined || b === null || b === undefined) return a === b;
+  if (Array.isArray(a)) {
+    const y = b as unknown[];
+    return a.length === y.length && a.every((v, i) => sameBson(v, y[i]));
+  }
+  if (ta === 'object') {
+    const x = a as Doc;
+    const y = b as Doc;
+    const kx = Object.keys(x);
+    const ky = Object.keys(y);
+    return kx.length === ky.length && kx.every((k, i) => k === ky[i] && sameBson(x[k], y[k]));
+  }
+  if (ta === 'binData') {
+    return (
+      (a as Binary).sub_type === (b as Binary).sub_type &&
+      Buffer.compare(bytesOf(a as Binary), bytesOf(b as Binary)) === 0
+    );
+  }
+  if (ta === 'decimal') return (a as Decimal128).toString() === (b as Decimal128).toString();
+  if (ta === 'double') return Object.is(toNumber(a), toNumber(b));
+  return compareValues(a, b) === 0;
+}
+
+/** Sets an own property, also for `__proto__` (which plain assignment would treat as the prototype). */
+export function setOwn(o: Doc, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
+  } else {
+    o[key] = value;
+  }
 }

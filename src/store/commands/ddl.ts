@@ -4,7 +4,7 @@ import { idIndexSpec } from '../collection.js';
 import { StoreError, notSupported } from '../errors.js';
 import type { IndexSpec } from '../indexes.js';
 import { compileFilter } from '../matcher.js';
-import { isPlainObject, valueKey, type Doc } from '../values.js';
+import { formatValue, isPlainObject, valueKey, type Doc } from '../values.js';
 import {
   checkedCollection,
   collectionName,
@@ -78,7 +78,19 @@ function readIndexSpec(raw: unknown): IndexSpec {
   if (typeof raw.name !== 'string' || !raw.name) {
     throw new StoreError(9, "Error in specification: the field 'name' must be a non-empty string");
   }
+  let hashed = 0;
   for (const [field, dir] of Object.entries(raw.key)) {
+    if (dir === 'hashed') {
+      // A hashed index is an equality index to MongoDB; the store keeps the values themselves.
+      if (++hashed > 1)
+        throw new StoreError(31303, 'A maximum of one index field is allowed to be hashed');
+      if (raw.unique === true)
+        throw new StoreError(
+          16764,
+          'Currently hashed indexes cannot guarantee uniqueness. Use a regular index.',
+        );
+      continue;
+    }
     if (typeof dir === 'string')
       throw new StoreError(
         67,
@@ -96,9 +108,11 @@ function readIndexSpec(raw: unknown): IndexSpec {
   for (const opt of Object.keys(raw)) {
     if (!supportedIndexOptions.has(opt)) throw notSupported(`The index option '${opt}'`);
   }
-  const key: Record<string, number> = {};
-  for (const [field, dir] of Object.entries(raw.key)) key[field] = Number(dir) < 0 ? -1 : 1;
+  const key: Record<string, number | string> = {};
+  for (const [field, dir] of Object.entries(raw.key))
+    key[field] = dir === 'hashed' ? 'hashed' : Number(dir) < 0 ? -1 : 1;
   const spec: IndexSpec = { v: 2, key, name: raw.name };
+  if (raw.hidden === true) spec.hidden = true;
   if (raw.unique === true) spec.unique = true;
   if (raw.sparse === true) spec.sparse = true;
   if (isPlainObject(raw.partialFilterExpression)) {
@@ -229,6 +243,62 @@ const listCollections: Handler = (body, ctx) => {
   );
 };
 
+/** collMod: hide or unhide an index, or change a TTL index's expireAfterSeconds. */
+const collMod: Handler = async (body, ctx) => {
+  const name = collectionName(body, 'collMod');
+  const coll = mustExist(ctx, name);
+  for (const opt of Object.keys(body)) {
+    if (
+      !['collMod', 'index', '$db', 'lsid', '$clusterTime', 'writeConcern', 'comment'].includes(opt)
+    )
+      throw notSupported(`collMod option '${opt}'`);
+  }
+  if (body.index === undefined) return { ok: 1 };
+  const change = body.index as unknown;
+  if (!isPlainObject(change))
+    throw new StoreError(14, "BSON field 'collMod.index' is the wrong type");
+  const spec = coll
+    .indexSpecs()
+    .find((s) =>
+      typeof change.name === 'string'
+        ? s.name === change.name
+        : isPlainObject(change.keyPattern) && valueKey(s.key) === valueKey(change.keyPattern),
+    );
+  if (!spec || (spec.name === '_id_' && change.hidden !== undefined)) {
+    if (spec) throw new StoreError(72, 'cannot modify hidden field of an _id index');
+    throw new StoreError(
+      27,
+      `cannot find index ${formatValue(change.name ?? change.keyPattern)} for ns ${coll.ns}`,
+    );
+  }
+  for (const opt of Object.keys(change)) {
+    if (!['name', 'keyPattern', 'hidden', 'expireAfterSeconds'].includes(opt))
+      throw notSupported(`collMod index option '${opt}'`);
+  }
+  const next: IndexSpec = { ...spec };
+  const reply: Document = {};
+  if (change.hidden !== undefined) {
+    reply.hidden_old = spec.hidden === true;
+    reply.hidden_new = change.hidden === true;
+    if (change.hidden === true) next.hidden = true;
+    else delete next.hidden;
+  }
+  if (change.expireAfterSeconds !== undefined) {
+    if (spec.expireAfterSeconds === undefined)
+      throw new StoreError(72, 'no expireAfterSeconds field to update');
+    reply.expireAfterSeconds_old = spec.expireAfterSeconds;
+    reply.expireAfterSeconds_new = Number(change.expireAfterSeconds);
+    next.expireAfterSeconds = Number(change.expireAfterSeconds);
+  }
+  if (valueKey(next) !== valueKey(spec)) {
+    await ctx.engine.write((tx) => {
+      tx.apply({ op: 'dropIndex', ns: coll.ns, name: spec.name });
+      tx.apply({ op: 'createIndex', ns: coll.ns, spec: next });
+    });
+  }
+  return { ...reply, ok: 1 };
+};
+
 const collStats: Handler = (body, ctx) => {
   const name = collectionName(body, 'collStats');
   const coll = mustExist(ctx, name);
@@ -251,6 +321,7 @@ export const ddlCommands: Record<string, Handler> = {
   deleteIndexes: dropIndexes,
   listCollections,
   collStats,
+  collMod,
   renameCollection: () => {
     throw notSupported('renameCollection');
   },

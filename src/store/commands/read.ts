@@ -3,9 +3,10 @@ import { Query } from 'mingo/query';
 import type { Collection } from '../collection.js';
 import { ChangeStream } from '../changestream.js';
 import { StoreError, notSupported, toStoreError } from '../errors.js';
-import { compileFilter, hideBigInts, queryOptions, runPipeline } from '../matcher.js';
+import { compileFilter, pipelineCopier, queryOptions, runPipeline } from '../matcher.js';
 import { emptyPlan, runQuery } from '../planner.js';
-import { cloneForMingo, compareValues, isPlainObject, valueKey, type Doc } from '../values.js';
+import { compileProjection } from '../projection.js';
+import { compareValues, isPlainObject, valueKey, type Doc } from '../values.js';
 import { parseSort, valuesAtPath, type SortSpec } from '../paths.js';
 import {
   collectionName,
@@ -59,11 +60,10 @@ export function project(docs: Doc[], projection: Doc, filter: Doc): Doc[] {
       return out;
     });
   }
-  const positional = Object.keys(projection).some((k) => k.endsWith('.$'));
+  const own = compileProjection(projection);
+  if (own) return docs.map((doc) => own.apply(doc, filter));
   try {
-    return new Query(positional ? hideBigInts(filter) : {}, queryOptions)
-      .find(docs, projection)
-      .all() as Doc[];
+    return new Query({}, queryOptions).find(docs, projection).all() as Doc[];
   } catch (err) {
     throw toStoreError(err);
   }
@@ -74,6 +74,7 @@ interface FindSpec {
   sort: SortSpec;
   skip: number;
   limit: number;
+  hint?: unknown;
 }
 
 function query(coll: Collection | undefined, spec: FindSpec, ctx: CommandContext, ns: string) {
@@ -98,6 +99,7 @@ function readFind(
     projection: optionalDoc(body.projection, 'projection'),
     skip,
     limit: Math.abs(limitRaw),
+    hint: body.hint,
     batchSize: optionalNumber(body.batchSize),
     single: body.singleBatch === true || limitRaw < 0,
   };
@@ -141,11 +143,12 @@ const count: Handler = (body, ctx) => {
   const skip = optionalNumber(body.skip) ?? 0;
   const limit = Math.abs(optionalNumber(body.limit) ?? 0);
   if (!coll) return { n: 0, ok: 1 };
-  if (Object.keys(filter).length === 0) {
+  if (Object.keys(filter).length === 0 && body.hint === undefined) {
     const total = Math.max(0, coll.docs.size - skip);
     return { n: limit > 0 ? Math.min(limit, total) : total, ok: 1 };
   }
-  const { docs } = query(coll, { filter, sort: [], skip, limit }, ctx, `${ctx.db}.${name}`);
+  const spec: FindSpec = { filter, sort: [], skip, limit, hint: body.hint as unknown };
+  const { docs } = query(coll, spec, ctx, `${ctx.db}.${name}`);
   return { n: docs.length, ok: 1 };
 };
 
@@ -176,6 +179,7 @@ function aggregateDocs(
   pipeline: Doc[],
   ctx: CommandContext,
   ns: string,
+  hint?: unknown,
 ): Doc[] {
   let i = 0;
   let filter: Doc = {};
@@ -189,7 +193,7 @@ function aggregateDocs(
   if (typeof pipeline[i]?.$skip === 'number') skip = pipeline[i++].$skip as number;
   if (typeof pipeline[i]?.$limit === 'number' && (pipeline[i].$limit as number) > 0)
     limit = pipeline[i++].$limit as number;
-  const { docs } = query(coll, { filter, sort, skip, limit }, ctx, ns);
+  const { docs } = query(coll, { filter, sort, skip, limit, hint }, ctx, ns);
   const rest = pipeline.slice(i);
   if (rest.length === 0) return docs;
   const cache = new Map<string, Doc[]>();
@@ -201,7 +205,7 @@ function aggregateDocs(
     }
     return docsOf;
   };
-  return runPipeline(docs.map(cloneForMingo), rest, resolve);
+  return runPipeline(docs.map(pipelineCopier(rest)), rest, resolve);
 }
 
 const aggregate: Handler = (body, ctx) => {
@@ -235,7 +239,7 @@ const aggregate: Handler = (body, ctx) => {
     );
     return ctx.cursors.openStream(ns, stream, optionalNumber((body.cursor as Doc).batchSize));
   }
-  const docs = aggregateDocs(coll, pipeline, ctx, ns);
+  const docs = aggregateDocs(coll, pipeline, ctx, ns, body.hint);
   if (body.explain) {
     return { stages: pipeline, explainVersion: '1', ok: 1 };
   }
@@ -252,6 +256,12 @@ const explain: Handler = (body, ctx) => {
   if (cmd === 'find') {
     spec = readFind(inner);
     filter = spec.filter;
+  } else if (cmd === 'aggregate') {
+    // The plan of the pipeline's leading $match, as MongoDB's queryPlanner shows it.
+    const pipeline = Array.isArray(inner.pipeline) ? (inner.pipeline as Doc[]) : [];
+    const first = pipeline[0];
+    filter = isPlainObject(first) && isPlainObject(first.$match) ? first.$match : {};
+    spec = { filter, sort: [], skip: 0, limit: 0, hint: inner.hint };
   } else if (cmd === 'count' || cmd === 'distinct') {
     filter = optionalDoc(inner.query, 'query');
     spec = { filter, sort: [], skip: 0, limit: 0 };

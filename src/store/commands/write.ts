@@ -1,4 +1,4 @@
-import { ObjectId, type Document } from 'bson';
+import { ObjectId, calculateObjectSize, type Document } from 'bson';
 import { StoreError, toStoreError } from '../errors.js';
 import { compileFilter } from '../matcher.js';
 import { runQuery } from '../planner.js';
@@ -9,7 +9,7 @@ import {
   isPipelineUpdate,
   validateUpdate,
 } from '../update.js';
-import { isPlainObject, type Doc } from '../values.js';
+import { isPlainObject, setOwn, type Doc } from '../values.js';
 import { parseSort } from '../paths.js';
 import {
   checkedCollection,
@@ -26,10 +26,29 @@ function withId(doc: Doc): Doc {
     if (Object.keys(doc)[0] === '_id') return doc;
     // MongoDB stores _id as the first field.
     const out: Doc = { _id: doc._id };
-    for (const k of Object.keys(doc)) if (k !== '_id') out[k] = doc[k];
+    for (const k of Object.keys(doc)) if (k !== '_id') setOwn(out, k, doc[k]);
     return out;
   }
   return { _id: new ObjectId(), ...doc };
+}
+
+const maxDocumentBytes = 16 * 1024 * 1024;
+
+/** MongoDB's 16 MiB document limit, with the code each kind of write answers. */
+function checkSize(doc: Doc, kind: 'insert' | 'update' | 'upsert'): Doc {
+  const size = calculateObjectSize(doc);
+  if (size <= maxDocumentBytes) return doc;
+  if (kind === 'insert')
+    throw new StoreError(
+      10334,
+      `object to insert too large. size in bytes: ${size}, max size: ${maxDocumentBytes}`,
+    );
+  if (kind === 'update')
+    throw new StoreError(
+      17419,
+      `Resulting document after update is larger than ${maxDocumentBytes}`,
+    );
+  throw new StoreError(17420, `Document to upsert is larger than ${maxDocumentBytes}`);
 }
 
 function writeReply(n: number, writeErrors: Document[], extra: Document = {}): Document {
@@ -77,7 +96,7 @@ const insert: Handler = async (body, ctx) => {
     const errors: Document[] = [];
     eachStatement(docs, ordered, errors, (raw) => {
       if (!isPlainObject(raw)) throw new StoreError(2, 'document to insert must be an object');
-      tx.apply({ op: 'insert', ns, doc: withId(raw) });
+      tx.apply({ op: 'insert', ns, doc: checkSize(withId(raw), 'insert') });
       n++;
     });
     return writeReply(n, errors);
@@ -108,18 +127,24 @@ const update: Handler = async (body, ctx) => {
       const matcher = compileFilter(filter);
       const coll = ctx.engine.getCollection(ctx.db, name);
       const found = coll
-        ? runQuery(coll, { filter, matcher, sort: parseSort(s.sort), limit: multi ? 0 : 1 }).docs
+        ? runQuery(coll, {
+            filter,
+            matcher,
+            sort: parseSort(s.sort),
+            limit: multi ? 0 : 1,
+            hint: s.hint,
+          }).docs
         : [];
       for (const doc of found) {
         n++;
         const next = applyUpdate(doc, u, filter, arrayFilters);
         if (next.modified) {
-          tx.apply({ op: 'replace', ns, doc: next.doc }, byOperators);
+          tx.apply({ op: 'replace', ns, doc: checkSize(next.doc, 'update') }, byOperators);
           nModified++;
         }
       }
       if (found.length === 0 && s.upsert === true) {
-        const doc = buildUpsert(filter, u, arrayFilters);
+        const doc = checkSize(buildUpsert(filter, u, arrayFilters), 'upsert');
         tx.collection(ctx.db, name);
         tx.apply({ op: 'insert', ns, doc });
         upserted.push({ index: i, _id: doc._id });
@@ -147,7 +172,7 @@ const del: Handler = async (body, ctx) => {
       const coll = ctx.engine.getCollection(ctx.db, name);
       if (!coll) return;
       const limit = Number(s.limit ?? 0) === 1 ? 1 : 0;
-      for (const doc of runQuery(coll, { filter, matcher, sort: [], limit }).docs) {
+      for (const doc of runQuery(coll, { filter, matcher, sort: [], limit, hint: s.hint }).docs) {
         tx.apply({ op: 'delete', ns, id: doc._id });
         n++;
       }
@@ -178,7 +203,9 @@ const findAndModify: Handler = async (body, ctx: CommandContext) => {
   const shape = (doc: Doc | null): Doc | null => (doc ? project([doc], fields, filter)[0] : null);
   return ctx.engine.write((tx) => {
     const coll = ctx.engine.getCollection(ctx.db, name);
-    const [doc] = coll ? runQuery(coll, { filter, matcher, sort, limit: 1 }).docs : [];
+    const [doc] = coll
+      ? runQuery(coll, { filter, matcher, sort, limit: 1, hint: body.hint }).docs
+      : [];
     if (remove) {
       if (doc) tx.apply({ op: 'delete', ns, id: doc._id });
       return { lastErrorObject: { n: doc ? 1 : 0 }, value: shape(doc ?? null), ok: 1 };
@@ -188,7 +215,7 @@ const findAndModify: Handler = async (body, ctx: CommandContext) => {
       const next = applyUpdate(doc, spec, filter, arrayFilters);
       if (next.modified) {
         tx.apply(
-          { op: 'replace', ns, doc: next.doc },
+          { op: 'replace', ns, doc: checkSize(next.doc, 'update') },
           isOperatorUpdate(spec) || isPipelineUpdate(spec),
         );
       }
@@ -199,7 +226,7 @@ const findAndModify: Handler = async (body, ctx: CommandContext) => {
       };
     }
     if (body.upsert === true) {
-      const created = buildUpsert(filter, spec, arrayFilters);
+      const created = checkSize(buildUpsert(filter, spec, arrayFilters), 'upsert');
       tx.collection(ctx.db, name);
       tx.apply({ op: 'insert', ns, doc: created });
       return {
