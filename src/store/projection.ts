@@ -55,8 +55,8 @@ export function compileProjection(projection: Doc): CompiledProjection | null {
   const setKind = (want: 'include' | 'exclude', path: string): void => {
     if (kind && kind !== want)
       throw want === 'exclude'
-        ? new StoreError(31253, `Cannot do exclusion on field ${path} in inclusion projection`)
-        : new StoreError(31254, `Cannot do inclusion on field ${path} in exclusion projection`);
+        ? new StoreError(31254, `Cannot do exclusion on field ${path} in inclusion projection`)
+        : new StoreError(31253, `Cannot do inclusion on field ${path} in exclusion projection`);
     kind = want;
   };
   const nodeAt = (parts: string[]): Node => {

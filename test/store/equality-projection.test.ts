@@ -87,12 +87,11 @@ describe('store: equality filters and plain projections', () => {
   });
 
   it('refuses a projection mixing inclusion and exclusion', async () => {
-    let error: unknown;
-    try {
-      await c.findOne({ _id: 1 }, { projection: { a: 1, n: 0 } });
-    } catch (err) {
-      error = err;
-    }
-    expect(error).to.be.an('error');
+    const error = await c.findOne({ _id: 1 }, { projection: { a: 1, n: 0 } }).then(
+      () => null,
+      (err: Error & { code?: number }) => err,
+    );
+    expect(error?.code).to.equal(31254);
+    expect(error?.message).to.equal('Cannot do exclusion on field n in inclusion projection');
   });
 });

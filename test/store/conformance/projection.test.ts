@@ -95,9 +95,17 @@ describe('store conformance: projection', () => {
       });
     });
 
-    it('"Cannot do exclusion on field … in inclusion projection" (31253)', async () => {
-      const err = await serverError(c.find({}, { projection: { name: 1, joined: 0 } }).toArray());
-      expect(err.code).to.be.oneOf([31253, 31254]);
+    it('"Cannot do exclusion on field … in inclusion projection" (31254), and the reverse (31253)', async () => {
+      const mixed = await serverError(c.find({}, { projection: { name: 1, joined: 0 } }).toArray());
+      expect(mixed.code).to.equal(31254);
+      expect(mixed.message).to.equal('Cannot do exclusion on field joined in inclusion projection');
+      const reverse = await serverError(
+        c.find({}, { projection: { name: 0, joined: 1 } }).toArray(),
+      );
+      expect(reverse.code).to.equal(31253);
+      expect(reverse.message).to.equal(
+        'Cannot do inclusion on field joined in exclusion projection',
+      );
     });
   });
 });
