@@ -26,7 +26,7 @@ import { flash } from './http/flash.js';
 import { navigationFor } from './http/navigation.js';
 import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security.js';
-import { createMailer } from './mail/mailer.js';
+import { createMailer, outboxDirOf } from './mail/mailer.js';
 import { notificationsRouter } from './notifications/notifications.routes.js';
 import { configureNotifications } from './notifications/notifications.service.js';
 import { accountsRouter } from './users/accounts.routes.js';
@@ -99,7 +99,14 @@ export function createApp(deps: AppDeps): Express {
   app.use(flash);
 
   // Routers are mounted at their paths, so a request enters only the one it belongs to.
-  app.get('/', homePage);
+  app.get(
+    '/',
+    homePage({
+      catalog,
+      overdueDays: config.review.overdueDays,
+      outboxDir: outboxDirOf(config.dataDir),
+    }),
+  );
   app.use(ASSETS_PREFIX, courseAssetsRouter(catalog));
   registerCaseStudyApprovalCheck();
   // The supervisor review: allocation on each submission, released feedback on the trainee's page.
