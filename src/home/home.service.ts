@@ -1,7 +1,7 @@
 import mongoose, { Types } from 'mongoose';
 import type { SessionUser } from '../auth/session-user.js';
 import { hasRole, isAdmin } from '../auth/session-user.js';
-import { CaseStudy } from '../case-studies/case-study.model.js';
+import { CaseStudy, type CaseStudyState } from '../case-studies/case-study.model.js';
 import type { Catalog } from '../courses/catalog.types.js';
 import { learnerOf } from '../learning/learner.js';
 import { LearnerProgress } from '../learning/learner-progress.model.js';
@@ -162,7 +162,7 @@ async function adminPart(deps: HomeDeps) {
     CaseStudy.countDocuments({ ...open, assignedSupervisorIds: mongoose.trusted({ $size: 0 }) }),
     CaseStudy.countDocuments({
       open: true,
-      state: mongoose.trusted({ $in: AWAITING_STATES }),
+      state: mongoose.trusted({ $in: [...AWAITING_STATES] as CaseStudyState[] }),
       submittedAt: mongoose.trusted({ $lt: overdueBefore }),
     }),
     User.countDocuments({ status: 'pending' }),
