@@ -79,13 +79,12 @@ async function traineePart(user: SessionUser, catalog: Catalog) {
   const programs = await Promise.all(
     catalog.programs.map(async (program): Promise<TraineeProgramHome> => {
       const progress = await loadProgramProgress(learner, program);
-      const modulesDone = progress.modules.every((m) => m.status === 'completed');
       return {
         programId: program.id,
         title: program.title,
         percent: progress.percent,
         completed: progress.completed,
-        onlyCaseStudyLeft: modulesDone && !progress.completed && progress.caseStudyRequired,
+        onlyCaseStudyLeft: progress.onlyCaseStudyLeft,
         next: {
           ...progress.next,
           href:

@@ -88,6 +88,17 @@ describe('browser journeys', function () {
           }
           await journey.clickAndWait(page, '回答を提出する');
           expect(await page.locator('.result-box__verdict').textContent()).to.equal('合格です');
+          // The primary button leads on (here: back to the module's unread lessons).
+          expect(await page.locator('a.button').first().textContent()).to.match(/^続きから：/);
+        });
+        await journey.step('home', async (page) => {
+          await page.goto('/');
+          expect(await page.locator('.home-progress__percent').first().textContent()).not.to.equal(
+            '0%',
+          );
+          expect(await page.locator('.home-part a.button').first().textContent()).to.match(
+            /^続きから：/,
+          );
         });
       } finally {
         await journey.close();
@@ -114,8 +125,15 @@ describe('browser journeys', function () {
         await journey.step('signed-in', async (page) => {
           await signInAs(page, coordinator.email, password);
         });
+        await journey.step('home', async (page) => {
+          await page.goto('/');
+          expect(await page.getByRole('heading', { level: 2 }).first().textContent()).to.contain(
+            'の担当業務',
+          );
+        });
         await journey.step('approvals', async (page) => {
-          await page.goto('/approvals');
+          await page.getByRole('link', { name: '承認待ちの利用登録' }).click();
+          await page.waitForURL('**/approvals');
           expect(await page.content()).to.contain(applicant.name);
         });
         await journey.step('approved', async (page) => {
