@@ -283,6 +283,37 @@ const ROWS: Row[] = [
     path: '/admin/users/:matsumotoTraineeId/reactivate',
     expect: only(['coordinator'], 303, { coordinator: 404 }),
   },
+  {
+    method: 'GET',
+    path: '/admin/users/:naganoTraineeId/edit',
+    expect: only(['coordinator']),
+  },
+  {
+    method: 'GET',
+    path: '/admin/users/:matsumotoTraineeId/edit',
+    expect: only(['coordinator'], 200, { coordinator: 404 }),
+  },
+  {
+    method: 'POST',
+    path: '/admin/users/:naganoTraineeId/edit',
+    form: {},
+    expect: only(['coordinator'], 422),
+    note: 'empty form: nothing changes',
+  },
+  {
+    method: 'POST',
+    path: '/admin/users/:matsumotoTraineeId/edit',
+    form: {},
+    expect: only(['coordinator'], 422, { coordinator: 404 }),
+    note: 'empty form: nothing changes',
+  },
+  {
+    method: 'GET',
+    path: '/account/email/confirm',
+    expect: everyone(404),
+    note: 'no token: the invalid-link page',
+  },
+  { method: 'POST', path: '/account/email/confirm', form: {}, expect: everyone(404) },
   { method: 'GET', path: '/admin/users/import', expect: only(['coordinator']) },
   {
     method: 'POST',
