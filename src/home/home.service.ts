@@ -113,45 +113,56 @@ async function supervisorPart(user: SessionUser, overdueDays: number) {
 
 async function coordinatorPart(user: SessionUser) {
   const municipalityId = toId(user.municipalityId);
-  const [municipality, pendingApprovals, openInvitations, trainees, learnersStarted] =
-    await Promise.all([
-      Municipality.findById(municipalityId, { name: 1 }).lean(),
-      User.countDocuments({ status: 'pending', municipalityId }),
-      Invitation.countDocuments({
-        municipalityId,
-        acceptedAt: null,
-        revokedAt: null,
-        expiresAt: mongoose.trusted({ $gt: new Date() }),
-      }),
-      User.countDocuments({ status: 'active', roles: 'trainee', municipalityId }),
-      LearnerProgress.countDocuments({ municipalityId }),
-    ]);
+  const [municipality, pendingApprovals, openInvitations, learners] = await Promise.all([
+    Municipality.findById(municipalityId, { name: 1 }).lean(),
+    User.countDocuments({ status: 'pending', municipalityId }),
+    Invitation.countDocuments({
+      municipalityId,
+      acceptedAt: null,
+      revokedAt: null,
+      expiresAt: mongoose.trusted({ $gt: new Date() }),
+    }),
+    traineesIn({ municipalityId }),
+  ]);
   return {
     municipalityName: municipality?.name ?? '',
     pendingApprovals,
     openInvitations,
-    trainees,
-    learnersStarted,
+    ...learners,
   };
 }
 
 async function regionalPart(user: SessionUser) {
   const regionId = toId(user.regionId);
-  const [region, municipalityCount, trainees, learnersStarted, pendingApprovals] =
-    await Promise.all([
-      Region.findById(regionId, { name: 1 }).lean(),
-      Municipality.countDocuments({ regionId }),
-      User.countDocuments({ status: 'active', roles: 'trainee', regionId }),
-      LearnerProgress.countDocuments({ regionId }),
-      User.countDocuments({ status: 'pending', regionId }),
-    ]);
+  const [region, municipalityCount, learners, pendingApprovals] = await Promise.all([
+    Region.findById(regionId, { name: 1 }).lean(),
+    Municipality.countDocuments({ regionId }),
+    traineesIn({ regionId }),
+    User.countDocuments({ status: 'pending', regionId }),
+  ]);
   return {
     regionName: region?.name ?? '',
     municipalityCount,
-    trainees,
-    learnersStarted,
     pendingApprovals,
+    ...learners,
   };
+}
+
+/**
+ * Active trainees whose CURRENT municipality or region is this one (users move), and how many of
+ * them have begun learning (a progress record, wherever it was started).
+ */
+async function traineesIn(
+  area: { municipalityId: Types.ObjectId | null } | { regionId: Types.ObjectId | null },
+) {
+  const trainees = await User.find(
+    { status: 'active', roles: 'trainee', ...area },
+    { _id: 1 },
+  ).lean();
+  const started = await LearnerProgress.distinct('userId', {
+    userId: mongoose.trusted({ $in: trainees.map((trainee) => trainee._id) }),
+  });
+  return { trainees: trainees.length, learnersStarted: started.length };
 }
 
 async function adminPart(deps: HomeDeps) {

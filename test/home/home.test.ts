@@ -104,6 +104,15 @@ describe('GET / (a home page per role)', () => {
     expect(res.text).not.to.contain('home-progress__percent');
   });
 
+  it('counts the trainees of the municipality and those who have begun learning', async () => {
+    let res = await coordinator.get('/').expect(200);
+    expect(res.text).to.contain('受講者（学習を始めた方 0人）');
+    expect(countAfter(res.text, '受講者（学習を始めた方')).to.equal('3人');
+    await trainee.get('/learn/basic-training/understanding/numbers').expect(200);
+    res = await coordinator.get('/').expect(200);
+    expect(res.text).to.contain('受講者（学習を始めた方 1人）');
+  });
+
   it('shows a regional viewer their region', async () => {
     const res = await regional.get('/').expect(200);
     expect(res.text).to.contain('長野圏域の状況');
