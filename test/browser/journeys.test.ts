@@ -3,7 +3,7 @@ import { Types } from 'mongoose';
 import { createInvitation } from '../../src/users/invitations.service.js';
 import { User } from '../../src/users/user.model.js';
 import { testCatalog } from '../helpers/app.js';
-import { buildUser } from '../helpers/factories.js';
+import { buildMunicipality, buildUser } from '../helpers/factories.js';
 import { Journey, signInAs, startBrowserRun, WIDTHS, type BrowserRun } from './harness.js';
 
 /**
@@ -177,11 +177,12 @@ describe('browser journeys', function () {
       expect((await User.findById(applicant._id).lean())?.status).to.equal('active');
     });
 
-    it(`an administrator opens a person's page (${width} px)`, async () => {
+    it(`an administrator edits a person (${width} px)`, async () => {
       const { user: admin, password } = await buildUser({
         roles: ['admin'],
         email: `admin-${width}@example.jp`,
       });
+      await buildMunicipality('松本市');
       const { user: person } = await buildUser({ name: `異動 三郎${width}` });
 
       const journey = await Journey.open(run, 'admin', width);
@@ -202,9 +203,30 @@ describe('browser journeys', function () {
             person.name,
           );
         });
+        await journey.step('edit-form', async (page) => {
+          await Promise.all([
+            page.waitForURL('**/edit'),
+            page.getByRole('link', { name: '登録内容を変更する' }).click(),
+          ]);
+          await page.locator('#field-name').fill(`異動 三朗${width}`);
+          await page.locator('#field-municipalityId').selectOption({ label: '松本市' });
+          await page.locator('#field-profession').selectOption('社会福祉士');
+        });
+        await journey.step('edited', async (page) => {
+          await journey.clickAndWait(page, '変更を保存する');
+          expect(await page.getByRole('status').first().textContent()).to.contain(
+            '登録内容を変更しました。',
+          );
+          expect(await page.locator('main').textContent()).to.contain('松本市');
+        });
+        await journey.step('audit', async (page) => {
+          await page.goto('/admin/audit');
+        });
       } finally {
         await journey.close();
       }
+      const after = await User.findById(person._id).lean();
+      expect(after).to.include({ name: `異動 三朗${width}`, profession: '社会福祉士' });
     });
   }
 });

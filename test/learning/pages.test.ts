@@ -302,7 +302,9 @@ describe('learning pages', () => {
       expect(res.text).to.contain(`読了したレッスン（${lessonIds.length}）`);
       expect(res.text).to.contain(first.lessons[0].title);
       expect(res.text).to.match(
-        new RegExp(`${first.quiz!.title}</a></td>\\s*<td class="num">100点</td>\\s*<td>合格</td>`),
+        new RegExp(
+          `${first.quiz!.title}</a></td>\\s*<td class="num" data-label="得点">100点</td>\\s*<td data-label="結果">合格</td>`,
+        ),
       );
       expect(res.text).to.contain('学習時間（目安）');
       expect(res.text).to.contain('修了した単元');
