@@ -249,7 +249,7 @@ function formatValue(value: unknown, labels: Record<string, string>): string {
       .map(([key, inner]) => `${labels[key] ?? key} ${formatValue(inner, labels)}`)
       .join('、');
   }
-  return String(value);
+  return typeof value === 'number' || typeof value === 'bigint' ? String(value) : '';
 }
 
 /** The small facts of an event, readable: 「変更前：受講者 / 変更後：受講者、スーパーバイザー」. */
