@@ -214,6 +214,17 @@ const ROWS: Row[] = [
   },
   {
     method: 'POST',
+    path: '/invitations/:matsumotoInvitationId/resend',
+    expect: only(['coordinator'], 'skip', { coordinator: 404 }),
+  },
+  {
+    method: 'POST',
+    path: '/invitations/:naganoInvitationId/resend',
+    expect: only(['coordinator'], 'redirect'),
+    note: 'own municipality; a new link each time',
+  },
+  {
+    method: 'POST',
     path: '/invitations/:matsumotoInvitationId/revoke',
     expect: only(['coordinator'], 'skip', { coordinator: 404 }),
   },
