@@ -55,6 +55,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', config.trustProxy);
   app.locals.appName = 'つなぐ';
   app.locals.appFullName = 'つなぐ — ひきこもり支援者研修システム';
+  app.locals.centerContact = config.centerContact;
   configureViews(app, path.join(projectRoot, 'views'), config.isProduction);
 
   app.use(requestLog(logger));

@@ -113,6 +113,11 @@ const envSchema = z.object({
    * and the administrators' list mark it overdue.
    */
   REVIEW_OVERDUE_DAYS: z.coerce.number().int().min(1).max(365).default(14),
+  /**
+   * The center's contact shown in every page's footer, as one line of text (e.g.
+   * 「電話 026-000-0000（平日 8:30〜17:15）・メール info@example.jp」). Unset: no contact line.
+   */
+  CENTER_CONTACT: z.string().trim().min(1).max(200).optional(),
   /** Log level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Pretty, human-readable logs (development). Defaults to on outside production. */
@@ -191,6 +196,8 @@ export interface Config {
     /** REVIEW_OVERDUE_DAYS. */
     overdueDays: number;
   };
+  /** CENTER_CONTACT: the footer's contact line, or null. */
+  centerContact: string | null;
 }
 
 export class ConfigError extends Error {
@@ -261,5 +268,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       fileRetentionDays: env.CASE_FILE_RETENTION_DAYS,
     },
     review: { overdueDays: env.REVIEW_OVERDUE_DAYS },
+    centerContact: env.CENTER_CONTACT ?? null,
   };
 }

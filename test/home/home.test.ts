@@ -154,3 +154,28 @@ describe('GET / (an administrator with nothing to do)', () => {
     expect(res.text).to.contain('いま対応が必要なことはありません。');
   });
 });
+
+describe("the footer's center contact (CENTER_CONTACT)", () => {
+  it('shows the configured contact on every page, and no contact line when unset', async () => {
+    const withContact = await createTestApp({
+      CENTER_CONTACT: '電話 026-000-0000（平日 8:30〜17:15）',
+    });
+    try {
+      for (const url of ['/', '/login', '/no-such-page']) {
+        const res = await request(withContact.app).get(url);
+        expect(res.text, url).to.contain(
+          '<p class="site-footer__contact">お問い合わせ：電話 026-000-0000（平日 8:30〜17:15）</p>',
+        );
+      }
+    } finally {
+      await withContact.close();
+    }
+    const without = await createTestApp();
+    try {
+      const res = await request(without.app).get('/').expect(200);
+      expect(res.text).not.to.contain('site-footer__contact');
+    } finally {
+      await without.close();
+    }
+  });
+});
