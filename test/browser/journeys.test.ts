@@ -91,7 +91,14 @@ describe('browser journeys', function () {
           // The primary button leads on (here: back to the module's unread lessons).
           expect(await page.locator('a.button').first().textContent()).to.match(/^続きから：/);
         });
+        await journey.step('print-record', async (page) => {
+          await page.goto('/learn/me');
+          await page.emulateMedia({ media: 'print' });
+          expect(await page.locator('.site-header').isVisible()).to.equal(false);
+          expect(await page.locator('.print-only').first().textContent()).to.contain('安曇 花子');
+        });
         await journey.step('home', async (page) => {
+          await page.emulateMedia({ media: 'screen' });
           await page.goto('/');
           expect(await page.locator('.home-progress__percent').first().textContent()).not.to.equal(
             '0%',
@@ -189,6 +196,19 @@ describe('browser journeys', function () {
       try {
         await journey.step('signed-in', async (page) => {
           await signInAs(page, admin.email, password);
+        });
+        await journey.step('menu', async (page) => {
+          const toggle = page.getByRole('button', { name: 'メニュー' });
+          const users = page.getByRole('navigation').getByRole('link', { name: '利用者' });
+          if (width < 600) {
+            // A phone: the long administrator menu folds behind one button.
+            expect(await users.isVisible()).to.equal(false);
+            await toggle.click();
+            expect(await toggle.getAttribute('aria-expanded')).to.equal('true');
+          } else {
+            expect(await toggle.isVisible()).to.equal(false);
+          }
+          expect(await users.isVisible()).to.equal(true);
         });
         await journey.step('users', async (page) => {
           await page.goto(`/admin/users?q=${encodeURIComponent(person.name)}`);
