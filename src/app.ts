@@ -28,6 +28,7 @@ import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security.js';
 import { createMailer, outboxDirOf } from './mail/mailer.js';
 import { notificationsRouter } from './notifications/notifications.routes.js';
+import { privacyRouter } from './privacy/privacy.routes.js';
 import { configureNotifications } from './notifications/notifications.service.js';
 import { accountsRouter } from './users/accounts.routes.js';
 import { csrf, csrfTokenForViews, parsesOwnBody, sessionMiddleware } from './http/session.js';
@@ -123,6 +124,7 @@ export function createApp(deps: AppDeps): Express {
   // notify() is called from services (case-study review) that know nothing of the app: it sends
   // its mail with this app's mailer and links from BASE_URL.
   configureNotifications({ mailer, config, logger });
+  app.use(privacyRouter(config));
   app.use(notificationsRouter());
   app.use(adminRouter({ config, logger, mailer }));
   app.use(accountsRouter({ config, logger, passport, mailer }));

@@ -71,6 +71,11 @@ const envSchema = z.object({
   /** Folder holding the training programs. */
   COURSES_DIR: z.string().min(1).default('./courses'),
   /**
+   * The privacy notice (個人情報の取扱い) shown at /privacy: a Markdown file with a `version:` in its
+   * front matter, recorded with each person's consent at registration and invitation acceptance.
+   */
+  PRIVACY_NOTICE_FILE: z.string().min(1).default('./courses/privacy.md'),
+  /**
    * Outgoing mail server, e.g. smtps://user:pass@mail.example.jp:465 or smtp://relay.local:25.
    * When unset, every message is written to DATA_DIR/outbox as an .eml file and listed for
    * administrators at /admin/outbox (nothing is dropped).
@@ -196,6 +201,8 @@ export interface Config {
     /** REVIEW_OVERDUE_DAYS. */
     overdueDays: number;
   };
+  /** PRIVACY_NOTICE_FILE, resolved. */
+  privacyNoticeFile: string;
   /** CENTER_CONTACT: the footer's contact line, or null. */
   centerContact: string | null;
 }
@@ -255,6 +262,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     sessionSecret: env.SESSION_SECRET ?? persistedSessionSecret(dataDir),
     baseUrl: (env.BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
     coursesDir: path.resolve(env.COURSES_DIR),
+    privacyNoticeFile: path.resolve(env.PRIVACY_NOTICE_FILE),
     log: {
       level: env.LOG_LEVEL,
       pretty: env.LOG_PRETTY ? env.LOG_PRETTY === 'true' : env.NODE_ENV === 'development',

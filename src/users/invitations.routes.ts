@@ -1,3 +1,4 @@
+import { privacyNotice } from '../privacy/privacy-notice.js';
 import { Router, type Request, type Response } from 'express';
 import mongoose, { Types } from 'mongoose';
 import { z } from 'zod';
@@ -370,6 +371,10 @@ export function invitationsRouter({ config, mailer }: AccountsDeps): Router {
         approvedBy: invitation.invitedBy,
         approvedAt: new Date(),
         passwordChangedAt: new Date(),
+        privacyConsent: {
+          version: (await privacyNotice(config.privacyNoticeFile)).version,
+          at: new Date(),
+        },
       });
     } catch (error) {
       await releaseInvitation(invitation._id);

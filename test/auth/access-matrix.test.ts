@@ -113,6 +113,7 @@ const ROWS: Row[] = [
   // ── Public pages ───────────────────────────────────────────────────────────────────────────
   { method: 'GET', path: '/', expect: everyone(200) },
   { method: 'GET', path: '/healthz', expect: everyone(200) },
+  { method: 'GET', path: '/privacy', expect: everyone(200), note: 'the real courses/privacy.md' },
   {
     method: 'GET',
     path: '/public/css/app.css',

@@ -20,7 +20,7 @@ describe('GET /learn/me when printed', () => {
     const organisation = await Organisation.create({
       name: '長野市 保健所',
       sector: '行政',
-      municipalityId: user.municipalityId,
+      municipalityId: user.municipalityId!,
     });
     await User.updateOne({ _id: user._id }, { $set: { organisationId: organisation._id } });
     const me = await signIn(t.app, user, password);
