@@ -31,6 +31,15 @@ export default tseslint.config(
   },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
   {
+    // Plain Node scripts run before the TypeScript is built (npm start's build check).
+    files: ['scripts/**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: { console: 'readonly', process: 'readonly' },
+    },
+  },
+  {
     // Plain browser scripts served as they are from public/.
     files: ['public/**/*.js'],
     ...tseslint.configs.disableTypeChecked,

@@ -29,8 +29,9 @@ import { flash } from './http/flash.js';
 import { navigationFor } from './http/navigation.js';
 import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security.js';
-import { createMailer } from './mail/mailer.js';
+import { createMailer, outboxDirOf } from './mail/mailer.js';
 import { notificationsRouter } from './notifications/notifications.routes.js';
+import { privacyRouter } from './privacy/privacy.routes.js';
 import { configureNotifications } from './notifications/notifications.service.js';
 import { accountsRouter } from './users/accounts.routes.js';
 import { csrf, csrfTokenForViews, parsesOwnBody, sessionMiddleware } from './http/session.js';
@@ -58,6 +59,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', config.trustProxy);
   app.locals.appName = 'つなぐ';
   app.locals.appFullName = 'つなぐ — ひきこもり支援者研修システム';
+  app.locals.centerContact = config.centerContact;
   configureViews(app, path.join(projectRoot, 'views'), config.isProduction);
 
   app.use(requestLog(logger));
@@ -102,7 +104,14 @@ export function createApp(deps: AppDeps): Express {
   app.use(flash);
 
   // Routers are mounted at their paths, so a request enters only the one it belongs to.
-  app.get('/', homePage);
+  app.get(
+    '/',
+    homePage({
+      catalog,
+      overdueDays: config.review.overdueDays,
+      outboxDir: outboxDirOf(config.dataDir),
+    }),
+  );
   app.use(ASSETS_PREFIX, courseAssetsRouter(catalog));
   registerCaseStudyApprovalCheck();
   // The supervisor review: allocation on each submission, released feedback on the trainee's page.
@@ -121,6 +130,7 @@ export function createApp(deps: AppDeps): Express {
   // notify() is called from services (case-study review) that know nothing of the app: it sends
   // its mail with this app's mailer and links from BASE_URL.
   configureNotifications({ mailer, config, logger });
+  app.use(privacyRouter(config));
   app.use(notificationsRouter());
   app.use(adminRouter({ config, logger, mailer }));
   app.use(certificatesRouter({ catalog, baseUrl: config.baseUrl }));

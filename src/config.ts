@@ -71,6 +71,11 @@ const envSchema = z.object({
   /** Folder holding the training programs. */
   COURSES_DIR: z.string().min(1).default('./courses'),
   /**
+   * The privacy notice (個人情報の取扱い) shown at /privacy: a Markdown file with a `version:` in its
+   * front matter, recorded with each person's consent at registration and invitation acceptance.
+   */
+  PRIVACY_NOTICE_FILE: z.string().min(1).default('./courses/privacy.md'),
+  /**
    * Outgoing mail server, e.g. smtps://user:pass@mail.example.jp:465 or smtp://relay.local:25.
    * When unset, every message is written to DATA_DIR/outbox as an .eml file and listed for
    * administrators at /admin/outbox (nothing is dropped).
@@ -113,6 +118,11 @@ const envSchema = z.object({
    * and the administrators' list mark it overdue.
    */
   REVIEW_OVERDUE_DAYS: z.coerce.number().int().min(1).max(365).default(14),
+  /**
+   * The center's contact shown in every page's footer, as one line of text (e.g.
+   * 「電話 026-000-0000（平日 8:30〜17:15）・メール info@example.jp」). Unset: no contact line.
+   */
+  CENTER_CONTACT: z.string().trim().min(1).max(200).optional(),
   /** Log level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Pretty, human-readable logs (development). Defaults to on outside production. */
@@ -191,6 +201,10 @@ export interface Config {
     /** REVIEW_OVERDUE_DAYS. */
     overdueDays: number;
   };
+  /** PRIVACY_NOTICE_FILE, resolved. */
+  privacyNoticeFile: string;
+  /** CENTER_CONTACT: the footer's contact line, or null. */
+  centerContact: string | null;
 }
 
 export class ConfigError extends Error {
@@ -248,6 +262,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     sessionSecret: env.SESSION_SECRET ?? persistedSessionSecret(dataDir),
     baseUrl: (env.BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
     coursesDir: path.resolve(env.COURSES_DIR),
+    privacyNoticeFile: path.resolve(env.PRIVACY_NOTICE_FILE),
     log: {
       level: env.LOG_LEVEL,
       pretty: env.LOG_PRETTY ? env.LOG_PRETTY === 'true' : env.NODE_ENV === 'development',
@@ -261,5 +276,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       fileRetentionDays: env.CASE_FILE_RETENTION_DAYS,
     },
     review: { overdueDays: env.REVIEW_OVERDUE_DAYS },
+    centerContact: env.CENTER_CONTACT ?? null,
   };
 }

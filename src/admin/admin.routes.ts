@@ -5,6 +5,7 @@ import type { Mailer } from '../mail/mailer.js';
 import { organisationsRouter } from '../organisations/organisations.routes.js';
 import { auditRouter } from './audit.routes.js';
 import { importRouter } from './import/import.routes.js';
+import { userEditRouter } from './user-edit.routes.js';
 import { usersAdminRouter } from './users.routes.js';
 
 export interface AdminDeps {
@@ -20,6 +21,7 @@ export function adminRouter({ config, logger, mailer }: AdminDeps): Router {
   router.use(organisationsRouter());
   // Before the user pages, so /admin/users/import is not taken for a user id.
   router.use(importRouter({ config, logger, mailer }));
+  router.use(userEditRouter({ config, mailer }));
   router.use(usersAdminRouter());
   router.use(auditRouter());
   return router;

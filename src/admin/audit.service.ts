@@ -2,6 +2,7 @@ import mongoose, { Types } from 'mongoose';
 import { AUDIT_ACTIONS, AUDIT_ACTION_LABELS, AuditEvent } from '../audit/audit.model.js';
 import type { Geography } from '../organisations/geography.js';
 import { Organisation } from '../organisations/organisation.model.js';
+import { Invitation } from '../users/invitation.model.js';
 import { isRole, ROLE_LABELS } from '../users/roles.js';
 import { User, USER_STATUS_LABELS, USER_STATUSES, type UserStatus } from '../users/user.model.js';
 import { literalPattern } from '../lib/forms.js';
@@ -90,13 +91,16 @@ export async function listAuditEvents(
 
   const userIds = new Set<string>();
   const organisationIds = new Set<string>();
+  const invitationIds = new Set<string>();
   for (const event of events) {
     if (event.actorId) userIds.add(String(event.actorId));
     if (event.targetId && event.targetType === 'User') userIds.add(String(event.targetId));
     if (event.targetId && event.targetType === 'Organisation')
       organisationIds.add(String(event.targetId));
+    if (event.targetId && event.targetType === 'Invitation')
+      invitationIds.add(String(event.targetId));
   }
-  const [users, organisations] = await Promise.all([
+  const [users, organisations, invitations] = await Promise.all([
     userIds.size
       ? User.find(
           { _id: mongoose.trusted({ $in: [...userIds].map((id) => new Types.ObjectId(id)) }) },
@@ -113,8 +117,24 @@ export async function listAuditEvents(
           { name: 1 },
         ).lean()
       : [],
+    invitationIds.size
+      ? Invitation.find(
+          {
+            _id: mongoose.trusted({ $in: [...invitationIds].map((id) => new Types.ObjectId(id)) }),
+          },
+          { email: 1, roles: 1, prefill: 1 },
+        ).lean()
+      : [],
   ]);
   const names = new Map<string, string>([
+    // 「招待：山田 花子（受講者）」: the name the inviter gave, else the address.
+    ...invitations.map(
+      (invitation) =>
+        [
+          String(invitation._id),
+          `${invitation.prefill?.name || invitation.email}（${invitation.roles.map((role) => ROLE_LABELS[role]).join('、')}）`,
+        ] as [string, string],
+    ),
     ...users.map((user) => [String(user._id), user.name] as [string, string]),
     ...organisations.map(
       (organisation) => [String(organisation._id), organisation.name] as [string, string],
@@ -136,7 +156,7 @@ export async function listAuditEvents(
       ? (geography.byId.get(String(event.municipalityId))?.name ?? '')
       : '',
     ip: event.ip ?? '',
-    details: formatDetails(event.details),
+    details: formatDetails(event.details, event.action),
   }));
   return pageOf(rows, total, page);
 }
@@ -150,7 +170,11 @@ function targetLabel(type: string | null, id: string | null, names: Map<string, 
         ? '所属機関'
         : type === 'ImportBatch'
           ? '一括登録'
-          : type;
+          : type === 'Invitation'
+            ? '招待'
+            : type === 'CaseStudy'
+              ? '事例検討レポート'
+              : type;
   const name = names.get(id);
   return name ? `${kind}：${name}` : kind;
 }
@@ -170,15 +194,47 @@ const DETAIL_LABELS: Record<string, string> = {
   encoding: '文字コード',
   name: '名称',
   sector: '分野',
+  nameKana: 'ふりがな',
+  municipality: '市町村',
+  organisation: '所属機関',
+  profession: '職種',
+  reason: '理由',
+  known: '登録済みのアドレス',
+  mailed: 'メールの送信',
+  round: '回',
+  decision: '結果',
+  version: '版',
+  regions: '圏域の数',
+  files: 'ファイル数',
+  retentionDays: '保存日数',
+  program: '研修',
+  from: '変更前',
+  to: '変更後',
 };
 
-function formatValue(value: unknown): string {
-  if (Array.isArray(value)) return value.map(formatValue).join('、');
+/** Values that are codes, said in words. */
+const VALUE_LABELS: Record<string, string> = {
+  invalid: 'パスワードまたはメールアドレスの誤り',
+  approved: '承認',
+  revision_requested: '修正の依頼',
+  'utf-8': 'UTF-8',
+  shift_jis: 'Shift_JIS',
+};
+
+/** Internal codes kept in the record but not shown: ids, hashes. */
+const isInternalKey = (key: string) => /(Id|Ids|Hash)$/.test(key);
+const isInternalValue = (value: unknown) =>
+  typeof value === 'string' && /^(?:[0-9a-f]{24}|[0-9a-f]{64})$/.test(value);
+
+function formatValue(value: unknown, labels: Record<string, string>): string {
+  if (Array.isArray(value)) return value.map((item) => formatValue(item, labels)).join('、');
+  if (typeof value === 'boolean') return value ? 'はい' : 'いいえ';
+  if (value === null || value === '') return '（なし）';
   if (typeof value === 'string') {
     if (isRole(value)) return ROLE_LABELS[value];
     if ((USER_STATUSES as readonly string[]).includes(value))
       return USER_STATUS_LABELS[value as UserStatus];
-    return value;
+    return VALUE_LABELS[value] ?? value;
   }
   if (value instanceof Date) {
     return new Intl.DateTimeFormat('ja-JP', {
@@ -189,16 +245,20 @@ function formatValue(value: unknown): string {
   }
   if (value && typeof value === 'object') {
     return Object.entries(value as Record<string, unknown>)
-      .map(([key, inner]) => `${DETAIL_LABELS[key] ?? key}=${formatValue(inner)}`)
-      .join(' ');
+      .filter(([key, inner]) => !isInternalKey(key) && !isInternalValue(inner))
+      .map(([key, inner]) => `${labels[key] ?? key} ${formatValue(inner, labels)}`)
+      .join('、');
   }
-  return String(value);
+  return typeof value === 'number' || typeof value === 'bigint' ? String(value) : '';
 }
 
 /** The small facts of an event, readable: 「変更前：受講者 / 変更後：受講者、スーパーバイザー」. */
-export function formatDetails(details: unknown): string {
+export function formatDetails(details: unknown, action = ''): string {
   if (!details || typeof details !== 'object') return '';
+  // A person's name is 氏名; an organisation's, 名称.
+  const labels = action.startsWith('user.') ? { ...DETAIL_LABELS, name: '氏名' } : DETAIL_LABELS;
   return Object.entries(details as Record<string, unknown>)
-    .map(([key, value]) => `${DETAIL_LABELS[key] ?? key}：${formatValue(value)}`)
+    .filter(([key, value]) => !isInternalKey(key) && !isInternalValue(value))
+    .map(([key, value]) => `${labels[key] ?? key}：${formatValue(value, labels)}`)
     .join(' / ');
 }

@@ -210,6 +210,7 @@ async function renderDetail(
       name: target.name,
       nameKana: target.nameKana,
       email: target.email,
+      pendingEmail: target.emailChange?.email ?? null,
       roles: target.roles,
       status: target.status,
       profession: target.profession,
@@ -222,6 +223,7 @@ async function renderDetail(
     errors,
     selectedRoles: requestedRoles ?? target.roles,
     canEditRoles: can(viewer, 'user.manage', undefined),
+    canEdit: can(viewer, 'user.edit', subject),
     canSuspend: can(viewer, 'user.suspend', subject),
     history: history.map((event) => ({
       at: event.at,

@@ -112,6 +112,19 @@ const rules = {
       inOwnMunicipality(user, record) && (record.roles ?? []).every((role) => role === 'trainee')
     );
   },
+  /**
+   * Edit name, reading, e-mail, organisation and profession: admins anyone; coordinators the
+   * people of their own municipality whose only role is trainee. Without a record: the route's gate.
+   */
+  'user.edit': (user: SessionUser, record?: Placed & { roles?: Role[] }) => {
+    if (isAdmin(user)) return true;
+    if (!record) return has(user, 'coordinator');
+    return (
+      inOwnMunicipality(user, record) && (record.roles ?? []).every((role) => role === 'trainee')
+    );
+  },
+  /** Move a person to another municipality (their region follows): administrators only. */
+  'user.move': (user: SessionUser) => isAdmin(user),
   /** Bulk import from CSV: admins anywhere; coordinators into their own municipality only. */
   'user.import': (user: SessionUser, target?: Placed) =>
     isAdmin(user) || (has(user, 'coordinator') && (!target || inOwnMunicipality(user, target))),

@@ -1,6 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import { requireAuth } from '../auth/middleware.js';
 import type { Catalog, Lesson, Module, Program } from '../courses/catalog.types.js';
+import { formatDate } from '../lib/dates.js';
+import { Organisation } from '../organisations/organisation.model.js';
 import { notFound } from '../lib/errors.js';
 import { emitIfProgramCompleted } from './program-completion.js';
 import { learnerOf } from './learner.js';
@@ -64,9 +66,20 @@ export function learningRouter(catalog: Catalog): Router {
   });
 
   router.get('/me', async (req, res) => {
+    const user = req.user!;
+    const [learning, organisation] = await Promise.all([
+      myLearning(catalog, learnerOf(user)),
+      user.organisationId ? Organisation.findById(user.organisationId, { name: 1 }).lean() : null,
+    ]);
     res.render('learning/me', {
       title: '学習の記録',
-      ...(await myLearning(catalog, learnerOf(req.user!))),
+      ...learning,
+      // The printed record's heading: whose it is and when it was printed.
+      printHeading: {
+        name: user.name,
+        organisation: organisation?.name ?? '',
+        printedOn: formatDate(new Date()),
+      },
     });
   });
 

@@ -99,6 +99,8 @@ export interface ProgramProgress {
   completed: boolean;
   caseStudyRequired: boolean;
   caseStudyApproved: boolean;
+  /** Every module is done and only the case study is left (say so, rather than "97 %"). */
+  onlyCaseStudyLeft: boolean;
   next: NextStep;
   summary: ProgressSummary;
 }
@@ -172,6 +174,7 @@ export function computeProgramProgress(
     completed,
     caseStudyRequired,
     caseStudyApproved: caseStudyIsApproved,
+    onlyCaseStudyLeft: modulesDone && caseStudyRequired && !caseStudyIsApproved,
     next: nextStep(program, modules, summary, caseStudyRequired && !caseStudyIsApproved),
     summary,
   };
@@ -197,13 +200,17 @@ function nextStep(
       };
     }
   }
+  // 「学習を始める」 only before anything at all is done in the program; after that 「続きから」.
+  const begun =
+    summary.readLessons.length > 0 ||
+    summary.openedModules.length > 0 ||
+    Object.keys(summary.quizzes).length > 0;
   for (const m of modules) {
     const lesson = m.module.lessons.find((l) => !m.read.has(l.id));
     if (lesson) {
-      const first = m.readCount === 0 && m.status === 'not_started';
       return {
         kind: 'lesson',
-        label: `${first ? '学習を始める' : '次のレッスン'}：${lesson.title}`,
+        label: `${begun ? '続きから' : '学習を始める'}：${lesson.title}`,
         href: lessonHref(program, m.module, lesson),
         module: m.module,
         lesson,

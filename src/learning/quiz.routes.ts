@@ -16,7 +16,8 @@ import {
   type AttemptView,
   type RawAnswers,
 } from './quiz.service.js';
-import { getProgress } from './progress.service.js';
+import { getProgress, loadProgramProgress } from './progress.service.js';
+import type { Learner } from './learner.js';
 
 const ATTEMPT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** ア, イ, ウ … : option labels in the order shown. */
@@ -50,6 +51,21 @@ async function resolveAttempt(catalog: Catalog, req: Request) {
 const attemptHref = (program: Program, module: Module, attemptId: string) =>
   `${quizHref(program, module)}/attempts/${attemptId}`;
 
+/** Where a learner who has passed this module's quiz goes on to: the primary button. */
+export async function nextAfterPassing(
+  learner: Learner,
+  program: Program,
+  module: Module,
+): Promise<{ href: string; label: string }> {
+  const { next } = await loadProgramProgress(learner, program);
+  if (next.kind === 'done') return { href: '/learn/me', label: '学習の記録を見る' };
+  if (next.kind === 'caseStudy')
+    return { href: `/learn/${program.id}/case-study`, label: next.label };
+  if (next.module && next.module.index > module.index && next.href)
+    return { href: next.href, label: `次の単元へ進む：${next.module.title}` };
+  return { href: next.href ?? `/learn/${program.id}`, label: next.label };
+}
+
 /**
  * Quiz pages: status and history, start (new attempt, shuffled), answer form, submission, result.
  * Mounted at /learn/:program/:module/quiz (learning.routes.ts); the program and module come from
@@ -66,12 +82,14 @@ export function quizRoutes(catalog: Catalog): Router {
       getProgress(learner, program.id),
       listAttempts(learner, program.id, quiz.id),
     ]);
+    const quizSummary = summary.quizzes[quiz.id] ?? null;
     res.render('learning/quiz', {
       title: quiz.title,
       program,
       module,
       quiz,
-      quizSummary: summary.quizzes[quiz.id] ?? null,
+      quizSummary,
+      next: quizSummary?.passed ? await nextAfterPassing(learner, program, module) : null,
       attempts,
       ...common,
     });
@@ -111,6 +129,9 @@ export function quizRoutes(catalog: Catalog): Router {
     res.render('learning/result', {
       title: `結果：${resolved.quiz.title}`,
       ...resolved,
+      next: attempt.passed
+        ? await nextAfterPassing(learnerOf(req.user!), resolved.program, resolved.module)
+        : null,
       answers: new Map((attempt.answers ?? []).map((a) => [a.questionId, a])),
       outdated: attempt.fingerprint !== resolved.quiz.fingerprint,
       ...common,

@@ -180,3 +180,23 @@ ${options.link}
 ${SIGNATURE}`,
   };
 }
+
+export function emailChangeMessage(options: {
+  name: string;
+  link: string;
+  expiresAt: Date;
+}): MessageContent {
+  return {
+    subject: '【つなぐ】メールアドレス変更の確認',
+    text: `${options.name} さん
+
+研修システム「つなぐ」のログインに使うメールアドレスを、このアドレスに変更する手続きが行われました。
+次のリンクを開き、「変更を確定する」を押すと変更が完了します。それまでは、これまでのアドレスでログインしてください。
+
+${options.link}
+
+このリンクは ${formatDateTime(options.expiresAt)} まで使えます。
+お心当たりのない場合は、このメールを破棄してください（アドレスは変更されません）。
+${SIGNATURE}`,
+  };
+}

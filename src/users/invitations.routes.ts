@@ -1,3 +1,4 @@
+import { privacyNotice } from '../privacy/privacy-notice.js';
 import { Router, type Request, type Response } from 'express';
 import mongoose, { Types } from 'mongoose';
 import { z } from 'zod';
@@ -6,7 +7,7 @@ import { requirePermission } from '../auth/middleware.js';
 import { authorize, grantableRoles } from '../auth/policy.js';
 import { hashPassword } from '../auth/password.js';
 import { toSessionUser } from '../auth/passport.js';
-import { isTokenShaped } from '../auth/tokens.js';
+import { isTokenShaped, newToken } from '../auth/tokens.js';
 import { fieldErrors, isDuplicateKey, keptInput } from '../lib/forms.js';
 import { csrf } from '../http/session.js';
 import { notFound } from '../lib/errors.js';
@@ -28,6 +29,7 @@ import {
   withNewPassword,
 } from './forms.js';
 import {
+  INVITATION_DAYS,
   INVITATION_STATE_LABELS,
   Invitation,
   invitationState,
@@ -54,6 +56,8 @@ const rolesField = z.preprocess(
 
 const inviteSchema = z.object({
   email: emailField,
+  /** Optional: the invitee's name, shown in the list and offered on the acceptance form. */
+  name: z.union([z.literal(''), nameField]).optional(),
   roles: rolesField,
   municipalityId: z.union([z.literal(''), municipalityField]).optional(),
 });
@@ -111,7 +115,7 @@ export function invitationsRouter({ config, mailer }: AccountsDeps): Router {
     const user = req.user!;
     const isAdmin = user.roles.includes('admin');
     const kept = {
-      ...keptInput(req.body, ['email', 'municipalityId']),
+      ...keptInput(req.body, ['email', 'name', 'municipalityId']),
       roles: rolesField.safeParse((req.body as Record<string, unknown>).roles).data ?? [],
     };
     const parsed = inviteSchema.safeParse(req.body);
@@ -143,13 +147,14 @@ export function invitationsRouter({ config, mailer }: AccountsDeps): Router {
     if (!parsed.success || Object.keys(errors).length > 0)
       return renderNew(req, res, 422, kept, errors);
 
-    const { email, roles } = parsed.data;
+    const { email, roles, name } = parsed.data;
     authorize(user, 'user.invite', { municipalityId, roles });
     const { invitation, token } = await createInvitation({
       email,
       roles,
       municipalityId,
       invitedBy: user.id,
+      prefill: name ? { name, nameKana: '', profession: '', organisationId: null } : undefined,
     });
     const municipality = municipalityId ? await Municipality.findById(municipalityId).lean() : null;
     await mailer.send({
@@ -195,6 +200,7 @@ export function invitationsRouter({ config, mailer }: AccountsDeps): Router {
         return {
           id: String(invitation._id),
           email: invitation.email,
+          name: invitation.prefill?.name ?? '',
           roles: invitation.roles.map((role) => ROLE_LABELS[role]).join('、'),
           municipality: invitation.municipalityId
             ? municipalities.get(String(invitation.municipalityId))
@@ -204,6 +210,8 @@ export function invitationsRouter({ config, mailer }: AccountsDeps): Router {
           state,
           stateLabel: INVITATION_STATE_LABELS[state],
           canRevoke: state === 'pending' && mayManageInvitation(user, invitation),
+          canResend:
+            (state === 'pending' || state === 'expired') && mayManageInvitation(user, invitation),
         };
       }),
     });
@@ -229,6 +237,50 @@ export function invitationsRouter({ config, mailer }: AccountsDeps): Router {
       req.flash('success', '招待を取り消しました。');
     }
     res.redirect('/invitations');
+  });
+
+  // A new link (the old one stops working) and a fresh period, for a lost or expired mail.
+  router.post('/invitations/:id/resend', requirePermission('user.invite'), async (req, res) => {
+    const user = req.user!;
+    const id = String(req.params.id);
+    if (!/^[0-9a-f]{24}$/i.test(id) || !Types.ObjectId.isValid(id)) throw notFound();
+    const invitation = await Invitation.findById(id);
+    if (!invitation || !mayManageInvitation(user, invitation)) throw notFound();
+    const state = invitationState(invitation);
+    if (state !== 'pending' && state !== 'expired') {
+      req.flash('info', 'この招待は再送できません（登録済みか、取り消されています）。');
+      return res.redirect(303, '/invitations');
+    }
+    const { token, tokenHash } = newToken();
+    invitation.tokenHash = tokenHash;
+    invitation.expiresAt = new Date(Date.now() + INVITATION_DAYS * 24 * 60 * 60 * 1000);
+    await invitation.save();
+    const municipality = invitation.municipalityId
+      ? await Municipality.findById(invitation.municipalityId).lean()
+      : null;
+    await mailer.send({
+      to: invitation.email,
+      ...invitationMessage({
+        inviterName: user.name,
+        municipalityName: municipality?.name ?? null,
+        roles: invitation.roles,
+        link: link(config, `/invitations/accept?token=${token}`),
+        expiresAt: invitation.expiresAt,
+      }),
+    });
+    await recordAudit({
+      actorId: user.id,
+      action: 'invitation.resent',
+      targetType: 'Invitation',
+      targetId: invitation._id,
+      municipalityId: invitation.municipalityId,
+      ip: req.ip,
+    });
+    req.flash(
+      'success',
+      `${invitation.email} に新しい招待メールを送りました。前に送ったリンクは使えなくなりました。`,
+    );
+    res.redirect(303, '/invitations');
   });
 
   // ── The invitee ──────────────────────────────────────────────────────────────────────────────
@@ -319,6 +371,10 @@ export function invitationsRouter({ config, mailer }: AccountsDeps): Router {
         approvedBy: invitation.invitedBy,
         approvedAt: new Date(),
         passwordChangedAt: new Date(),
+        privacyConsent: {
+          version: (await privacyNotice(config.privacyNoticeFile)).version,
+          at: new Date(),
+        },
       });
     } catch (error) {
       await releaseInvitation(invitation._id);

@@ -1,3 +1,4 @@
+import { privacyNotice } from '../privacy/privacy-notice.js';
 import { Router, type Response } from 'express';
 import { recordAudit } from '../audit/audit.service.js';
 import { hashPassword } from '../auth/password.js';
@@ -134,6 +135,10 @@ export function registrationRouter({ config, mailer }: AccountsDeps): Router {
         organisationId: organisation?._id ?? null,
         profession: parsed.data.profession,
         passwordChangedAt: new Date(),
+        privacyConsent: {
+          version: (await privacyNotice(config.privacyNoticeFile)).version,
+          at: new Date(),
+        },
       });
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;

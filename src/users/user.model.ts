@@ -92,12 +92,36 @@ const userSchema = new Schema(
      * every request anyway. Raised by notify(), recounted when notifications are read.
      */
     unreadNotifications: { type: Number, default: 0, min: 0 },
+    /** The privacy notice (src/privacy) the person agreed to when registering or accepting an invitation. */
+    privacyConsent: {
+      type: new Schema(
+        { version: { type: String, required: true }, at: { type: Date, required: true } },
+        { _id: false },
+      ),
+      default: null,
+    },
+    /**
+     * A new login address waiting for confirmation from that address (src/admin/user-edit.service.ts):
+     * the address changes only when the link mailed to it is used. Only the token's hash is kept.
+     */
+    emailChange: {
+      type: new Schema(
+        {
+          email: { type: String, required: true, trim: true, lowercase: true, maxlength: 254 },
+          tokenHash: { type: String, required: true },
+          expiresAt: { type: Date, required: true },
+        },
+        { _id: false },
+      ),
+      default: null,
+    },
   },
   {
     timestamps: true,
     toJSON: {
       transform: (_doc, ret: Record<string, unknown>) => {
         delete ret.passwordHash;
+        delete ret.emailChange;
         return ret;
       },
     },

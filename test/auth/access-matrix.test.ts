@@ -120,6 +120,7 @@ const ROWS: Row[] = [
   // ── Public pages ───────────────────────────────────────────────────────────────────────────
   { method: 'GET', path: '/', expect: everyone(200) },
   { method: 'GET', path: '/healthz', expect: everyone(200) },
+  { method: 'GET', path: '/privacy', expect: everyone(200), note: 'the real courses/privacy.md' },
   {
     method: 'GET',
     path: '/public/css/app.css',
@@ -221,6 +222,17 @@ const ROWS: Row[] = [
   },
   {
     method: 'POST',
+    path: '/invitations/:matsumotoInvitationId/resend',
+    expect: only(['coordinator'], 'skip', { coordinator: 404 }),
+  },
+  {
+    method: 'POST',
+    path: '/invitations/:naganoInvitationId/resend',
+    expect: only(['coordinator'], 'redirect'),
+    note: 'own municipality; a new link each time',
+  },
+  {
+    method: 'POST',
     path: '/invitations/:matsumotoInvitationId/revoke',
     expect: only(['coordinator'], 'skip', { coordinator: 404 }),
   },
@@ -290,6 +302,37 @@ const ROWS: Row[] = [
     path: '/admin/users/:matsumotoTraineeId/reactivate',
     expect: only(['coordinator'], 303, { coordinator: 404 }),
   },
+  {
+    method: 'GET',
+    path: '/admin/users/:naganoTraineeId/edit',
+    expect: only(['coordinator']),
+  },
+  {
+    method: 'GET',
+    path: '/admin/users/:matsumotoTraineeId/edit',
+    expect: only(['coordinator'], 200, { coordinator: 404 }),
+  },
+  {
+    method: 'POST',
+    path: '/admin/users/:naganoTraineeId/edit',
+    form: {},
+    expect: only(['coordinator'], 422),
+    note: 'empty form: nothing changes',
+  },
+  {
+    method: 'POST',
+    path: '/admin/users/:matsumotoTraineeId/edit',
+    form: {},
+    expect: only(['coordinator'], 422, { coordinator: 404 }),
+    note: 'empty form: nothing changes',
+  },
+  {
+    method: 'GET',
+    path: '/account/email/confirm',
+    expect: everyone(404),
+    note: 'no token: the invalid-link page',
+  },
+  { method: 'POST', path: '/account/email/confirm', form: {}, expect: everyone(404) },
   { method: 'GET', path: '/admin/users/import', expect: only(['coordinator']) },
   {
     method: 'POST',

@@ -100,7 +100,7 @@ describe('learning pages', () => {
       await me.post(`${lessonUrl('numbers')}/read`).expect(303);
       res = await me.get('/learn').expect(200);
       expect(res.text).to.contain(`レッスン 1 / ${lessonIds.length} 読了`);
-      expect(res.text).to.contain(`href="${lessonUrl('municipalities')}">次のレッスン：`);
+      expect(res.text).to.contain(`href="${lessonUrl('municipalities')}">続きから：`);
 
       await completeModule(me, MODULE, lessonIds);
       res = await me.get('/learn').expect(200);
@@ -112,7 +112,7 @@ describe('learning pages', () => {
       const percent = Math.floor(((lessonIds.length + 1) * 100) / total);
       expect(res.text).to.contain(`learn-summary__percent">${percent}<small>`);
       expect(res.text).to.contain(
-        `href="/learn/basic-training/${program.modules[1].id}/${program.modules[1].lessons[0].id}">学習を始める：`,
+        `href="/learn/basic-training/${program.modules[1].id}/${program.modules[1].lessons[0].id}">続きから：`,
       );
     });
   });
@@ -302,11 +302,14 @@ describe('learning pages', () => {
       expect(res.text).to.contain(`読了したレッスン（${lessonIds.length}）`);
       expect(res.text).to.contain(first.lessons[0].title);
       expect(res.text).to.match(
-        new RegExp(`${first.quiz!.title}</a></td>\\s*<td class="num">100点</td>\\s*<td>合格</td>`),
+        new RegExp(
+          `${first.quiz!.title}</a></td>\\s*<td class="num" data-label="得点">100点</td>\\s*<td data-label="結果">合格</td>`,
+        ),
       );
       expect(res.text).to.contain('学習時間（目安）');
       expect(res.text).to.contain('修了した単元');
-      expect(res.text).to.contain('学習を始める：');
+      expect(res.text).to.contain('続きから：');
+      expect(res.text).not.to.contain('学習を始める：');
     });
   });
 });

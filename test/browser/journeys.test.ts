@@ -1,0 +1,252 @@
+import { expect } from 'chai';
+import { Types } from 'mongoose';
+import { createInvitation } from '../../src/users/invitations.service.js';
+import { User } from '../../src/users/user.model.js';
+import { testCatalog } from '../helpers/app.js';
+import { buildMunicipality, buildUser } from '../helpers/factories.js';
+import { Journey, signInAs, startBrowserRun, WIDTHS, type BrowserRun } from './harness.js';
+
+/**
+ * Each role's daily work in a real browser (Debian's Chromium through playwright-core), at a
+ * phone's and a desktop's width, with axe on every page. Screenshots: test-results/browser/.
+ */
+describe('browser journeys', function () {
+  this.timeout(120_000);
+  let run: BrowserRun;
+
+  before(async function () {
+    this.timeout(60_000);
+    run = await startBrowserRun();
+  });
+
+  after(async () => {
+    await run?.close();
+  });
+
+  for (const width of WIDTHS) {
+    it(`a trainee goes from the invitation to a passed quiz (${width} px)`, async () => {
+      const { user: coordinator } = await buildUser({ roles: ['coordinator'] });
+      const email = `trainee-${width}-${new Types.ObjectId().toHexString()}@example.jp`;
+      const { token } = await createInvitation({
+        email,
+        roles: ['trainee'],
+        municipalityId: String(coordinator.municipalityId),
+        invitedBy: String(coordinator._id),
+      });
+      const catalog = await testCatalog(run.testApp.config);
+      const program = catalog.programs[0];
+      const module = program.modules[0];
+      const quiz = module.quiz!;
+
+      const journey = await Journey.open(run, 'trainee', width);
+      try {
+        await journey.step('invitation', async (page) => {
+          await page.goto(`/invitations/accept?token=${token}`);
+          expect(await page.getByRole('heading', { level: 1 }).textContent()).to.equal(
+            'アカウントの登録',
+          );
+        });
+        await journey.step('registered', async (page) => {
+          await page.locator('#field-name').fill('安曇 花子');
+          await page.locator('#field-nameKana').fill('あずみ はなこ');
+          await page.locator('#field-profession').selectOption({ index: 1 });
+          await page.locator('#field-password').fill('blue-mountain-river-2026');
+          await page.locator('#field-passwordConfirm').fill('blue-mountain-river-2026');
+          await journey.clickAndWait(page, '登録する');
+          expect(new URL(page.url()).pathname).to.equal('/');
+          expect(await page.getByRole('status').first().textContent()).to.contain('安曇 花子');
+        });
+        await journey.step('program', async (page) => {
+          await page.goto(`/learn/${program.id}`);
+          expect(await page.getByRole('heading', { level: 1 }).textContent()).to.equal(
+            program.title,
+          );
+        });
+        await journey.step('first-lesson', async (page) => {
+          await Promise.all([
+            page.waitForNavigation(),
+            page.locator('.learn-next__button').click(),
+          ]);
+          expect(new URL(page.url()).pathname).to.equal(
+            `/learn/${program.id}/${module.id}/${module.lessons[0].id}`,
+          );
+        });
+        await journey.step('lesson-read', async (page) => {
+          await journey.clickAndWait(page, '読了にする');
+          expect(await page.content()).to.contain('読了');
+        });
+        await journey.step('quiz', async (page) => {
+          await page.goto(`/learn/${program.id}/${module.id}/quiz`);
+          await journey.clickAndWait(page, '受験を始める');
+          expect(await page.locator('fieldset.question').count()).to.equal(quiz.questions.length);
+        });
+        await journey.step('quiz-passed', async (page) => {
+          for (const question of quiz.questions) {
+            for (const optionId of question.answer) {
+              await page.locator(`input[name="q_${question.id}"][value="${optionId}"]`).check();
+            }
+          }
+          await journey.clickAndWait(page, '回答を提出する');
+          expect(await page.locator('.result-box__verdict').textContent()).to.equal('合格です');
+          // The primary button leads on (here: back to the module's unread lessons).
+          expect(await page.locator('a.button').first().textContent()).to.match(/^続きから：/);
+        });
+        await journey.step('print-record', async (page) => {
+          await page.goto('/learn/me');
+          await page.emulateMedia({ media: 'print' });
+          expect(await page.locator('.site-header').isVisible()).to.equal(false);
+          expect(await page.locator('.print-only').first().textContent()).to.contain('安曇 花子');
+        });
+        await journey.step('home', async (page) => {
+          await page.emulateMedia({ media: 'screen' });
+          await page.goto('/');
+          expect(await page.locator('.home-progress__percent').first().textContent()).not.to.equal(
+            '0%',
+          );
+          expect(await page.locator('.home-part a.button').first().textContent()).to.match(
+            /^続きから：/,
+          );
+        });
+      } finally {
+        await journey.close();
+      }
+      const user = await User.findOne({ email: { $eq: email } }).lean();
+      expect(user?.status).to.equal('active');
+    });
+
+    it(`a coordinator approves, invites, imports and reads their municipality (${width} px)`, async () => {
+      const { user: coordinator, password } = await buildUser({
+        roles: ['coordinator'],
+        email: `coordinator-${width}@example.jp`,
+      });
+      const { user: applicant } = await buildUser({
+        status: 'pending',
+        name: `申請 太郎${width}`,
+        nameKana: 'しんせい たろう',
+      });
+      const invitee = `invitee-${width}@example.jp`;
+      const imported = `imported-${width}@example.jp`;
+
+      const journey = await Journey.open(run, 'coordinator', width);
+      try {
+        await journey.step('signed-in', async (page) => {
+          await signInAs(page, coordinator.email, password);
+        });
+        await journey.step('home', async (page) => {
+          await page.goto('/');
+          expect(await page.getByRole('heading', { level: 2 }).first().textContent()).to.contain(
+            'の担当業務',
+          );
+        });
+        await journey.step('approvals', async (page) => {
+          await page.getByRole('link', { name: '承認待ちの利用登録' }).click();
+          await page.waitForURL('**/approvals');
+          expect(await page.content()).to.contain(applicant.name);
+        });
+        await journey.step('approved', async (page) => {
+          await journey.clickAndWait(page, new RegExp(`^承認する.*${applicant.name}`));
+          expect(await page.getByRole('status').first().textContent()).to.contain(applicant.name);
+        });
+        await journey.step('invite-form', async (page) => {
+          await page.goto('/invitations/new');
+          await page.locator('#field-email').fill(invitee);
+        });
+        await journey.step('invited', async (page) => {
+          await journey.clickAndWait(page, '招待メールを送る');
+          expect(new URL(page.url()).pathname).to.equal('/invitations');
+          expect(await page.content()).to.contain(invitee);
+        });
+        await journey.step('import-form', async (page) => {
+          await page.goto('/admin/users/import');
+          await page.locator('#field-file').setInputFiles({
+            name: 'roster.csv',
+            mimeType: 'text/csv',
+            buffer: Buffer.from(
+              `氏名,ふりがな,メールアドレス,市町村,所属機関,職種,役割\n更埴 次郎,こうしょく じろう,${imported},長野市,,保健師,受講者\n`,
+            ),
+          });
+        });
+        await journey.step('import-preview', async (page) => {
+          await journey.clickAndWait(page, '読み込んで内容を確認する');
+          expect(await page.content()).to.contain(imported);
+        });
+        await journey.step('imported', async (page) => {
+          await journey.clickAndWait(page, /^登録する/);
+          expect(await page.content()).to.contain('招待');
+        });
+        await journey.step('municipality-users', async (page) => {
+          await page.goto('/admin/users');
+          expect(await page.content()).to.contain(applicant.name);
+        });
+      } finally {
+        await journey.close();
+      }
+      expect((await User.findById(applicant._id).lean())?.status).to.equal('active');
+    });
+
+    it(`an administrator edits a person (${width} px)`, async () => {
+      const { user: admin, password } = await buildUser({
+        roles: ['admin'],
+        email: `admin-${width}@example.jp`,
+      });
+      await buildMunicipality('松本市');
+      const { user: person } = await buildUser({ name: `異動 三郎${width}` });
+
+      const journey = await Journey.open(run, 'admin', width);
+      try {
+        await journey.step('signed-in', async (page) => {
+          await signInAs(page, admin.email, password);
+        });
+        await journey.step('menu', async (page) => {
+          const toggle = page.getByRole('button', { name: 'メニュー' });
+          const users = page.getByRole('navigation').getByRole('link', { name: '利用者' });
+          if (width < 600) {
+            // A phone: the long administrator menu folds behind one button.
+            expect(await users.isVisible()).to.equal(false);
+            await toggle.click();
+            expect(await toggle.getAttribute('aria-expanded')).to.equal('true');
+          } else {
+            expect(await toggle.isVisible()).to.equal(false);
+          }
+          expect(await users.isVisible()).to.equal(true);
+        });
+        await journey.step('users', async (page) => {
+          await page.goto(`/admin/users?q=${encodeURIComponent(person.name)}`);
+          expect(await page.content()).to.contain(person.name);
+        });
+        await journey.step('person', async (page) => {
+          await Promise.all([
+            page.waitForNavigation(),
+            page.getByRole('link', { name: person.name }).first().click(),
+          ]);
+          expect(await page.getByRole('heading', { level: 1 }).textContent()).to.contain(
+            person.name,
+          );
+        });
+        await journey.step('edit-form', async (page) => {
+          await Promise.all([
+            page.waitForURL('**/edit'),
+            page.getByRole('link', { name: '登録内容を変更する' }).click(),
+          ]);
+          await page.locator('#field-name').fill(`異動 三朗${width}`);
+          await page.locator('#field-municipalityId').selectOption({ label: '松本市' });
+          await page.locator('#field-profession').selectOption('社会福祉士');
+        });
+        await journey.step('edited', async (page) => {
+          await journey.clickAndWait(page, '変更を保存する');
+          expect(await page.getByRole('status').first().textContent()).to.contain(
+            '登録内容を変更しました。',
+          );
+          expect(await page.locator('main').textContent()).to.contain('松本市');
+        });
+        await journey.step('audit', async (page) => {
+          await page.goto('/admin/audit');
+        });
+      } finally {
+        await journey.close();
+      }
+      const after = await User.findById(person._id).lean();
+      expect(after).to.include({ name: `異動 三朗${width}`, profession: '社会福祉士' });
+    });
+  }
+});
