@@ -36,6 +36,9 @@ const entries: NavEntry[] = [
   { href: '/review', label: 'レポートの確認', roles: ['supervisor'] },
   { href: '/admin/review', label: 'レポートの担当', roles: ['admin'] },
 
+  // ── Tracking reports ───────────────────────────────────────────────────────────────────────
+  { href: '/reports', label: '実施状況', roles: ['coordinator', 'regional_viewer'] },
+
   // ── Notifications (the layout adds the unread count to this entry) ─────────────────────────
   { href: '/notifications', label: 'お知らせ' },
 
