@@ -17,7 +17,7 @@ import { trackingGeneration } from './sync.service.js';
 const CACHE_MS = 60_000;
 const cache = new Map<string, { generation: number; at: number; value: Promise<unknown> }>();
 
-function cached<T>(key: string, compute: () => Promise<T>): Promise<T> {
+export function cached<T>(key: string, compute: () => Promise<T>): Promise<T> {
   const generation = trackingGeneration();
   const hit = cache.get(key);
   if (hit && hit.generation === generation && Date.now() - hit.at < CACHE_MS)
@@ -27,6 +27,11 @@ function cached<T>(key: string, compute: () => Promise<T>): Promise<T> {
   cache.set(key, { generation, at: Date.now(), value });
   value.catch(() => cache.delete(key));
   return value;
+}
+
+/** Drops every cached figure (the bench measures uncached reports with it). */
+export function forgetReportFigures(): void {
+  cache.clear();
 }
 
 export interface GroupCount {

@@ -3,6 +3,7 @@ import type { Program } from '../courses/catalog.types.js';
 import { CASE_STUDY_STATE_LABELS, type CaseStudyState } from '../case-studies/case-study.model.js';
 import { USER_STATUS_LABELS, type UserStatus } from '../users/user.model.js';
 import { TrackingMember, type Stage } from './member.model.js';
+import { cached } from './figures.service.js';
 import type { Cell, Column } from './tables.js';
 
 export const STAGE_LABELS: Record<Stage, string> = {
@@ -68,7 +69,13 @@ const LIST_FIELDS = {
 } as const;
 
 /** One page of members, in order of their reading (ふりがな). */
-export async function findMembers(query: Record<string, unknown>, page: number, pageSize: number) {
+export function findMembers(query: Record<string, unknown>, page: number, pageSize: number) {
+  return cached(`members:${JSON.stringify(query)}:${page}:${pageSize}`, () =>
+    readMembers(query, page, pageSize),
+  );
+}
+
+async function readMembers(query: Record<string, unknown>, page: number, pageSize: number) {
   const [items, total] = await Promise.all([
     TrackingMember.find(query, LIST_FIELDS)
       .sort({ nameKana: 1, _id: 1 })
@@ -84,12 +91,15 @@ export async function findMembers(query: Record<string, unknown>, page: number, 
  * Active members not certified whose last activity (or, never started, their registration) is
  * older than the cutoff: the stalled list, oldest first, with its full count.
  */
-export async function findStalled(
-  program: Program,
-  municipalityId: string,
-  cutoff: Date,
-  limit: number,
-) {
+export function findStalled(program: Program, municipalityId: string, cutoff: Date, limit: number) {
+  // The cutoff moves with the clock: cached per minute (and until the rows change).
+  const minute = Math.floor(cutoff.getTime() / 60_000);
+  return cached(`stalled:${program.id}:${municipalityId}:${minute}:${limit}`, () =>
+    readStalled(program, municipalityId, new Date(minute * 60_000), limit),
+  );
+}
+
+async function readStalled(program: Program, municipalityId: string, cutoff: Date, limit: number) {
   const query = stalledQuery(program, municipalityId, cutoff);
   const [items, total] = await Promise.all([
     TrackingMember.find(query, LIST_FIELDS)

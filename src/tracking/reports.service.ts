@@ -314,6 +314,7 @@ export async function prefectureReport(
       rows: sectorRows,
       totalLabel: '県計',
       plain: [1],
+      noTotal: [1],
       threshold,
       chart: { type: 'bar', series: [0], horizontal: true },
     }),

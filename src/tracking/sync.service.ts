@@ -1,5 +1,5 @@
 import mongoose, { Types } from 'mongoose';
-import { Certificate, VALID_CERTIFICATE } from '../certificates/certificate.model.js';
+import { Certificate } from '../certificates/certificate.model.js';
 import { CaseStudy } from '../case-studies/case-study.model.js';
 import type { Program } from '../courses/catalog.types.js';
 import { LearnerProgress } from '../learning/learner-progress.model.js';
@@ -21,6 +21,8 @@ import { TrackingMember, TrackingState, type Stage } from './member.model.js';
 const VERSION = 1;
 const MARGIN_MS = 5_000;
 const BATCH = 500;
+const REFRESH_BATCH = 40;
+const REBUILD_ABOVE = 2_000;
 const DAY_MS = 86_400_000;
 
 /** Bumped whenever this process writes tracking rows: report caches keyed on it stay coherent. */
@@ -64,28 +66,33 @@ async function syncOnce(program: Program): Promise<void> {
     await rebuildAll(program);
   } else {
     const since = { $gte: state.watermark };
-    const ofProgram = { programId: { $eq: program.id }, updatedAt: mongoose.trusted(since) };
+    // By time alone, so that the updatedAt index answers (the program is checked on the rows).
+    const recent = { updatedAt: mongoose.trusted(since) };
     const [users, progress, certificates, caseStudies, organisations] = await Promise.all([
-      User.find({ updatedAt: mongoose.trusted(since) }, { _id: 1 }).lean(),
-      LearnerProgress.find(ofProgram, { userId: 1 }).lean(),
-      Certificate.find(ofProgram, { userId: 1 }).lean(),
-      CaseStudy.find(ofProgram, { userId: 1 }).lean(),
-      Organisation.find({ updatedAt: mongoose.trusted(since) }, { _id: 1 }).lean(),
+      User.find(recent, { _id: 1 }).lean(),
+      LearnerProgress.find(recent, { userId: 1, programId: 1 }).lean(),
+      Certificate.find(recent, { userId: 1, programId: 1 }).lean(),
+      CaseStudy.find(recent, { userId: 1, programId: 1 }).lean(),
+      Organisation.find(recent, { _id: 1 }).lean(),
     ]);
     const ids = new Set<string>();
     for (const user of users) ids.add(String(user._id));
-    for (const row of [...progress, ...certificates, ...caseStudies]) ids.add(String(row.userId));
-    if (organisations.length > 0) {
+    for (const row of [...progress, ...certificates, ...caseStudies])
+      if (row.programId === program.id) ids.add(String(row.userId));
+    for (let i = 0; i < organisations.length; i += REFRESH_BATCH) {
       const members = await TrackingMember.find(
         {
-          programId: { $eq: program.id },
-          organisationId: mongoose.trusted({ $in: organisations.map((o) => o._id) }),
+          organisationId: mongoose.trusted({
+            $in: organisations.slice(i, i + REFRESH_BATCH).map((o) => o._id),
+          }),
         },
         { userId: 1 },
       ).lean();
       for (const member of members) ids.add(String(member.userId));
     }
-    if (ids.size > 0) await refreshUsers(program, [...ids]);
+    // Past a few thousand people one pass over everything is quicker than batches of ids.
+    if (ids.size > REBUILD_ABOVE) await rebuildAll(program);
+    else if (ids.size > 0) await refreshUsers(program, [...ids]);
   }
   await TrackingState.updateOne(
     { _id: { $eq: program.id } },
@@ -97,12 +104,32 @@ async function syncOnce(program: Program): Promise<void> {
   );
 }
 
-/** Recomputes the rows of these people (and removes rows of people no longer staff anywhere). */
+/**
+ * Recomputes the rows of these people (and removes rows of people no longer staff anywhere).
+ * Small batches: the store answers an `$in` of a few dozen ids from the index at once, while a
+ * long list is matched document by document.
+ */
 export async function refreshUsers(program: Program, userIds: string[]): Promise<void> {
-  for (let i = 0; i < userIds.length; i += BATCH) {
-    const batch = userIds.slice(i, i + BATCH).map((id) => new Types.ObjectId(id));
-    const users = await User.find({ _id: mongoose.trusted({ $in: batch }) }, USER_FIELDS).lean();
-    const rows = await factsFor(program, users);
+  for (let i = 0; i < userIds.length; i += REFRESH_BATCH) {
+    const batch = userIds.slice(i, i + REFRESH_BATCH).map((id) => new Types.ObjectId(id));
+    const byUser = { userId: mongoose.trusted({ $in: batch }) };
+    const [users, progress, certificates, caseStudies, organisations] = await Promise.all([
+      User.find({ _id: mongoose.trusted({ $in: batch }) }, USER_FIELDS).lean<UserRow[]>(),
+      LearnerProgress.find(byUser, PROGRESS_FIELDS).lean<ProgressRow[]>(),
+      Certificate.find(byUser, CERTIFICATE_FIELDS).lean<CertificateRow[]>(),
+      CaseStudy.find(byUser, CASE_FIELDS).lean<CaseRow[]>(),
+      organisationMap(),
+    ]);
+    const rows: Record<string, unknown>[] = [];
+    for (const user of users) {
+      const mine = (row: { userId: Types.ObjectId }) => row.userId.equals(user._id);
+      const row = buildRow(program, organisations, user, {
+        progress: progress.filter(mine),
+        certificates: certificates.filter(mine),
+        caseStudies: caseStudies.filter(mine),
+      });
+      if (row) rows.push(row);
+    }
     await writeRows(program, rows);
     const kept = new Set(rows.map((row) => String(row.userId)));
     const gone = batch.filter((id) => !kept.has(String(id)));
@@ -116,22 +143,93 @@ export async function refreshUsers(program: Program, userIds: string[]): Promise
   }
 }
 
-/** Rebuilds every row of the program from the sources, a batch of users at a time. */
+/**
+ * Rebuilds every row of the program from the sources in one pass: the users and the program's
+ * progress, certificates and case studies are each read once, sorted by user id, and merged as
+ * they stream (memory holds one batch of each, never all users).
+ */
 export async function rebuildAll(program: Program): Promise<void> {
   await TrackingMember.deleteMany({ programId: { $eq: program.id } });
   generation++;
-  const cursor = User.find({ municipalityId: mongoose.trusted({ $ne: null }) }, USER_FIELDS)
-    .lean()
-    .cursor({ batchSize: BATCH });
-  let batch: UserRow[] = [];
-  for await (const user of cursor) {
-    batch.push(user);
-    if (batch.length === BATCH) {
-      await writeRows(program, await factsFor(program, batch));
-      batch = [];
+  const organisations = await organisationMap();
+  const ofProgram = { programId: { $eq: program.id } };
+  const users = new Merge<UserRow>(
+    User.find({ municipalityId: mongoose.trusted({ $ne: null }) }, USER_FIELDS)
+      .sort({ _id: 1 })
+      .lean()
+      .cursor({ batchSize: BATCH }),
+    (row) => row._id,
+  );
+  const progress = new Merge<ProgressRow>(
+    LearnerProgress.find(ofProgram, PROGRESS_FIELDS)
+      .sort({ userId: 1 })
+      .lean()
+      .cursor({ batchSize: BATCH }),
+    (row) => row.userId,
+  );
+  const certificates = new Merge<CertificateRow>(
+    Certificate.find(ofProgram, CERTIFICATE_FIELDS)
+      .sort({ userId: 1 })
+      .lean()
+      .cursor({ batchSize: BATCH }),
+    (row) => row.userId,
+  );
+  const caseStudies = new Merge<CaseRow>(
+    CaseStudy.find(ofProgram, CASE_FIELDS).sort({ userId: 1 }).lean().cursor({ batchSize: BATCH }),
+    (row) => row.userId,
+  );
+  let rows: Record<string, unknown>[] = [];
+  for (let user = await users.next(); user; user = await users.next()) {
+    const key = user._id.toHexString();
+    const row = buildRow(program, organisations, user, {
+      progress: await progress.take(key),
+      certificates: await certificates.take(key),
+      caseStudies: await caseStudies.take(key),
+    });
+    if (row) rows.push(row);
+    if (rows.length === BATCH) {
+      await writeRows(program, rows);
+      rows = [];
     }
   }
-  if (batch.length > 0) await writeRows(program, await factsFor(program, batch));
+  await writeRows(program, rows);
+}
+
+/** A cursor sorted by a user id, read in step with the users (ids compare as hex strings). */
+class Merge<T> {
+  private pending: T | null | undefined;
+  constructor(
+    private readonly cursor: { next(): Promise<unknown> },
+    private readonly keyOf: (row: T) => Types.ObjectId,
+  ) {}
+
+  async next(): Promise<T | null> {
+    if (this.pending !== undefined) {
+      const row = this.pending;
+      this.pending = undefined;
+      return row;
+    }
+    return ((await this.cursor.next()) as T | null) ?? null;
+  }
+
+  /** The rows of this user; rows of smaller ids (users without an area) are skipped. */
+  async take(key: string): Promise<T[]> {
+    const taken: T[] = [];
+    for (;;) {
+      const row = await this.next();
+      if (row === null) {
+        this.pending = null;
+        return taken;
+      }
+      const rowKey = this.keyOf(row).toHexString();
+      if (rowKey < key) continue;
+      if (rowKey > key) {
+        this.pending = row;
+        return taken;
+      }
+      taken.push(row);
+    }
+  }
 }
 
 const USER_FIELDS = {
@@ -146,6 +244,32 @@ const USER_FIELDS = {
   organisationId: 1,
   createdAt: 1,
 } as const;
+const PROGRESS_FIELDS = {
+  userId: 1,
+  programId: 1,
+  readLessons: 1,
+  quizzes: 1,
+  createdAt: 1,
+  updatedAt: 1,
+} as const;
+const CERTIFICATE_FIELDS = {
+  userId: 1,
+  programId: 1,
+  valid: 1,
+  number: 1,
+  issuedAt: 1,
+  completedAt: 1,
+} as const;
+const CASE_FIELDS = {
+  userId: 1,
+  programId: 1,
+  state: 1,
+  open: 1,
+  createdAt: 1,
+  submittedAt: 1,
+  approvedAt: 1,
+  stateChangedAt: 1,
+} as const;
 
 interface UserRow {
   _id: Types.ObjectId;
@@ -159,6 +283,40 @@ interface UserRow {
   regionId?: Types.ObjectId | null;
   organisationId?: Types.ObjectId | null;
   createdAt?: Date;
+}
+interface ProgressRow {
+  userId: Types.ObjectId;
+  programId: string;
+  readLessons?: string[];
+  quizzes?: Record<string, { passed?: boolean } | undefined>;
+  createdAt?: Date;
+  updatedAt?: Date;
+}
+interface CertificateRow {
+  userId: Types.ObjectId;
+  programId: string;
+  valid: boolean;
+  number: string;
+  issuedAt: Date;
+  completedAt: Date;
+}
+interface CaseRow {
+  userId: Types.ObjectId;
+  programId: string;
+  state: string;
+  open?: boolean | null;
+  createdAt: Date;
+  submittedAt?: Date | null;
+  approvedAt?: Date | null;
+  stateChangedAt?: Date | null;
+}
+
+type OrganisationMap = Map<string, { name: string; sector: string }>;
+
+/** Every organisation's name and sector (a few hundred; not people). */
+async function organisationMap(): Promise<OrganisationMap> {
+  const organisations = await Organisation.find({}, { name: 1, sector: 1 }).lean();
+  return new Map(organisations.map((o) => [String(o._id), { name: o.name, sector: o.sector }]));
 }
 
 async function writeRows(program: Program, rows: Record<string, unknown>[]): Promise<void> {
@@ -178,104 +336,63 @@ async function writeRows(program: Program, rows: Record<string, unknown>[]): Pro
   generation++;
 }
 
-/** The rows of these users, from four indexed reads per batch. Users without an area are skipped. */
-async function factsFor(program: Program, users: UserRow[]): Promise<Record<string, unknown>[]> {
-  const staff = users.filter((user) => user.municipalityId);
-  if (staff.length === 0) return [];
-  const ids = staff.map((user) => user._id);
-  const byUser = { programId: { $eq: program.id }, userId: mongoose.trusted({ $in: ids }) };
-  const organisationIds = [
-    ...new Set(staff.flatMap((user) => (user.organisationId ? [String(user.organisationId)] : []))),
-  ];
-  const [organisations, progress, certificates, caseStudies] = await Promise.all([
-    organisationIds.length > 0
-      ? Organisation.find(
-          { _id: mongoose.trusted({ $in: organisationIds.map((id) => new Types.ObjectId(id)) }) },
-          { name: 1, sector: 1 },
-        ).lean()
-      : [],
-    LearnerProgress.find(byUser, {
-      userId: 1,
-      readLessons: 1,
-      quizzes: 1,
-      createdAt: 1,
-      updatedAt: 1,
-    }).lean(),
-    Certificate.find(
-      { ...byUser, ...VALID_CERTIFICATE },
-      { userId: 1, number: 1, issuedAt: 1, completedAt: 1 },
-    ).lean(),
-    CaseStudy.find(byUser, {
-      userId: 1,
-      state: 1,
-      open: 1,
-      createdAt: 1,
-      submittedAt: 1,
-      approvedAt: 1,
-      stateChangedAt: 1,
-    }).lean(),
-  ]);
-  const organisationOf = new Map(organisations.map((o) => [String(o._id), o]));
-  const progressOf = new Map(progress.map((p) => [String(p.userId), p]));
-  const certificateOf = new Map(certificates.map((c) => [String(c.userId), c]));
-  const caseOf = new Map<string, (typeof caseStudies)[number]>();
-  for (const caseStudy of caseStudies) {
-    const key = String(caseStudy.userId);
-    const current = caseOf.get(key);
-    // The open case study, or the newest withdrawn one when none is open.
-    if (
-      !current ||
-      (caseStudy.open && !current.open) ||
-      (caseStudy.open === current.open && caseStudy.createdAt > current.createdAt)
-    )
-      caseOf.set(key, caseStudy);
-  }
+/** One person's row (null for people without an area: administrators). */
+function buildRow(
+  program: Program,
+  organisations: OrganisationMap,
+  user: UserRow,
+  records: { progress: ProgressRow[]; certificates: CertificateRow[]; caseStudies: CaseRow[] },
+): Record<string, unknown> | null {
+  if (!user.municipalityId) return null;
+  const ofProgram = <T extends { programId: string }>(rows: T[]) =>
+    rows.filter((row) => row.programId === program.id);
+  const summary = ofProgram(records.progress)[0];
+  const certificate = ofProgram(records.certificates).find((c) => c.valid);
+  // The open case study, or the newest withdrawn one when none is open.
+  const caseStudy = ofProgram(records.caseStudies).sort(
+    (a, b) =>
+      Number(Boolean(b.open)) - Number(Boolean(a.open)) ||
+      b.createdAt.getTime() - a.createdAt.getTime(),
+  )[0];
+  const organisation = user.organisationId
+    ? organisations.get(String(user.organisationId))
+    : undefined;
   const lessonIds = new Set(program.modules.flatMap((m) => m.lessons.map((lesson) => lesson.id)));
   const quizIds = program.modules.flatMap((m) => (m.quiz ? [m.quiz.id] : []));
-
-  return staff.map((user) => {
-    const key = String(user._id);
-    const organisation = user.organisationId
-      ? organisationOf.get(String(user.organisationId))
-      : undefined;
-    const summary = progressOf.get(key);
-    const certificate = certificateOf.get(key);
-    const caseStudy = caseOf.get(key);
-    const quizzes = (summary?.quizzes ?? {}) as Record<string, { passed?: boolean } | undefined>;
-    const stage: Stage = certificate ? 'certified' : summary ? 'in_training' : 'not_started';
-    const activity = [summary?.updatedAt, caseStudy?.stateChangedAt].filter(
-      (date): date is Date => date instanceof Date,
-    );
-    return {
-      userId: user._id,
-      programId: program.id,
-      name: user.name,
-      nameKana: user.nameKana ?? '',
-      email: user.email ?? '',
-      status: user.status,
-      roles: user.roles,
-      profession: user.profession ?? null,
-      municipalityId: user.municipalityId ?? null,
-      regionId: user.regionId ?? null,
-      organisationId: user.organisationId ?? null,
-      organisationName: organisation?.name ?? null,
-      sector: organisation?.sector ?? null,
-      stage,
-      lessonsRead: (summary?.readLessons ?? []).filter((id) => lessonIds.has(id)).length,
-      quizzesPassed: quizIds.filter((id) => quizzes[id]?.passed === true).length,
-      startedAt: summary?.createdAt ?? null,
-      lastActivityAt:
-        activity.length > 0 ? new Date(Math.max(...activity.map((d) => d.getTime()))) : null,
-      caseState: caseStudy?.state ?? null,
-      caseSubmittedAt: caseStudy?.submittedAt ?? null,
-      caseApprovedAt: caseStudy?.approvedAt ?? null,
-      certificateNumber: certificate?.number ?? null,
-      certificateIssuedAt: certificate?.issuedAt ?? null,
-      daysToCertificate:
-        certificate && summary?.createdAt
-          ? Math.max(0, (certificate.completedAt.getTime() - summary.createdAt.getTime()) / DAY_MS)
-          : null,
-      registeredAt: user.createdAt ?? null,
-    };
-  });
+  const quizzes = summary?.quizzes ?? {};
+  const stage: Stage = certificate ? 'certified' : summary ? 'in_training' : 'not_started';
+  const activity = [summary?.updatedAt, caseStudy?.stateChangedAt].filter(
+    (date): date is Date => date instanceof Date,
+  );
+  return {
+    userId: user._id,
+    programId: program.id,
+    name: user.name,
+    nameKana: user.nameKana ?? '',
+    email: user.email ?? '',
+    status: user.status,
+    roles: user.roles,
+    profession: user.profession ?? null,
+    municipalityId: user.municipalityId,
+    regionId: user.regionId ?? null,
+    organisationId: user.organisationId ?? null,
+    organisationName: organisation?.name ?? null,
+    sector: organisation?.sector ?? null,
+    stage,
+    lessonsRead: (summary?.readLessons ?? []).filter((id) => lessonIds.has(id)).length,
+    quizzesPassed: quizIds.filter((id) => quizzes[id]?.passed === true).length,
+    startedAt: summary?.createdAt ?? null,
+    lastActivityAt:
+      activity.length > 0 ? new Date(Math.max(...activity.map((d) => d.getTime()))) : null,
+    caseState: caseStudy?.state ?? null,
+    caseSubmittedAt: caseStudy?.submittedAt ?? null,
+    caseApprovedAt: caseStudy?.approvedAt ?? null,
+    certificateNumber: certificate?.number ?? null,
+    certificateIssuedAt: certificate?.issuedAt ?? null,
+    daysToCertificate:
+      certificate && summary?.createdAt
+        ? Math.max(0, (certificate.completedAt.getTime() - summary.createdAt.getTime()) / DAY_MS)
+        : null,
+    registeredAt: user.createdAt ?? null,
+  };
 }

@@ -96,8 +96,10 @@ export interface CountTableInput {
   totalLabel?: string;
   /** A count column holding the sum of other count columns (indexes within countHeaders). */
   rowSum?: { total: number; parts: number[] };
-  /** Columns that are not counts of people (never suppressed, not summed). */
+  /** Columns that are not counts of people (never suppressed; summed in the totals row). */
   plain?: number[];
+  /** Columns whose totals row stays empty (not a sum, e.g. municipalities covering a sector). */
+  noTotal?: number[];
   /** Suppress small counts (viewer outside the center) with this threshold; null: exact. */
   threshold: number | null;
   chart?: Omit<ChartSpec, 'label'> & { label?: number };
@@ -115,9 +117,7 @@ export function countTable(input: CountTableInput): ReportTable {
   const grid = [...countRows];
   if (input.totalLabel !== undefined) {
     grid.push(
-      input.countHeaders.map((_, column) =>
-        plain.has(column) ? 0 : countRows.reduce((sum, row) => sum + row[column], 0),
-      ),
+      input.countHeaders.map((_, column) => countRows.reduce((sum, row) => sum + row[column], 0)),
     );
   }
   const countColumns = input.countHeaders.map((_, index) => index).filter((i) => !plain.has(i));
@@ -136,9 +136,11 @@ export function countTable(input: CountTableInput): ReportTable {
       rowIndex < input.rows.length
         ? input.rows[rowIndex].labels
         : [input.totalLabel ?? '', ...Array<CellValue>(labelCount - 1).fill('')];
+    const isTotal = rowIndex === input.rows.length;
     return [
       ...labels,
       ...counts.map((value, column): Cell => {
+        if (isTotal && input.noTotal?.includes(column)) return null;
         const mark = marks?.[rowIndex][column] ?? null;
         return mark && !plain.has(column) ? { masked: mark } : value;
       }),

@@ -60,6 +60,11 @@ interface Fixtures {
   traineeCaseFileId: string;
   /** A notification to the signed-in trainee (only they may open it). */
   traineeNotificationId: string;
+  /** Municipalities and regions of the tracking reports (/reports). */
+  naganoMunicipalityId: string;
+  matsumotoMunicipalityId: string;
+  naganoRegionId: string;
+  matsumotoRegionId: string;
 }
 
 /** The module, lesson and quiz of the real course the learning rows open. */
@@ -473,6 +478,69 @@ const ROWS: Row[] = [
     expect: signedIn('redirect'),
     note: "each user's own setting (left on)",
   },
+
+  // ── Tracking reports (研修の実施状況) ──────────────────────────────────────────────────────
+  // Outside the viewer's area: 404 (ids cannot be probed), also for roles with no report.
+  {
+    method: 'GET',
+    path: '/reports',
+    expect: { ...signedIn('redirect'), trainee: 404, supervisor: 404 },
+    note: "to each viewer's own view",
+  },
+  { method: 'GET', path: '/reports/prefecture', expect: { ...signedIn(404), admin: 200 } },
+  {
+    method: 'GET',
+    path: '/reports/prefecture/export/regions.csv',
+    expect: { ...signedIn(404), admin: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/reports/regions/:naganoRegionId',
+    expect: { ...signedIn(404), regional_viewer: 200, admin: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/reports/regions/:matsumotoRegionId',
+    expect: { ...signedIn(404), admin: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/reports/regions/:naganoRegionId/export/municipalities.xlsx',
+    expect: { ...signedIn(404), regional_viewer: 200, admin: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/reports/municipalities/:naganoMunicipalityId',
+    expect: { ...signedIn(404), coordinator: 200, regional_viewer: 200, admin: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/reports/municipalities/:matsumotoMunicipalityId',
+    expect: { ...signedIn(404), admin: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/reports/municipalities/:naganoMunicipalityId/export/members.csv',
+    expect: { ...signedIn(404), coordinator: 200, regional_viewer: 200, admin: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/reports/municipalities/:matsumotoMunicipalityId/export/sectors.xlsx',
+    expect: { ...signedIn(404), admin: 200 },
+  },
+  {
+    method: 'POST',
+    path: '/reports/municipalities/:naganoMunicipalityId/reminders',
+    form: {},
+    expect: signedIn(404),
+    note: 'no person named; who may send is in test/tracking/reports.test.ts',
+  },
+  {
+    method: 'GET',
+    path: '/assets/chart.js/chart.umd.min.js',
+    expect: everyone(200),
+    note: 'Chart.js from node_modules, static',
+  },
 ];
 
 /**
@@ -545,6 +613,10 @@ describe('access matrix: every route × every role', () => {
       traineeAttemptId: await startQuiz(sessions.get('trainee')!),
       ...(await submitCaseStudy(sessions.get('trainee')!)),
       traineeNotificationId: await notifyTrainee(userIds.get('trainee')!),
+      naganoMunicipalityId: String(nagano._id),
+      matsumotoMunicipalityId: String(matsumoto._id),
+      naganoRegionId: String(nagano.regionId),
+      matsumotoRegionId: String(matsumoto.regionId),
     };
   });
   after(async () => {
