@@ -6,7 +6,7 @@
   const palette = ['#2f6f5e', '#c9822b', '#4a78a8', '#8a5a9e', '#7a8a3a'];
   const charts = [];
   if (Chart) {
-    Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+    Chart.defaults.font.family = window.getComputedStyle(document.body).fontFamily;
     Chart.defaults.color = '#1f2a2e';
     for (const canvas of document.querySelectorAll('canvas[data-chart]')) {
       let data;

@@ -35,7 +35,7 @@ export function memberQuery(
     query.municipalityId = mongoose.trusted({
       $in: municipalityIds.map((id) => new Types.ObjectId(id)),
     });
-  else query.municipalityId = mongoose.trusted({ $ne: null });
+  // 'all': no filter needed, tracking rows exist only for people with a municipality.
   if (filters.organisationId)
     query.organisationId = { $eq: new Types.ObjectId(filters.organisationId) };
   if (filters.sector) query.sector = { $eq: filters.sector === NO_SECTOR ? null : filters.sector };

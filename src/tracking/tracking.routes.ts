@@ -37,7 +37,7 @@ import { cellText, chartData, type ReportTable } from './tables.js';
 import { tileClass } from './tile-map.js';
 
 const PAGE_SIZE = 50;
-const STALLED_SHOWN = 100;
+const STALLED_SHOWN = 30;
 const EXPORT_NAME = /^([a-z]+)\.(csv|xlsx)$/;
 
 /** Chart.js, served from node_modules (no CDN; the CSP allows scripts from this origin only). */

@@ -535,12 +535,6 @@ const ROWS: Row[] = [
     expect: signedIn(404),
     note: 'no person named; who may send is in test/tracking/reports.test.ts',
   },
-  {
-    method: 'GET',
-    path: '/assets/chart.js/chart.umd.min.js',
-    expect: everyone(200),
-    note: 'Chart.js from node_modules, static',
-  },
 ];
 
 /**
