@@ -32,7 +32,8 @@ export function trackingGeneration(): number {
 }
 
 const running = new Map<string, Promise<void>>();
-let indexesReady: Promise<unknown> | null = null;
+/** Per database (tests make many): the indexes are asked for once each. */
+const indexesReady = new Map<string, Promise<unknown>>();
 
 /** Brings the program's rows up to date (concurrent callers share one run). */
 export function syncMembers(program: Program): Promise<void> {
@@ -46,16 +47,21 @@ export function syncMembers(program: Program): Promise<void> {
 
 /** Indexes the catch-up needs on the sources (created once per process; cheap when present). */
 function ensureIndexes(): Promise<unknown> {
-  indexesReady ??= Promise.all([
-    TrackingMember.createIndexes(),
-    ...[User, LearnerProgress, Certificate, CaseStudy, Organisation].map((model) =>
-      model.collection.createIndex({ updatedAt: 1 }, { name: 'updatedAt_1_tracking' }),
-    ),
-  ]).catch((error: unknown) => {
-    indexesReady = null;
-    throw error;
-  });
-  return indexesReady;
+  const name = mongoose.connection.name;
+  let ready = indexesReady.get(name);
+  if (!ready) {
+    ready = Promise.all([
+      TrackingMember.createIndexes(),
+      ...[User, LearnerProgress, Certificate, CaseStudy, Organisation].map((model) =>
+        model.collection.createIndex({ updatedAt: 1 }, { name: 'updatedAt_1_tracking' }),
+      ),
+    ]).catch((error: unknown) => {
+      indexesReady.delete(name);
+      throw error;
+    });
+    indexesReady.set(name, ready);
+  }
+  return ready;
 }
 
 async function syncOnce(program: Program): Promise<void> {
