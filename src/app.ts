@@ -34,6 +34,7 @@ import { notificationsRouter } from './notifications/notifications.routes.js';
 import { privacyRouter } from './privacy/privacy.routes.js';
 import { configureNotifications } from './notifications/notifications.service.js';
 import { accountsRouter } from './users/accounts.routes.js';
+import { chartAssets, trackingRouter } from './tracking/tracking.routes.js';
 import { csrf, csrfTokenForViews, parsesOwnBody, sessionMiddleware } from './http/session.js';
 import { configureViews } from './http/views.js';
 import type { Logger } from './lib/logger.js';
@@ -71,6 +72,8 @@ export function createApp(deps: AppDeps): Express {
       index: false,
     }),
   );
+  // Chart.js for the report charts (src/tracking), from node_modules: no CDN.
+  app.use('/assets/chart.js', chartAssets(config.isProduction));
   // Everything from here on may show personal data: no copy in the browser's or a proxy's cache
   // (the Back button after signing out on a shared office PC shows nothing).
   app.use((_req, res, next) => {
@@ -136,6 +139,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(certificatesRouter({ catalog, baseUrl: config.baseUrl }));
   app.use(certificatesAdminRouter({ catalog, baseUrl: config.baseUrl }));
   app.use(accountsRouter({ config, logger, passport, mailer }));
+  app.use(trackingRouter({ config, logger, mailer, catalog }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, !config.isProduction));

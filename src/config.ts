@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { makePrivateDirSync } from './lib/private-dir.js';
+import { SECTORS, type Sector } from './organisations/organisation.model.js';
 
 /**
  * Every setting Tsunagu reads from the environment, validated once at start-up. Nothing else in
@@ -123,6 +124,42 @@ const envSchema = z.object({
    * 「電話 026-000-0000（平日 8:30〜17:15）・メール info@example.jp」). Unset: no contact line.
    */
   CENTER_CONTACT: z.string().trim().min(1).max(200).optional(),
+  /**
+   * Days without learning activity after which a registered person who is not yet certified is
+   * listed as stalled on the municipality report (/reports), with a link to remind them by mail.
+   */
+  STALLED_AFTER_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /**
+   * Counts of people below this number (but above zero) are shown as 「N未満」 in every report and
+   * export seen outside the center (administrators see exact figures). 1 turns suppression off.
+   */
+  SMALL_COUNT_THRESHOLD: z.coerce.number().int().min(1).max(100).default(3),
+  /**
+   * Sectors (comma-separated, as in the organisation form) in each of which a municipality should
+   * have at least one certified person; the prefecture report lists municipalities short of it.
+   */
+  COVERAGE_TARGET: z
+    .string()
+    .default('福祉,教育,保健・医療')
+    .transform((value, ctx) => {
+      const sectors = [
+        ...new Set(
+          value
+            .split(',')
+            .map((part) => part.trim())
+            .filter(Boolean),
+        ),
+      ];
+      const unknown = sectors.filter((sector) => !(SECTORS as readonly string[]).includes(sector));
+      if (sectors.length === 0 || unknown.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `分野は ${SECTORS.join('、')} から選んでください`,
+        });
+        return z.NEVER;
+      }
+      return sectors as Sector[];
+    }),
   /** Log level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Pretty, human-readable logs (development). Defaults to on outside production. */
@@ -205,6 +242,14 @@ export interface Config {
   privacyNoticeFile: string;
   /** CENTER_CONTACT: the footer's contact line, or null. */
   centerContact: string | null;
+  tracking: {
+    /** STALLED_AFTER_DAYS. */
+    stalledAfterDays: number;
+    /** SMALL_COUNT_THRESHOLD: counts 1 … threshold−1 are suppressed outside the center. */
+    smallCountThreshold: number;
+    /** COVERAGE_TARGET: sectors each municipality should have a certified person in. */
+    coverageTarget: Sector[];
+  };
 }
 
 export class ConfigError extends Error {
@@ -277,5 +322,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     review: { overdueDays: env.REVIEW_OVERDUE_DAYS },
     centerContact: env.CENTER_CONTACT ?? null,
+    tracking: {
+      stalledAfterDays: env.STALLED_AFTER_DAYS,
+      smallCountThreshold: env.SMALL_COUNT_THRESHOLD,
+      coverageTarget: env.COVERAGE_TARGET,
+    },
   };
 }

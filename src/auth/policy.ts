@@ -181,6 +181,23 @@ const rules = {
   /** Set supervisors' regions, see unassigned and overdue cases, reassign: administrators. */
   'review.allocate': (user: SessionUser) => isAdmin(user),
 
+  // ── Tracking reports (研修の実施状況, /reports) ──────────────────────────────────────────────
+  // Asked without a record: may the person open any report of this kind (links, menu)?
+  /** The prefecture view and its exports: center administrators. */
+  'report.prefecture': (user: SessionUser) => isAdmin(user),
+  /** A region's view: administrators; the regional viewer of that region. */
+  'report.region': (user: SessionUser, record?: Placed) =>
+    isAdmin(user) || (record ? inOwnRegion(user, record) : has(user, 'regional_viewer')),
+  /** A municipality's view: administrators; its coordinator; the viewer of its region. */
+  'report.municipality': (user: SessionUser, record?: Placed) =>
+    isAdmin(user) ||
+    (record
+      ? inOwnMunicipality(user, record) || inOwnRegion(user, record)
+      : has(user, 'coordinator') || has(user, 'regional_viewer')),
+  /** Mail a stalled person a reminder: administrators; the coordinator of their municipality. */
+  'report.remind': (user: SessionUser, record?: Placed) =>
+    isAdmin(user) || (record ? inOwnMunicipality(user, record) : has(user, 'coordinator')),
+
   // ── Notifications (お知らせ) ───────────────────────────────────────────────────────────────
   /** Open or mark a notification: its addressee only (administrators too see only their own). */
   'notification.read': (user: SessionUser, record?: { userId: Id }) =>

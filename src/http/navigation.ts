@@ -38,6 +38,8 @@ const entries: NavEntry[] = [
 
   // ── Certificates (修了証書) ────────────────────────────────────────────────────────────────
   { href: '/admin/certificates', label: '修了証書', roles: ['coordinator'] },
+  // ── Tracking reports ───────────────────────────────────────────────────────────────────────
+  { href: '/reports', label: '実施状況', roles: ['coordinator', 'regional_viewer'] },
 
   // ── Notifications (the layout adds the unread count to this entry) ─────────────────────────
   { href: '/notifications', label: 'お知らせ' },

@@ -67,6 +67,9 @@ interface Fixtures {
   matsumotoCertificateId: string;
   naganoMunicipalityId: string;
   matsumotoMunicipalityId: string;
+  /** Municipalities and regions of the tracking reports (/reports). */
+  naganoRegionId: string;
+  matsumotoRegionId: string;
 }
 
 /** The module, lesson and quiz of the real course the learning rows open. */
@@ -580,6 +583,62 @@ const ROWS: Row[] = [
     expect: only([], 422),
     note: 'no reason',
   },
+  // ── Tracking reports (研修の実施状況) ──────────────────────────────────────────────────────
+  // Outside the viewer's area: 404 (ids cannot be probed), also for roles with no report.
+  {
+    method: 'GET',
+    path: '/reports',
+    expect: { ...signedIn('redirect'), trainee: 404, supervisor: 404 },
+    note: "to each viewer's own view",
+  },
+  { method: 'GET', path: '/reports/prefecture', expect: { ...signedIn(404), admin: 200 } },
+  {
+    method: 'GET',
+    path: '/reports/prefecture/export/regions.csv',
+    expect: { ...signedIn(404), admin: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/reports/regions/:naganoRegionId',
+    expect: { ...signedIn(404), regional_viewer: 200, admin: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/reports/regions/:matsumotoRegionId',
+    expect: { ...signedIn(404), admin: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/reports/regions/:naganoRegionId/export/municipalities.xlsx',
+    expect: { ...signedIn(404), regional_viewer: 200, admin: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/reports/municipalities/:naganoMunicipalityId',
+    expect: { ...signedIn(404), coordinator: 200, regional_viewer: 200, admin: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/reports/municipalities/:matsumotoMunicipalityId',
+    expect: { ...signedIn(404), admin: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/reports/municipalities/:naganoMunicipalityId/export/members.csv',
+    expect: { ...signedIn(404), coordinator: 200, regional_viewer: 200, admin: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/reports/municipalities/:matsumotoMunicipalityId/export/sectors.xlsx',
+    expect: { ...signedIn(404), admin: 200 },
+  },
+  {
+    method: 'POST',
+    path: '/reports/municipalities/:naganoMunicipalityId/reminders',
+    form: {},
+    expect: signedIn(404),
+    note: 'no person named; who may send is in test/tracking/reports.test.ts',
+  },
 ];
 
 /**
@@ -656,6 +715,8 @@ describe('access matrix: every route × every role', () => {
       ...(await issueCertificates(userIds.get('trainee')!, String(matsumotoTrainee.user._id))),
       naganoMunicipalityId: String(nagano._id),
       matsumotoMunicipalityId: String(matsumoto._id),
+      naganoRegionId: String(nagano.regionId),
+      matsumotoRegionId: String(matsumoto.regionId),
     };
   });
   after(async () => {

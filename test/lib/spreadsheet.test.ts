@@ -19,6 +19,10 @@ describe('neutraliseSpreadsheetCell', () => {
     [' =1', ' =1'], // only the first character counts
     ["'=1", "'=1"], // already text
     ['12', '12'],
+    ['＝1+1', "'＝1+1"], // full width: Japanese Excel reads ＝ as =
+    ['＋81', "'＋81"],
+    ['－1', "'－1"],
+    ['＠SUM(A1)', "'＠SUM(A1)"],
   ];
   for (const [input, expected] of cases) {
     it(`turns ${JSON.stringify(input)} into ${JSON.stringify(expected)}`, () => {
