@@ -30,6 +30,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { signInByForm } from './sign-in.js';
 
 const LESSON_PATH = '/learn/basic-training/understanding/numbers';
 const OVERVIEW_PATH = '/learn';
@@ -215,21 +216,11 @@ async function startProfiler() {
   return session;
 }
 
-/** Signs in through the real form; production cookies are Secure, so we say we came through HTTPS. */
+/** Signs in and checks that the session opens a lesson. */
 async function signIn(port: number, email: string, password: string): Promise<string> {
   const base = `http://127.0.0.1:${port}`;
   const headers = { 'x-forwarded-proto': 'https' };
-  const page = await fetch(`${base}/login`, { headers });
-  let cookie = (page.headers.get('set-cookie') ?? '').split(';')[0];
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
-  const res = await fetch(`${base}/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { ...headers, cookie, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ email, password, _csrf: csrf }),
-  });
-  if (res.status !== 302) throw new Error(`bench sign-in failed: ${res.status}`);
-  cookie = (res.headers.get('set-cookie') ?? '').split(';')[0];
+  const cookie = await signInByForm(port, email, password);
   const check = await fetch(`${base}${LESSON_PATH}`, {
     headers: { ...headers, cookie },
     redirect: 'manual',

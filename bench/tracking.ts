@@ -32,6 +32,7 @@ import { User } from '../src/users/user.model.js';
 import { buildUser } from '../test/helpers/factories.js';
 import { startStoreProcess } from '../test/helpers/store-process.js';
 import { seedTracking } from './tracking-seed.js';
+import { signInByForm } from './sign-in.js';
 
 const USERS = Number(process.env.BENCH_USERS ?? 20_000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 40);
@@ -68,7 +69,7 @@ try {
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  const cookie = await signIn(port, user.email, password);
+  const cookie = await signInByForm(port, user.email, password);
 
   const prefecture = '/reports/prefecture';
   const municipality = `/reports/municipalities/${seeded.naganoId}`;
@@ -167,20 +168,4 @@ function download(
       })
       .on('error', reject);
   });
-}
-
-async function signIn(port: number, email: string, password: string): Promise<string> {
-  const base = `http://127.0.0.1:${port}`;
-  const page = await fetch(`${base}/login`, { headers: HEADERS });
-  let cookie = (page.headers.get('set-cookie') ?? '').split(';')[0];
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
-  const res = await fetch(`${base}/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { ...HEADERS, cookie, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ email, password, _csrf: csrf }),
-  });
-  if (res.status !== 302) throw new Error(`bench sign-in failed: ${res.status}`);
-  cookie = (res.headers.get('set-cookie') ?? '').split(';')[0];
-  return cookie;
 }
