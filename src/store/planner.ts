@@ -128,11 +128,21 @@ function planIndex(
   let regions: KeyRelation[];
   let score = eqCount * 4;
   let contiguous = true;
+  let sortFrom = eqCount;
   if (next?.in && next.in.length > 0 && !(index.sparse && next.in.includes(null))) {
     const points = [...next.in].sort((a, b) => compareValues(a, b) * dirs[pos]);
-    regions = points.map((p) => (k: unknown[]) => prefixRel(k, [...prefix, p]));
-    score += 2;
+    // Equalities on the fields after the $in narrow each point further: {userId: {$in}, programId}
+    // on (userId, programId) is a handful of exact keys, not every key of those users.
+    const tail: unknown[] = [];
+    for (let q = pos + 1; q < index.fields.length; q++) {
+      const c = conds.get(index.fields[q]);
+      if (!c?.eq || (index.sparse && c.eq.v === null)) break;
+      tail.push(c.eq.v);
+    }
+    regions = points.map((p) => (k: unknown[]) => prefixRel(k, [...prefix, p, ...tail]));
+    score += 3 + tail.length * 4;
     contiguous = points.length === 1;
+    sortFrom = pos + 1 + tail.length;
   } else if (next && (next.lo || next.hi)) {
     const lo = next.lo;
     // A multikey range must not intersect both bounds: different elements may satisfy each.
@@ -149,7 +159,10 @@ function planIndex(
   if (index.unique && eqCount === index.fields.length) score += 100;
   let sortDir = 0;
   if (contiguous) {
-    sortDir = sortDirection(index, sort, 0) || sortDirection(index, sort, eqCount);
+    sortDir =
+      sortDirection(index, sort, 0) ||
+      sortDirection(index, sort, eqCount) ||
+      sortDirection(index, sort, sortFrom);
   }
   if (sortDir) score += 1;
   return { index, score, regions, reverse: sortDir < 0, sorted: sortDir !== 0 };

@@ -121,6 +121,41 @@ describe('store: secondary indexes and the planner', () => {
     expect(t.store!.lastPlan(`${t.dbName}.people`)).to.include({ stage: 'COLLSCAN' });
   });
 
+  it('prefers $in followed by equalities over a lone equality on a less selective index', async function () {
+    if (onRealMongo) this.skip(); // the plan is read through the embedded store's hook
+    const c = t.db.collection('progress');
+    // 300 people × 2 programs; most people in one municipality (as 長野市 in the reports).
+    await c.insertMany(
+      Array.from({ length: 600 }, (_, i) => ({
+        userId: Math.floor(i / 2),
+        programId: i % 2 === 0 ? 'basic' : 'advanced',
+        municipalityId: i % 10 === 0 ? 'm2' : 'm1',
+        at: i,
+      })),
+    );
+    await c.createIndexes([
+      { key: { programId: 1, municipalityId: 1 } },
+      { key: { userId: 1, programId: 1, at: -1 } },
+    ]);
+    const ids = [3, 150, 299, 1000];
+    const filter = { programId: 'basic', userId: { $in: ids } };
+    const found = await c.find(filter).toArray();
+    expect(found.map((d) => d.userId).sort((a, b) => a - b)).to.deep.equal([3, 150, 299]);
+    expect(found.every((d) => d.programId === 'basic')).to.equal(true);
+    expect(t.store!.lastPlan(`${t.dbName}.progress`)).to.include({
+      indexName: 'userId_1_programId_1_at_-1',
+      keysExamined: 3,
+      docsExamined: 3,
+    });
+    // One point: the index also gives the order of the field after the equalities.
+    const sorted = await c
+      .find({ programId: 'advanced', userId: { $in: [7] } })
+      .sort({ at: -1 })
+      .toArray();
+    expect(sorted.map((d) => d.at)).to.deep.equal([15]);
+    expect(t.store!.lastPlan(`${t.dbName}.progress`)).to.include({ sortedByIndex: true });
+  });
+
   it('enforces sparse, partial and compound unique indexes', async () => {
     const c = t.db.collection('uniq');
     await c.createIndex({ code: 1 }, { unique: true, sparse: true });
