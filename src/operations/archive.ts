@@ -6,7 +6,7 @@ import { BSON, type Document } from 'mongodb';
 
 /**
  * The backup archive: a .tar.gz holding mongodump's directory layout, so that `mongorestore` can
- * read it once unpacked (`tar xzf backup.tar.gz && mongorestore --dir <db>` or `--nsFrom`):
+ * read it once unpacked (`tar xzf backup.tar.gz -C dump && mongorestore --dir dump`):
  *
  *   <db>/<collection>.metadata.json   { options, indexes, uuid, collectionName, type }
  *   <db>/<collection>.bson            the documents, concatenated BSON, nothing between them
