@@ -49,7 +49,8 @@ export function usersAdminRouter(): Router {
       listInvitedPeople(scope, filters, geography),
     ]);
     res.render('admin/users/index', {
-      title: '利用者の管理',
+      // Regional viewers only read: their heading does not promise management.
+      title: can(user, 'user.suspend', undefined) ? '利用者の管理' : '利用者の一覧',
       result,
       // Invited people head the first page; the pages after it list users only.
       invited: page === 1 ? invited.rows : [],

@@ -13,6 +13,9 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { anonymousAgent, signIn, type SignedIn } from '../helpers/auth.js';
 import { buildUser } from '../helpers/factories.js';
 
+/** The page title and every heading of a page. */
+const headings = (html: string) =>
+  [...html.matchAll(/<(title|h[1-6])\b[^>]*>[\s\S]*?<\/\1>/g)].map((m) => m[0]).join('\n');
 const rowOf = (html: string, text: string) =>
   [...html.matchAll(/<tr[\s\S]*?<\/tr>/g)].map((m) => m[0]).find((row) => row.includes(text));
 
@@ -86,6 +89,7 @@ describe('users admin (/admin/users)', () => {
   describe('GET /admin/users', () => {
     it('lists everyone for an administrator', async () => {
       const res = await admin.get('/admin/users').expect(200);
+      expect(res.text).to.contain('<h1>利用者の管理</h1>');
       for (const name of ['長野 花子', '須坂 次郎', '松本 三郎', '指導 一郎'])
         expect(res.text).to.contain(name);
     });
@@ -146,6 +150,8 @@ describe('users admin (/admin/users)', () => {
         .and.to.contain('須坂 次郎')
         .and.not.to.contain('松本 三郎');
       expect(res.text).not.to.contain('一括登録');
+      // Read-only: neither the heading nor the page title says 管理.
+      expect(headings(res.text)).to.include('<h1>利用者の一覧</h1>').and.not.to.contain('管理');
     });
 
     it('refuses trainees', async () => {
@@ -198,7 +204,12 @@ describe('users admin (/admin/users)', () => {
     it('lets a regional viewer read within the region only', async () => {
       const res = await naganoViewer.get(`/admin/users/${String(sukakaTrainee._id)}`).expect(200);
       expect(res.text).not.to.contain('利用を停止する').and.not.to.contain('役割を保存する');
+      expect(headings(res.text)).not.to.contain('管理');
       await naganoViewer.get(`/admin/users/${String(matsumotoTrainee._id)}`).expect(404);
+      const organisations = await naganoViewer.get('/admin/organisations').expect(200);
+      expect(headings(organisations.text))
+        .to.contain('<h1>所属機関</h1>')
+        .and.not.to.contain('管理');
     });
   });
 
