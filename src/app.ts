@@ -2,6 +2,7 @@ import path from 'node:path';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Config } from './config.js';
 import type { Database } from './db.js';
+import { formatDate, formatDateTime, formatEraDate, formatTime } from './lib/dates.js';
 import { courseAssetsRouter } from './courses/assets.routes.js';
 import { ASSETS_PREFIX } from './courses/markdown.js';
 import type { Catalog } from './courses/catalog.types.js';
@@ -61,6 +62,8 @@ export function createApp(deps: AppDeps): Express {
   app.locals.appName = 'つなぐ';
   app.locals.appFullName = 'つなぐ — ひきこもり支援者研修システム';
   app.locals.centerContact = config.centerContact;
+  // Every view writes dates with the one helper (src/lib/dates.ts), in Japan time.
+  Object.assign(app.locals, { formatDate, formatDateTime, formatEraDate, formatTime });
   configureViews(app, path.join(projectRoot, 'views'), config.isProduction);
 
   app.use(requestLog(logger));

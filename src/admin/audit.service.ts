@@ -5,6 +5,7 @@ import { Organisation } from '../organisations/organisation.model.js';
 import { Invitation } from '../users/invitation.model.js';
 import { isRole, ROLE_LABELS } from '../users/roles.js';
 import { User, USER_STATUS_LABELS, USER_STATUSES, type UserStatus } from '../users/user.model.js';
+import { formatDateTime } from '../lib/dates.js';
 import { literalPattern } from '../lib/forms.js';
 import { PAGE_SIZE, pageOf, skipFor, type Page } from './paging.js';
 
@@ -237,11 +238,7 @@ function formatValue(value: unknown, labels: Record<string, string>): string {
     return VALUE_LABELS[value] ?? value;
   }
   if (value instanceof Date) {
-    return new Intl.DateTimeFormat('ja-JP', {
-      timeZone: 'Asia/Tokyo',
-      dateStyle: 'short',
-      timeStyle: 'medium',
-    }).format(value);
+    return formatDateTime(value, { seconds: true });
   }
   if (value && typeof value === 'object') {
     return Object.entries(value as Record<string, unknown>)

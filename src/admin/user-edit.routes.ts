@@ -140,6 +140,7 @@ async function renderForm(
     mayMove,
     municipalityName: municipality?.name ?? '',
     municipalityOptions: mayMove ? await municipalityOptions() : [],
+    scripts: mayMove ? ['/public/js/organisation-filter.js'] : [],
     organisationOptions: mayMove
       ? await organisationOptions()
       : await organisationOptions(target.municipalityId ? String(target.municipalityId) : null),

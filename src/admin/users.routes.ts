@@ -15,6 +15,9 @@ import { listingArea } from './scope.js';
 import {
   changeRoles,
   findUserById,
+  INVITED_STATUS,
+  INVITED_STATUS_LABEL,
+  listInvitedPeople,
   listUsers,
   reactivateUser,
   suspendUser,
@@ -40,10 +43,19 @@ export function usersAdminRouter(): Router {
       role: text(req.query.role, 20),
       status: text(req.query.status, 20),
     };
-    const result = await listUsers(scope, filters, geography, pageFrom(req.query.page));
+    const page = pageFrom(req.query.page);
+    const [result, invited] = await Promise.all([
+      listUsers(scope, filters, geography, page),
+      listInvitedPeople(scope, filters, geography),
+    ]);
     res.render('admin/users/index', {
-      title: '利用者の管理',
+      // Regional viewers only read: their heading does not promise management.
+      title: can(user, 'user.suspend', undefined) ? '利用者の管理' : '利用者の一覧',
       result,
+      // Invited people head the first page; the pages after it list users only.
+      invited: page === 1 ? invited.rows : [],
+      invitedTotal: invited.total,
+      canSeeInvitations: can(user, 'user.invite', undefined),
       filters,
       scopeNote: scopeNoteFor(
         user,
@@ -56,10 +68,11 @@ export function usersAdminRouter(): Router {
       showRegionFilter: visibleGroups.length > 1,
       showMunicipalityFilter: visible === 'all' || visible.length > 1,
       roleOptions: ROLES.map((role) => ({ value: role, label: ROLE_LABELS[role] })),
-      statusOptions: USER_STATUSES.map((status) => ({
-        value: status,
-        label: USER_STATUS_LABELS[status],
-      })),
+      statusOptions: [
+        ...USER_STATUSES.map((status) => ({ value: status, label: USER_STATUS_LABELS[status] })),
+        { value: INVITED_STATUS, label: INVITED_STATUS_LABEL },
+      ],
+      invitedLabel: INVITED_STATUS_LABEL,
       roleLabels: ROLE_LABELS,
       statusLabels: USER_STATUS_LABELS,
       pageLink: (n: number) => pageLink(BASE, filters, n),

@@ -5,6 +5,7 @@ import type { SessionUser } from '../auth/session-user.js';
 import { invalidInput, notFound } from '../lib/errors.js';
 import type { Geography } from '../organisations/geography.js';
 import { Organisation } from '../organisations/organisation.model.js';
+import { Invitation } from '../users/invitation.model.js';
 import { isRole, needsMunicipality, ROLES, type Role } from '../users/roles.js';
 import { User, USER_STATUSES, type UserStatus } from '../users/user.model.js';
 import { literalPattern } from '../lib/forms.js';
@@ -33,8 +34,31 @@ export interface UserRow {
   lastLoginAt: Date | null;
 }
 
+/** A person invited (one by one or by a CSV import) who has not accepted yet: 招待中. */
+export interface InvitedRow {
+  /** '' when the inviter gave no name. */
+  name: string;
+  nameKana: string;
+  email: string;
+  roles: Role[];
+  municipalityName: string;
+  regionName: string;
+  organisationName: string;
+  profession: string;
+  expiresAt: Date;
+}
+
+/** The status filter's value for people invited but not yet registered. */
+export const INVITED_STATUS = 'invited';
+export const INVITED_STATUS_LABEL = '招待中';
+
+/** Open invitations shown on the users list at most (the rest are on /invitations). */
+export const INVITED_ROWS_LIMIT = 100;
+
 const ID = /^[0-9a-f]{24}$/i;
 const oid = (id: string) => new Types.ObjectId(id);
+/** An id no record has: a filter on it matches nothing. */
+const NOBODY = new Types.ObjectId('000000000000000000000000');
 
 /** The part of a user query that keeps to the viewer's scope (municipality or region). */
 function scopeFilter(scope: Scope): Record<string, unknown> | null {
@@ -46,9 +70,100 @@ function scopeFilter(scope: Scope): Record<string, unknown> | null {
   if (scope.regionIds.length > 0)
     or.push({ regionId: mongoose.trusted({ $in: scope.regionIds.map(oid) }) });
   // A coordinator without a municipality sees nobody rather than everybody.
-  return or.length > 0
-    ? { $or: or }
-    : { _id: { $eq: new Types.ObjectId('000000000000000000000000') } };
+  return or.length > 0 ? { $or: or } : { _id: { $eq: NOBODY } };
+}
+
+/** The filters both lists share: scope, the words searched, municipality, region and role. */
+function commonFilters(
+  scope: Scope,
+  filters: UserFilters,
+  searched: string[],
+): Record<string, unknown>[] {
+  const and: Record<string, unknown>[] = [];
+  const scoped = scopeFilter(scope);
+  if (scoped) and.push(scoped);
+  if (filters.q) {
+    const pattern = literalPattern(filters.q);
+    and.push({
+      $or: searched.map((field) => ({ [field]: mongoose.trusted({ $regex: pattern }) })),
+    });
+  }
+  if (ID.test(filters.municipalityId))
+    and.push({ municipalityId: { $eq: oid(filters.municipalityId) } });
+  if (ID.test(filters.regionId)) and.push({ regionId: { $eq: oid(filters.regionId) } });
+  if (isRole(filters.role)) and.push({ roles: { $eq: filters.role } });
+  return and;
+}
+
+async function organisationNamesOf(
+  ids: (Types.ObjectId | null | undefined)[],
+): Promise<Map<string, string>> {
+  const unique = [...new Set(ids.filter(Boolean).map(String))];
+  const organisations = unique.length
+    ? await Organisation.find(
+        { _id: mongoose.trusted({ $in: unique.map(oid) }) },
+        { name: 1 },
+      ).lean()
+    : [];
+  return new Map(
+    organisations.map((organisation) => [String(organisation._id), organisation.name]),
+  );
+}
+
+function placeNames(
+  geography: Geography,
+  municipalityId: Types.ObjectId | null | undefined,
+  regionId: Types.ObjectId | null | undefined,
+): { municipalityName: string; regionName: string } {
+  const place = municipalityId ? geography.byId.get(String(municipalityId)) : undefined;
+  return {
+    municipalityName: place?.name ?? '',
+    regionName:
+      place?.regionName ?? (regionId ? (geography.regionNames.get(String(regionId)) ?? '') : ''),
+  };
+}
+
+/**
+ * People invited within the viewer's scope who have not accepted yet (open invitations: not
+ * accepted, revoked or expired), matching the filters; by reading, then address. None when the
+ * status filter asks for a user status.
+ */
+export async function listInvitedPeople(
+  scope: Scope,
+  filters: UserFilters,
+  geography: Geography,
+): Promise<{ rows: InvitedRow[]; total: number }> {
+  if ((USER_STATUSES as readonly string[]).includes(filters.status)) return { rows: [], total: 0 };
+  const and = commonFilters(scope, filters, ['prefill.name', 'prefill.nameKana', 'email']);
+  and.push({
+    acceptedAt: null,
+    revokedAt: null,
+    expiresAt: mongoose.trusted({ $gt: new Date() }),
+  });
+  const filter = { $and: and };
+  const [docs, total] = await Promise.all([
+    Invitation.find(filter)
+      .sort({ 'prefill.nameKana': 1, email: 1 })
+      .limit(INVITED_ROWS_LIMIT)
+      .lean(),
+    Invitation.countDocuments(filter),
+  ]);
+  const organisationNames = await organisationNamesOf(
+    docs.map((doc) => doc.prefill?.organisationId),
+  );
+  const rows = docs.map((doc) => ({
+    name: doc.prefill?.name ?? '',
+    nameKana: doc.prefill?.nameKana ?? '',
+    email: doc.email,
+    roles: doc.roles,
+    ...placeNames(geography, doc.municipalityId, doc.regionId),
+    organisationName: doc.prefill?.organisationId
+      ? (organisationNames.get(String(doc.prefill.organisationId)) ?? '')
+      : '',
+    profession: doc.prefill?.profession ?? '',
+    expiresAt: doc.expiresAt,
+  }));
+  return { rows, total };
 }
 
 /** Users matching the filters within the viewer's scope, ordered by reading (ふりがな). */
@@ -58,23 +173,9 @@ export async function listUsers(
   geography: Geography,
   page: number,
 ): Promise<Page<UserRow>> {
-  const and: Record<string, unknown>[] = [];
-  const scoped = scopeFilter(scope);
-  if (scoped) and.push(scoped);
-  if (filters.q) {
-    const pattern = literalPattern(filters.q);
-    and.push({
-      $or: [
-        { name: mongoose.trusted({ $regex: pattern }) },
-        { nameKana: mongoose.trusted({ $regex: pattern }) },
-        { email: mongoose.trusted({ $regex: pattern }) },
-      ],
-    });
-  }
-  if (ID.test(filters.municipalityId))
-    and.push({ municipalityId: { $eq: oid(filters.municipalityId) } });
-  if (ID.test(filters.regionId)) and.push({ regionId: { $eq: oid(filters.regionId) } });
-  if (isRole(filters.role)) and.push({ roles: { $eq: filters.role } });
+  const and = commonFilters(scope, filters, ['name', 'nameKana', 'email']);
+  // Invited people are not users yet: asking for them alone lists no user.
+  if (filters.status === INVITED_STATUS) and.push({ _id: { $eq: NOBODY } });
   if ((USER_STATUSES as readonly string[]).includes(filters.status))
     and.push({ status: { $eq: filters.status } });
   const filter = and.length > 0 ? { $and: and } : {};
@@ -83,25 +184,8 @@ export async function listUsers(
     User.find(filter).sort({ nameKana: 1, _id: 1 }).skip(skipFor(page)).limit(PAGE_SIZE).lean(),
     User.countDocuments(filter),
   ]);
-  const organisationIds = [
-    ...new Set(
-      docs
-        .map((doc) => doc.organisationId)
-        .filter(Boolean)
-        .map(String),
-    ),
-  ];
-  const organisations = organisationIds.length
-    ? await Organisation.find(
-        { _id: mongoose.trusted({ $in: organisationIds.map(oid) }) },
-        { name: 1 },
-      ).lean()
-    : [];
-  const organisationNames = new Map(
-    organisations.map((organisation) => [String(organisation._id), organisation.name]),
-  );
+  const organisationNames = await organisationNamesOf(docs.map((doc) => doc.organisationId));
   const rows = docs.map((doc) => {
-    const place = doc.municipalityId ? geography.byId.get(String(doc.municipalityId)) : undefined;
     return {
       id: String(doc._id),
       name: doc.name,
@@ -109,10 +193,7 @@ export async function listUsers(
       email: doc.email,
       roles: doc.roles,
       status: doc.status,
-      municipalityName: place?.name ?? '',
-      regionName:
-        place?.regionName ??
-        (doc.regionId ? (geography.regionNames.get(String(doc.regionId)) ?? '') : ''),
+      ...placeNames(geography, doc.municipalityId, doc.regionId),
       organisationName: doc.organisationId
         ? (organisationNames.get(String(doc.organisationId)) ?? '')
         : '',

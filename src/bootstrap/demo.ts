@@ -23,6 +23,8 @@ interface DemoUser {
   organisation?: string;
   profession: Profession | null;
   label: string;
+  /** A name earlier demo databases gave the account, renamed on the next start. */
+  formerName?: string;
 }
 
 const DEMO_ORGANISATIONS = [
@@ -67,21 +69,24 @@ export const DEMO_USERS: DemoUser[] = [
   },
   {
     email: 'regional.nagano@demo.tsunagu.local',
-    name: '北信 圏域',
-    nameKana: 'ほくしん けんいき',
+    // Named after the region they view (長野圏域), not 北信, which is another region.
+    name: '長野 圏域',
+    nameKana: 'ながの けんいき',
     roles: ['regional_viewer'],
     municipality: '長野市',
     profession: '保健師',
     label: '圏域担当（長野圏域）',
+    formerName: '北信 圏域',
   },
   {
     email: 'regional.matsumoto@demo.tsunagu.local',
-    name: '中信 圏域',
-    nameKana: 'ちゅうしん けんいき',
+    name: '松本 圏域',
+    nameKana: 'まつもと けんいき',
     roles: ['regional_viewer'],
     municipality: '松本市',
     profession: '保健師',
     label: '圏域担当（松本圏域）',
+    formerName: '中信 圏域',
   },
   {
     email: 'supervisor.nagano@demo.tsunagu.local',
@@ -179,7 +184,15 @@ export async function seedDemo(): Promise<DemoAccount[]> {
   }
   const passwordHash = await hashPassword(DEMO_PASSWORD);
   for (const spec of DEMO_USERS) {
-    if (await User.exists({ email: { $eq: spec.email } })) continue;
+    if (await User.exists({ email: { $eq: spec.email } })) {
+      if (spec.formerName) {
+        await User.updateOne(
+          { email: { $eq: spec.email }, name: { $eq: spec.formerName } },
+          { $set: { name: spec.name, nameKana: spec.nameKana } },
+        );
+      }
+      continue;
+    }
     const municipality = spec.municipality ? municipalities.get(spec.municipality) : undefined;
     await User.create({
       name: spec.name,

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import type { Catalog, Program } from '../courses/catalog.types.js';
 import { csrf } from '../http/session.js';
 import { notFound } from '../lib/errors.js';
-import { formatDateTime } from '../learning/format.js';
+import { formatDateTime, formatTime } from '../lib/dates.js';
 import { countCharacters } from '../lib/text.js';
 import { recordCaseStudyAccess } from './access-log.service.js';
 import {
@@ -37,14 +37,6 @@ import {
 } from './case-study.service.js';
 import type { PlacedFinding } from './findings.js';
 import { caseStudyBodyReader, readJsonBody, type UploadProblem } from './upload.js';
-
-const time = new Intl.DateTimeFormat('ja-JP', {
-  timeZone: 'Asia/Tokyo',
-  hour: '2-digit',
-  minute: '2-digit',
-});
-/** 14:32 (Japan time). */
-export const formatTime = (date: Date) => time.format(date);
 
 const MESSAGES = {
   textTooLarge: `入力された文章が長すぎるため、受け付けられませんでした。1つの欄に書けるのは${MAX_SECTION_CHARACTERS.toLocaleString('ja-JP')}文字までです。`,
@@ -331,7 +323,7 @@ export function caseStudyRouter(config: Config, catalog: Catalog): Router {
           return res.redirect(303, req.originalUrl);
       }
     }
-    if (!remove) req.flash('success', `保存しました（${formatTime(caseStudy.draft.savedAt!)}）`);
+    if (!remove) req.flash('success', `保存しました（${formatTime(caseStudy.draft.savedAt)}）`);
     res.redirect(303, req.originalUrl);
   });
 

@@ -5,7 +5,7 @@ import { authorize } from '../auth/policy.js';
 import type { Catalog } from '../courses/catalog.types.js';
 import { pageFrom, pageLink } from '../admin/paging.js';
 import { notFound } from '../lib/errors.js';
-import { formatDateTime } from '../learning/format.js';
+import { formatDateTime } from '../lib/dates.js';
 import { identifierKindLabel, type IdentifierKind } from './anonymisation.js';
 import { listCaseStudyAccess, recordCaseStudyAccess } from './access-log.service.js';
 import { attachmentExists, contentDisposition, openAttachment } from './attachments.js';

@@ -14,7 +14,7 @@ import {
   summaryOf,
 } from './certificate.service.js';
 import { samplePdf, verificationUrl } from './certificate-file.js';
-import { isoDate, tokyoDay } from './dates.js';
+import { tokyoDay } from './dates.js';
 
 const BASE = '/admin/certificates';
 const ISSUE_FIELDS = ['email', 'programId', 'completedOn', 'reason'] as const;
@@ -133,7 +133,6 @@ export function certificatesAdminRouter(deps: { catalog: Catalog; baseUrl: strin
         revokeReason: certificate.revokeReason,
         verificationUrl: verificationUrl(baseUrl, certificate.verificationCode),
       },
-      formatDay: isoDate,
       holderName: holder?.name ?? '',
       issuerName: issuer?.name ?? '',
       revokerName: revoker?.name ?? '',

@@ -10,6 +10,7 @@ import { listingArea } from '../admin/scope.js';
 import { learnerOf } from '../learning/learner.js';
 import { notFound, tooManyRequests } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { formatDate, formatEraDate } from '../lib/dates.js';
 import { text } from '../lib/forms.js';
 import { Municipality } from '../organisations/municipality.model.js';
 import { certificatePdf, fileNameOf } from './certificate-file.js';
@@ -19,7 +20,6 @@ import {
   findByVerificationCode,
   getCertificate,
 } from './certificate.service.js';
-import { isoDate, japaneseEraDate } from './dates.js';
 
 /** Verification lookups allowed from one address within the throttling window (15 minutes). */
 export const MAX_VERIFICATIONS_PER_IP = 30;
@@ -55,11 +55,11 @@ export function certificatesRouter(deps: { catalog: Catalog; baseUrl: string }):
         number: certificate.number,
         name: certificate.name,
         programTitle: certificate.programTitle,
-        completedEra: japaneseEraDate(certificate.completedAt),
-        completedIso: isoDate(certificate.completedAt),
+        completedEra: formatEraDate(certificate.completedAt),
+        completedDay: formatDate(certificate.completedAt),
         valid: certificate.valid,
-        revokedEra: certificate.revokedAt ? japaneseEraDate(certificate.revokedAt) : null,
-        revokedIso: certificate.revokedAt ? isoDate(certificate.revokedAt) : null,
+        revokedEra: formatEraDate(certificate.revokedAt),
+        revokedDay: formatDate(certificate.revokedAt),
       },
     });
   });
@@ -93,7 +93,6 @@ export function certificatesRouter(deps: { catalog: Catalog; baseUrl: string }):
       geography,
       municipalityOptions,
       canManage: can(user, 'certificate.manage'),
-      formatDay: isoDate,
       archive:
         archiveId && geography.byId.has(archiveId)
           ? {

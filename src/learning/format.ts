@@ -6,17 +6,3 @@ export function formatMinutes(minutes: number): string {
   const rest = rounded % 60;
   return rest === 0 ? `${hours}時間` : `${hours}時間${rest}分`;
 }
-
-const dateTime = new Intl.DateTimeFormat('ja-JP', {
-  timeZone: 'Asia/Tokyo',
-  year: 'numeric',
-  month: 'numeric',
-  day: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-});
-
-/** 2026/11/23 18:30 (Japan time). */
-export function formatDateTime(date: Date | null | undefined): string {
-  return date ? dateTime.format(date) : '';
-}

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { requireAuth } from '../auth/middleware.js';
 import type { Catalog, Lesson, Module, Program } from '../courses/catalog.types.js';
-import { formatDate } from '../lib/dates.js';
+import { formatDate, formatDateTime } from '../lib/dates.js';
 import { Organisation } from '../organisations/organisation.model.js';
 import { notFound } from '../lib/errors.js';
 import { emitIfProgramCompleted } from './program-completion.js';
@@ -18,7 +18,7 @@ import {
 import { quizRoutes } from './quiz.routes.js';
 import { resolveModule, type Resolved } from './resolve.js';
 import { myLearning } from './my-learning.js';
-import { formatDateTime, formatMinutes } from './format.js';
+import { formatMinutes } from './format.js';
 
 function resolveLesson(catalog: Catalog, req: Request): Resolved & { lesson: Lesson } {
   const resolved = resolveModule(catalog, req);

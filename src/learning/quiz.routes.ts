@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { Catalog, Module, Program, Quiz } from '../courses/catalog.types.js';
 import { AppError, notFound } from '../lib/errors.js';
-import { formatDateTime } from './format.js';
+import { formatDateTime } from '../lib/dates.js';
 import { emitIfProgramCompleted } from './program-completion.js';
 import { learnerOf } from './learner.js';
 import { resolveModule } from './resolve.js';

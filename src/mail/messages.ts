@@ -1,3 +1,4 @@
+import { formatDateTime } from '../lib/dates.js';
 import { ROLE_LABELS, type Role } from '../users/roles.js';
 
 /** The Japanese text of every message Tsunagu sends. Plain text; links on their own line. */
@@ -11,14 +12,6 @@ const SIGNATURE = `
 長野県ひきこもり支援センター
 多職種基礎研修システム「つなぐ」
 このメールは送信専用です。ご返信いただいてもお答えできません。`;
-
-function formatDateTime(date: Date): string {
-  return new Intl.DateTimeFormat('ja-JP', {
-    timeZone: 'Asia/Tokyo',
-    dateStyle: 'long',
-    timeStyle: 'short',
-  }).format(date);
-}
 
 export function invitationMessage(options: {
   inviterName: string;

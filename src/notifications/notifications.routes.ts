@@ -16,12 +16,6 @@ import {
 /** Notifications per page of /notifications. */
 const PAGE_SIZE = 20;
 
-const dateTime = new Intl.DateTimeFormat('ja-JP', {
-  timeZone: 'Asia/Tokyo',
-  dateStyle: 'medium',
-  timeStyle: 'short',
-});
-
 /** The /account form: a checked box sends "on", an unchecked one nothing. */
 const mailPreferenceSchema = z.object({ notificationMail: z.literal('on').optional() });
 
@@ -45,7 +39,6 @@ export function notificationsRouter(): Router {
       result: pageOf(items, total, page, PAGE_SIZE),
       unread,
       pageLink: (n: number) => (n > 1 ? `/notifications?page=${n}` : '/notifications'),
-      formatDateTime: (date: Date) => dateTime.format(date),
     });
   });
 

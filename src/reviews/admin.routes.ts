@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { requirePermission } from '../auth/middleware.js';
 import { findCaseStudy } from '../case-studies/case-study.service.js';
 import type { Config } from '../config.js';
-import { formatDateTime } from '../learning/format.js';
+import { formatDateTime } from '../lib/dates.js';
 import { notFound } from '../lib/errors.js';
 import { Region } from '../organisations/region.model.js';
 import { User } from '../users/user.model.js';

@@ -10,7 +10,7 @@ import { findCaseStudy, loadVersion } from '../case-studies/case-study.service.j
 import { diffVersions } from '../case-studies/diff.js';
 import type { Config } from '../config.js';
 import type { Catalog, Program } from '../courses/catalog.types.js';
-import { formatDateTime } from '../learning/format.js';
+import { formatDateTime } from '../lib/dates.js';
 import { notFound } from '../lib/errors.js';
 import { countCharacters, exceedsCharacters } from '../lib/text.js';
 import { Region } from '../organisations/region.model.js';

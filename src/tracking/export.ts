@@ -5,6 +5,7 @@ import { stringify } from 'csv-stringify';
 import ExcelJS from 'exceljs';
 import type { Response } from 'express';
 import iconv from 'iconv-lite';
+import { isoDate } from '../lib/dates.js';
 import { neutraliseSpreadsheetCell } from '../lib/spreadsheet.js';
 import { cellText, isMasked, type Cell, type Column } from './tables.js';
 
@@ -45,7 +46,9 @@ export async function sendExport(res: Response, request: ExportRequest): Promise
 function textOf(cell: Cell, threshold: number): string | number {
   if (typeof cell === 'number') return cell;
   if (cell === null) return '';
-  if (isMasked(cell) || cell instanceof Date) return cellText(cell, threshold);
+  // A spreadsheet reads 2026-04-01 as a date value (the xlsx writes a date cell instead).
+  if (cell instanceof Date) return isoDate(cell);
+  if (isMasked(cell)) return cellText(cell, threshold);
   return neutraliseSpreadsheetCell(cell);
 }
 

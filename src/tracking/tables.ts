@@ -1,3 +1,4 @@
+import { formatDate } from '../lib/dates.js';
 import { suppressionMarks, tableLines, type Mark } from './suppression.js';
 
 /** A value in a report table or export. Dates are shown as days in Japan time. */
@@ -45,23 +46,11 @@ export function isMasked(cell: Cell): cell is MaskedCell {
   return typeof cell === 'object' && cell !== null && 'masked' in cell;
 }
 
-const day = new Intl.DateTimeFormat('ja-JP', {
-  timeZone: 'Asia/Tokyo',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-});
-
-/** 2026/04/01 in Japan time. */
-export function formatDay(date: Date): string {
-  return day.format(date);
-}
-
 /** The text of a cell as every view and export shows it. */
 export function cellText(cell: Cell, threshold: number): string {
   if (cell === null) return '';
   if (isMasked(cell)) return cell.masked === 'small' ? `${threshold}未満` : '秘匿';
-  if (cell instanceof Date) return formatDay(cell);
+  if (cell instanceof Date) return formatDate(cell);
   if (typeof cell === 'number') return cell.toLocaleString('ja-JP', { maximumFractionDigits: 1 });
   return cell;
 }

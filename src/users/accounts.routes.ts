@@ -8,20 +8,9 @@ import type { AccountsDeps } from './deps.js';
 import { invitationsRouter } from './invitations.routes.js';
 import { registrationRouter } from './registration.routes.js';
 
-const dateTime = new Intl.DateTimeFormat('ja-JP', {
-  timeZone: 'Asia/Tokyo',
-  dateStyle: 'medium',
-  timeStyle: 'short',
-});
-
 /** Everything about accounts: sign-in, password reset, invitations, registration, approvals, /account, the outbox. */
 export function accountsRouter(deps: AccountsDeps): Router {
   const router = Router();
-  router.use((_req, res, next) => {
-    res.locals.formatDateTime = (date: Date | null | undefined) =>
-      date ? dateTime.format(date) : '—';
-    next();
-  });
   router.use(authRouter(deps.passport));
   router.use(passwordResetRouter(deps));
   router.use(registrationRouter(deps));

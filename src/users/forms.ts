@@ -114,6 +114,8 @@ export async function organisationOptions(municipalityId?: string | null) {
   return municipalities
     .map((municipality) => ({
       group: municipality.name,
+      /** public/js/organisation-filter.js shows only the group of the chosen municipality. */
+      parent: String(municipality._id),
       options: organisations
         .filter((organisation) => String(organisation.municipalityId) === String(municipality._id))
         .map((organisation) => ({ value: String(organisation._id), label: organisation.name })),

@@ -72,6 +72,7 @@ export function registrationRouter({ config, mailer }: AccountsDeps): Router {
       professionOptions,
       municipalityOptions: await municipalityOptions(),
       organisationOptions: await organisationOptions(),
+      scripts: ['/public/js/organisation-filter.js'],
     });
   }
 

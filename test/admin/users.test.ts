@@ -1,10 +1,23 @@
 import { expect } from 'chai';
 import { AuditEvent } from '../../src/audit/audit.model.js';
-import { Municipality, Region, seedOrganisations } from '../../src/organisations/index.js';
+import {
+  Municipality,
+  Organisation,
+  Region,
+  seedOrganisations,
+} from '../../src/organisations/index.js';
+import { Invitation } from '../../src/users/invitation.model.js';
+import { createInvitation } from '../../src/users/invitations.service.js';
 import { User, type UserDocument } from '../../src/users/user.model.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { anonymousAgent, signIn, type SignedIn } from '../helpers/auth.js';
 import { buildUser } from '../helpers/factories.js';
+
+/** The page title and every heading of a page. */
+const headings = (html: string) =>
+  [...html.matchAll(/<(title|h[1-6])\b[^>]*>[\s\S]*?<\/\1>/g)].map((m) => m[0]).join('\n');
+const rowOf = (html: string, text: string) =>
+  [...html.matchAll(/<tr[\s\S]*?<\/tr>/g)].map((m) => m[0]).find((row) => row.includes(text));
 
 describe('users admin (/admin/users)', () => {
   let testApp: TestApp;
@@ -76,6 +89,7 @@ describe('users admin (/admin/users)', () => {
   describe('GET /admin/users', () => {
     it('lists everyone for an administrator', async () => {
       const res = await admin.get('/admin/users').expect(200);
+      expect(res.text).to.contain('<h1>利用者の管理</h1>');
       for (const name of ['長野 花子', '須坂 次郎', '松本 三郎', '指導 一郎'])
         expect(res.text).to.contain(name);
     });
@@ -136,6 +150,8 @@ describe('users admin (/admin/users)', () => {
         .and.to.contain('須坂 次郎')
         .and.not.to.contain('松本 三郎');
       expect(res.text).not.to.contain('一括登録');
+      // Read-only: neither the heading nor the page title says 管理.
+      expect(headings(res.text)).to.include('<h1>利用者の一覧</h1>').and.not.to.contain('管理');
     });
 
     it('refuses trainees', async () => {
@@ -188,7 +204,12 @@ describe('users admin (/admin/users)', () => {
     it('lets a regional viewer read within the region only', async () => {
       const res = await naganoViewer.get(`/admin/users/${String(sukakaTrainee._id)}`).expect(200);
       expect(res.text).not.to.contain('利用を停止する').and.not.to.contain('役割を保存する');
+      expect(headings(res.text)).not.to.contain('管理');
       await naganoViewer.get(`/admin/users/${String(matsumotoTrainee._id)}`).expect(404);
+      const organisations = await naganoViewer.get('/admin/organisations').expect(200);
+      expect(headings(organisations.text))
+        .to.contain('<h1>所属機関</h1>')
+        .and.not.to.contain('管理');
     });
   });
 
@@ -309,6 +330,125 @@ describe('users admin (/admin/users)', () => {
         .send({})
         .expect(403);
       expect((await User.findById(naganoTrainee._id).lean())!.status).to.equal('active');
+    });
+  });
+
+  describe('invited people (招待中)', () => {
+    const municipalityId = async (name: string) =>
+      String((await Municipality.findOne({ name: { $eq: name } }).lean())!._id);
+    const organisationOf = async (municipality: string) => {
+      return Organisation.findOne({
+        municipalityId: { $eq: await municipalityId(municipality) },
+      }).lean();
+    };
+
+    before(async () => {
+      const invitedBy = String(adminUser._id);
+      const naganoOrganisation = await organisationOf('長野市');
+      // As a CSV import leaves them: with name, reading, profession and organisation.
+      await createInvitation({
+        email: 'imported@example.jp',
+        roles: ['trainee'],
+        municipalityId: await municipalityId('長野市'),
+        invitedBy,
+        prefill: {
+          name: '取込 桜子',
+          nameKana: 'とりこみ さくらこ',
+          profession: '保健師',
+          organisationId: naganoOrganisation ? String(naganoOrganisation._id) : null,
+        },
+      });
+      // A single invitation with the address only.
+      await createInvitation({
+        email: 'noname-suzaka@example.jp',
+        roles: ['trainee', 'supervisor'],
+        municipalityId: await municipalityId('須坂市'),
+        invitedBy,
+      });
+      await createInvitation({
+        email: 'matsumoto-invited@example.jp',
+        roles: ['trainee'],
+        municipalityId: await municipalityId('松本市'),
+        invitedBy,
+        prefill: {
+          name: '招待 松本',
+          nameKana: 'しょうたい まつもと',
+          profession: '',
+          organisationId: null,
+        },
+      });
+      // Closed invitations: accepted, revoked, expired.
+      for (const [email, set] of [
+        ['accepted-invite@example.jp', { acceptedAt: new Date() }],
+        ['revoked-invite@example.jp', { revokedAt: new Date() }],
+        ['expired-invite@example.jp', { expiresAt: new Date(Date.now() - 60_000) }],
+      ] as const) {
+        const { invitation } = await createInvitation({
+          email,
+          roles: ['trainee'],
+          municipalityId: await municipalityId('長野市'),
+          invitedBy,
+        });
+        await Invitation.updateOne({ _id: invitation._id }, { $set: set });
+      }
+    });
+
+    it('lists open invitations as 招待中 with name, roles and place when known', async () => {
+      const res = await admin.get('/admin/users').expect(200);
+      const imported = rowOf(res.text, 'imported@example.jp');
+      expect(imported, 'imported row').to.be.a('string');
+      expect(imported).to.contain('取込 桜子').and.to.contain('とりこみ さくらこ');
+      expect(imported).to.contain('招待中').and.to.contain('受講者').and.to.contain('長野市');
+      const organisation = await organisationOf('長野市');
+      if (organisation) expect(imported).to.contain(organisation.name);
+      const noName = rowOf(res.text, 'noname-suzaka@example.jp');
+      expect(noName)
+        .to.contain('招待中')
+        .and.to.contain('スーパーバイザー')
+        .and.to.contain('須坂市');
+      expect(noName).to.contain('氏名は登録時に入力');
+      for (const closed of ['accepted-invite@', 'revoked-invite@', 'expired-invite@'])
+        expect(res.text, closed).not.to.contain(closed);
+      expect(res.text).to.contain('（ほかに招待中 3 人）');
+    });
+
+    it('filters them like users, and by the status 招待中', async () => {
+      const byName = await admin
+        .get(`/admin/users?q=${encodeURIComponent('とりこみ')}`)
+        .expect(200);
+      expect(byName.text).to.contain('imported@example.jp').and.not.to.contain('noname-suzaka@');
+      const byRole = await admin.get('/admin/users?role=supervisor').expect(200);
+      expect(byRole.text).to.contain('noname-suzaka@').and.not.to.contain('imported@example.jp');
+      const invitedOnly = await admin.get('/admin/users?status=invited').expect(200);
+      expect(invitedOnly.text).to.contain('imported@example.jp').and.to.contain('0 人');
+      expect(invitedOnly.text).not.to.contain('hanako@example.jp');
+      const imported = await admin.get('/admin/users?q=imported').expect(200);
+      expect(imported.text).to.contain('imported@example.jp');
+      const activeOnly = await admin.get('/admin/users?q=imported&status=active').expect(200);
+      expect(activeOnly.text).not.to.contain('imported@example.jp');
+    });
+
+    it("keeps to the viewer's scope: a coordinator's municipality, a regional viewer's region", async () => {
+      const coordinator = await naganoCoordinator.get('/admin/users').expect(200);
+      expect(coordinator.text)
+        .to.contain('imported@example.jp')
+        .and.not.to.contain('noname-suzaka@')
+        .and.not.to.contain('matsumoto-invited@');
+      const viewer = await naganoViewer.get('/admin/users').expect(200);
+      expect(viewer.text)
+        .to.contain('imported@example.jp')
+        .and.to.contain('noname-suzaka@')
+        .and.not.to.contain('matsumoto-invited@');
+    });
+
+    it('no longer lists a person once they have accepted', async () => {
+      await Invitation.updateOne(
+        { email: 'imported@example.jp' },
+        { $set: { acceptedAt: new Date() } },
+      );
+      const res = await admin.get('/admin/users').expect(200);
+      expect(res.text).not.to.contain('imported@example.jp');
+      expect(res.text).to.contain('（ほかに招待中 2 人）');
     });
   });
 });

@@ -3,6 +3,7 @@ import { firstStart, firstStartMessage } from '../../src/bootstrap/first-start.j
 import { DEMO_PASSWORD, DEMO_USERS } from '../../src/bootstrap/demo.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { Municipality } from '../../src/organisations/municipality.model.js';
+import { Region } from '../../src/organisations/region.model.js';
 import { ROLES } from '../../src/users/roles.js';
 import { User } from '../../src/users/user.model.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
@@ -74,6 +75,26 @@ describe('first start', () => {
       const nagano = await Municipality.findOne({ name: '長野市' }).lean();
       expect(String(coordinator?.municipalityId)).to.equal(String(nagano?._id));
       await signIn(t.app, { email: 'trainee1.matsumoto@demo.tsunagu.local' }, DEMO_PASSWORD);
+    });
+
+    it("names each regional viewer after the region they view, renaming an earlier demo's", async () => {
+      await User.updateOne(
+        { email: 'regional.nagano@demo.tsunagu.local' },
+        { $set: { name: '北信 圏域' } },
+      );
+      await firstStart({
+        config: {
+          admin: { email: 'Center@Pref.Nagano.example', password: 'shinshu-soba-1234' },
+          demo: true,
+        },
+        logger: silentLogger,
+      });
+      const viewers = await User.find({ roles: 'regional_viewer' }).lean();
+      expect(viewers).to.have.length(2);
+      for (const viewer of viewers) {
+        const region = await Region.findById(viewer.regionId).lean();
+        expect(viewer.name, viewer.email).to.equal(`${region!.name} 圏域`);
+      }
     });
 
     it('refuses a common ADMIN_PASSWORD', async () => {

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { Types } from 'mongoose';
+import type { Page } from 'playwright-core';
+import { Organisation } from '../../src/organisations/organisation.model.js';
 import { createInvitation } from '../../src/users/invitations.service.js';
 import { User } from '../../src/users/user.model.js';
 import { testCatalog } from '../helpers/app.js';
@@ -177,6 +179,9 @@ describe('browser journeys', function () {
         await journey.step('municipality-users', async (page) => {
           await page.goto('/admin/users');
           expect(await page.content()).to.contain(applicant.name);
+          // The imported person is listed as 招待中 until they accept.
+          const row = page.locator('tr', { hasText: imported });
+          expect(await row.textContent()).to.contain('招待中');
         });
       } finally {
         await journey.close();
@@ -249,4 +254,41 @@ describe('browser journeys', function () {
       expect(after).to.include({ name: `異動 三朗${width}`, profession: '社会福祉士' });
     });
   }
+
+  it('the register page narrows the organisations to the chosen municipality (390 px)', async () => {
+    const nagano = await buildMunicipality('長野市');
+    const matsumoto = await buildMunicipality('松本市');
+    const ueda = await buildMunicipality('上田市');
+    await Organisation.create([
+      { name: '長野の相談室', sector: '福祉', municipalityId: nagano._id },
+      { name: '松本の相談室', sector: '福祉', municipalityId: matsumoto._id },
+    ]);
+    const labels = (page: Page) => page.locator('#field-organisationId option').allTextContents();
+
+    const journey = await Journey.open(run, 'applicant', 390);
+    try {
+      await journey.step('register', async (page) => {
+        await page.goto('/register');
+        // No municipality yet: every municipality's organisations, grouped.
+        expect(await labels(page)).to.include.members(['長野の相談室', '松本の相談室']);
+      });
+      await journey.step('municipality-chosen', async (page) => {
+        await page.locator('#field-organisationId').selectOption({ label: '長野の相談室' });
+        await page.locator('#field-municipalityId').selectOption(String(matsumoto._id));
+        const shown = await labels(page);
+        expect(shown).to.include('松本の相談室').and.not.to.include('長野の相談室');
+        // The organisation of the municipality left behind is no longer chosen.
+        expect(await page.locator('#field-organisationId').inputValue()).to.equal('');
+      });
+      await journey.step('municipality-without-organisations', async (page) => {
+        await page.locator('#field-municipalityId').selectOption(String(ueda._id));
+        expect(await labels(page)).to.deep.equal([
+          '選択してください',
+          'この市町村の機関はまだ登録されていません',
+        ]);
+      });
+    } finally {
+      await journey.close();
+    }
+  });
 });
