@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import * as fontkit from 'fontkit';
 import PDFDocument from 'pdfkit';
 import QRCode from 'qrcode';
-import { formatDate, formatEraDate } from '../lib/dates.js';
+import { formatEraDate, isoDate } from '../lib/dates.js';
 
 /** What a certificate page prints: the stored record plus the program file's wording. */
 export interface CertificatePage {
@@ -141,7 +141,7 @@ export async function renderCertificatePdf(page: CertificatePage): Promise<Buffe
   doc
     .fontSize(13)
     .text(
-      `修了年月日\u3000${formatEraDate(page.completedAt)}（${formatDate(page.completedAt)}）`,
+      `修了年月日\u3000${formatEraDate(page.completedAt)}（${isoDate(page.completedAt)}）`,
       CONTENT.left + 12,
       dateY,
       { width: CONTENT_WIDTH - 24 },
@@ -330,7 +330,7 @@ function drawRevoked(doc: Doc, revokedAt: Date): void {
     .fontSize(12)
     .fillColor(RED)
     .text(
-      `この証書は${formatEraDate(revokedAt)}（${formatDate(revokedAt)}）に失効しています。`,
+      `この証書は${formatEraDate(revokedAt)}（${isoDate(revokedAt)}）に失効しています。`,
       CONTENT.left,
       196,
       { width: CONTENT_WIDTH, align: 'center' },

@@ -10,7 +10,7 @@ import { listingArea } from '../admin/scope.js';
 import { learnerOf } from '../learning/learner.js';
 import { notFound, tooManyRequests } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { formatDate, formatEraDate } from '../lib/dates.js';
+import { formatEraDate, isoDate } from '../lib/dates.js';
 import { text } from '../lib/forms.js';
 import { Municipality } from '../organisations/municipality.model.js';
 import { certificatePdf, fileNameOf } from './certificate-file.js';
@@ -56,10 +56,10 @@ export function certificatesRouter(deps: { catalog: Catalog; baseUrl: string }):
         name: certificate.name,
         programTitle: certificate.programTitle,
         completedEra: formatEraDate(certificate.completedAt),
-        completedDay: formatDate(certificate.completedAt),
+        completedDay: isoDate(certificate.completedAt),
         valid: certificate.valid,
         revokedEra: formatEraDate(certificate.revokedAt),
-        revokedDay: formatDate(certificate.revokedAt),
+        revokedDay: isoDate(certificate.revokedAt),
       },
     });
   });

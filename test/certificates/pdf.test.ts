@@ -36,7 +36,7 @@ describe('certificate PDF', function () {
       '殿',
       'NAGANO-2026-00042',
       '令和8年12月1日',
-      '2026年12月1日',
+      '2026-12-01',
       '長野県ひきこもり支援センター',
       '修了証書',
       '長野市福祉課',
@@ -110,7 +110,7 @@ describe('certificate PDF', function () {
       await pdfText(await page({ revokedAt: new Date('2027-01-15T03:00:00Z') })),
     );
     expect(flat).to.contain('失効');
-    expect(flat).to.contain('令和9年1月15日（2027年1月15日）に失効しています');
+    expect(flat).to.contain('令和9年1月15日（2027-01-15）に失効しています');
   });
 
   it('marks a sample 見本', async () => {

@@ -75,6 +75,7 @@ describe('one date format on pages, in mails and in exports', function () {
       })
       .expect(200);
     const text = (await pdfText(pdf.body as Buffer)).replace(/\s+/g, '');
-    expect(text).to.contain('令和8年12月1日（2026年12月1日）');
+    // A document gives the era and the Western date as the issue asks: 令和8年12月1日（2026-12-01）.
+    expect(text).to.contain('令和8年12月1日（2026-12-01）');
   });
 });
