@@ -1,7 +1,6 @@
 import type { RequestHandler, Request, Response } from 'express';
 import { forbidden } from '../lib/errors.js';
 import { can, type Action } from './policy.js';
-import type { Role } from '../users/roles.js';
 
 function refuseAnonymous(req: Request, res: Response): void {
   if (req.accepts(['html', 'json']) === 'json') {
@@ -19,22 +18,8 @@ export const requireAuth: RequestHandler = (req, res, next) => {
 };
 
 /**
- * Signed-in users holding any of the roles; administrators pass every requireRole.
- * Others get 403 (the page exists, the role does not allow it); records are guarded by policy.ts.
- */
-export function requireRole(...roles: Role[]): RequestHandler {
-  return (req, res, next) => {
-    const user = req.user;
-    if (!user) return refuseAnonymous(req, res);
-    if (user.roles.includes('admin') || user.roles.some((role) => roles.includes(role)))
-      return next();
-    next(forbidden());
-  };
-}
-
-/**
  * Signed-in users whom src/auth/policy.ts allows `action` (asked without a record: may they use
- * this page at all?). Others get 403, as with requireRole; anonymous visitors go to /login.
+ * this page at all?). Others get 403; anonymous visitors go to /login.
  * Record-level checks stay in the handler: `authorize(req.user, action, record)`.
  */
 export function requirePermission(action: Action): RequestHandler {

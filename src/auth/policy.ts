@@ -58,6 +58,8 @@ const rules = {
       (same(record._id ?? record.id, user.id) ||
         inOwnMunicipality(user, record) ||
         inOwnRegion(user, record))),
+  /** Open the list of self-registrations waiting for approval (scoped to the municipality). */
+  'user.approvals': (user: SessionUser) => isAdmin(user) || has(user, 'coordinator'),
   /** Approve or reject a self-registration. */
   'user.approve': (user: SessionUser, record?: Placed) =>
     isAdmin(user) || inOwnMunicipality(user, record),

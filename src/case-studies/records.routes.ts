@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import { Types } from 'mongoose';
-import { requireAuth, requireRole } from '../auth/middleware.js';
+import { requireAuth, requirePermission } from '../auth/middleware.js';
 import { authorize } from '../auth/policy.js';
 import type { Catalog } from '../courses/catalog.types.js';
 import { pageFrom, pageLink } from '../admin/paging.js';
@@ -144,7 +144,7 @@ export function caseStudyRecordsRouter(catalog: Catalog): Router {
 /** /admin/case-study-access: who opened which case study, for administrators. */
 export function caseStudyAccessLogRouter(): Router {
   const router = Router();
-  router.get('/', requireAuth, requireRole('admin'), async (req, res) => {
+  router.get('/', requirePermission('caseStudy.accessLog'), async (req, res) => {
     authorize(req.user, 'caseStudy.accessLog', undefined);
     const result = await listCaseStudyAccess(pageFrom(req.query.page));
     res.render('case-studies/access-log', {

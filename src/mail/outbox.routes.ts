@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { recordAudit } from '../audit/audit.service.js';
-import { requireRole } from '../auth/middleware.js';
+import { requirePermission } from '../auth/middleware.js';
 import { authorize } from '../auth/policy.js';
 import { notFound } from '../lib/errors.js';
 import type { Mailer } from './mailer.js';
@@ -10,7 +10,7 @@ import { listOutbox, readOutboxMessage } from './outbox.js';
 export function outboxRouter(mailer: Mailer): Router {
   const router = Router();
 
-  router.get('/admin/outbox', requireRole('admin'), async (req, res) => {
+  router.get('/admin/outbox', requirePermission('mail.read'), async (req, res) => {
     authorize(req.user, 'mail.read', undefined);
     res.render('auth/outbox', {
       title: '送信メール',
@@ -19,7 +19,7 @@ export function outboxRouter(mailer: Mailer): Router {
     });
   });
 
-  router.get('/admin/outbox/:id', requireRole('admin'), async (req, res) => {
+  router.get('/admin/outbox/:id', requirePermission('mail.read'), async (req, res) => {
     authorize(req.user, 'mail.read', undefined);
     const message = await readOutboxMessage(mailer.outboxDir, String(req.params.id));
     if (!message) throw notFound();

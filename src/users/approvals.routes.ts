@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import mongoose, { Types } from 'mongoose';
 import { recordAudit } from '../audit/audit.service.js';
-import { requireRole } from '../auth/middleware.js';
+import { requirePermission } from '../auth/middleware.js';
 import { authorize } from '../auth/policy.js';
 import { notFound } from '../lib/errors.js';
 import { registrationApprovedMessage, registrationRejectedMessage } from '../mail/messages.js';
@@ -14,7 +14,7 @@ import { User } from './user.model.js';
 export function approvalsRouter({ config, mailer }: AccountsDeps): Router {
   const router = Router();
 
-  router.get('/approvals', requireRole('coordinator'), async (req, res) => {
+  router.get('/approvals', requirePermission('user.approvals'), async (req, res) => {
     const user = req.user!;
     const filter: Record<string, unknown> = { status: 'pending' };
     if (!user.roles.includes('admin')) filter.municipalityId = { $eq: user.municipalityId };
@@ -51,7 +51,7 @@ export function approvalsRouter({ config, mailer }: AccountsDeps): Router {
     return pending;
   }
 
-  router.post('/approvals/:id/approve', requireRole('coordinator'), async (req, res) => {
+  router.post('/approvals/:id/approve', requirePermission('user.approvals'), async (req, res) => {
     const user = req.user!;
     const pending = await loadPending(String(req.params.id));
     authorize(user, 'user.approve', pending);
@@ -79,7 +79,7 @@ export function approvalsRouter({ config, mailer }: AccountsDeps): Router {
     res.redirect('/approvals');
   });
 
-  router.post('/approvals/:id/reject', requireRole('coordinator'), async (req, res) => {
+  router.post('/approvals/:id/reject', requirePermission('user.approvals'), async (req, res) => {
     const user = req.user!;
     const pending = await loadPending(String(req.params.id));
     authorize(user, 'user.approve', pending);
