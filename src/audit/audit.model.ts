@@ -41,6 +41,7 @@ export const AUDIT_ACTIONS = [
   'certificate.issued',
   'certificate.revoked',
   'certificate.name_corrected',
+  'report.reminded',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -85,6 +86,7 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
   'certificate.issued': '修了証書の発行',
   'certificate.revoked': '修了証書の失効',
   'certificate.name_corrected': '修了証書の氏名の訂正',
+  'report.reminded': '学習のお知らせメールの送信',
 };
 
 const auditEventSchema = new Schema(

@@ -94,3 +94,33 @@ export async function recordRepeatedAudit(
     await AuditEvent.collection.updateOne(filter, update);
   }
 }
+
+/**
+ * The time of the latest `action` about each of `targetIds` since `since` (optionally only events
+ * whose details hold the given values), for rules such as "one reminder a week".
+ */
+export async function lastEventsAbout(query: {
+  action: AuditAction;
+  targetIds: Array<string | Types.ObjectId>;
+  since: Date;
+  details?: Record<string, string>;
+}): Promise<Map<string, Date>> {
+  const ids = query.targetIds.map(toObjectId).filter((id): id is Types.ObjectId => id !== null);
+  const last = new Map<string, Date>();
+  if (ids.length === 0) return last;
+  const filter: Record<string, unknown> = {
+    targetId: { $in: ids },
+    action: query.action,
+    at: { $gte: query.since },
+  };
+  for (const [key, value] of Object.entries(query.details ?? {})) filter[`details.${key}`] = value;
+  const events = await AuditEvent.collection
+    .find(filter, { projection: { targetId: 1, at: 1 } })
+    .toArray();
+  for (const event of events) {
+    const key = String(event.targetId);
+    const at = event.at as Date;
+    if (!last.has(key) || last.get(key)! < at) last.set(key, at);
+  }
+  return last;
+}

@@ -7,7 +7,9 @@ import type { SessionUser } from '../auth/session-user.js';
 import type { Config } from '../config.js';
 import type { Catalog, Program } from '../courses/catalog.types.js';
 import { CASE_STUDY_STATE_LABELS } from '../case-studies/case-study.model.js';
+import { formatDate } from '../lib/dates.js';
 import { notFound } from '../lib/errors.js';
+import { reserveAttempt } from '../auth/throttle.js';
 import type { Logger } from '../lib/logger.js';
 import { projectRoot } from '../lib/paths.js';
 import type { Mailer } from '../mail/mailer.js';
@@ -31,6 +33,7 @@ import {
   type MemberFilters,
 } from './members.service.js';
 import { reminderMessage } from './messages.js';
+import { nextReminderAllowed, recentReminders, recordReminder } from './reminders.service.js';
 import { municipalityTables, prefectureReport, regionTables } from './reports.service.js';
 import { syncMembers } from './sync.service.js';
 import { cellText, chartData, type ReportTable } from './tables.js';
@@ -221,6 +224,11 @@ export function trackingRouter({ config, logger, mailer, catalog }: Deps): Route
       findMembers(memberQuery(program, [place.id], filters), page, PAGE_SIZE),
       findStalled(program, place.id, cutoff, STALLED_SHOWN),
     ]);
+    const reminded = await recentReminders(
+      stalled.items.map((member) => member.userId),
+      program.id,
+      now,
+    );
     const base = `/reports/municipalities/${place.id}`;
     res.render('reports/municipality', {
       title: `研修の実施状況（${place.name}）`,
@@ -232,6 +240,7 @@ export function trackingRouter({ config, logger, mailer, catalog }: Deps): Route
       memberColumns: memberColumns(program, false),
       memberCells,
       stalled,
+      reminded,
       stalledAfterDays: settings.stalledAfterDays,
       canRemind: can(user, 'report.remind', { municipalityId: place.id, regionId: place.regionId }),
       canRegion: can(user, 'report.region', { regionId: place.regionId }),
@@ -318,6 +327,29 @@ export function trackingRouter({ config, logger, mailer, catalog }: Deps): Route
         { stage: 1 },
       ).lean();
       if (member?.stage === 'certified') throw notFound();
+      const last = (await recentReminders([person._id], program.id)).get(String(person._id));
+      // Two clicks at the same moment: the store settles which one sends.
+      const reserved = await reserveAttempt([
+        { key: `reminder:${String(person._id)}:${program.id}`, max: 1 },
+      ]);
+      if (last || 'wait' in reserved) {
+        req.flash(
+          'info',
+          last
+            ? `${person.name} さんには${formatDate(last)}にお知らせを送っています。次に送れるのは${formatDate(nextReminderAllowed(last))}からです。`
+            : `${person.name} さんへのお知らせは、いま送ったところです。`,
+        );
+        return res.redirect(`/reports/municipalities/${place.id}#stalled`);
+      }
+      // Recorded before the mail goes out, so a second click meanwhile finds it.
+      await recordReminder({
+        actorId: user.id,
+        userId: person._id,
+        municipalityId: place.id,
+        programId: program.id,
+        programTitle: program.title,
+        ip: req.ip,
+      });
       const message = reminderMessage({
         name: person.name,
         programTitle: program.title,

@@ -9,6 +9,8 @@ import { Municipality } from '../../src/organisations/municipality.model.js';
 import { Organisation } from '../../src/organisations/organisation.model.js';
 import { seedOrganisations } from '../../src/organisations/organisations.seed.js';
 import { User } from '../../src/users/user.model.js';
+import { AuditEvent } from '../../src/audit/audit.model.js';
+import { ThrottleCounter } from '../../src/auth/throttle.js';
 import { createTestApp, testCatalog, type TestApp } from '../helpers/app.js';
 import { readOutbox, signIn, type SignedIn } from '../helpers/auth.js';
 import { binary, csvRows, oid, organisationIn, person, rowOf, xlsxSheet } from './helpers.js';
@@ -277,6 +279,34 @@ describe('tracking reports (/reports)', function () {
       const mail = (await readOutbox(t.config)).filter((m) => m.to.includes(stalledUser!.email));
       expect(mail).to.have.length(1);
       expect(mail[0].text).to.include('/learn');
+      // Once a week per person, whoever sends it: the second press mails nothing and says when.
+      const again = await coordinator
+        .post(`/reports/municipalities/${ids.nagano}/reminders`, { userId: people.stalledLearner })
+        .expect(302);
+      const after = await coordinator.get(again.headers.location).expect(200);
+      expect(after.text).to.include('にお知らせを送っています。次に送れるのは');
+      expect(after.text).to.include('に送信済み');
+      expect(
+        (await readOutbox(t.config)).filter((m) => m.to.includes(stalledUser!.email)),
+      ).to.have.length(1);
+      const events = await AuditEvent.find({
+        action: 'report.reminded',
+        targetId: stalledUser!._id,
+      }).lean();
+      expect(events).to.have.length(1);
+      expect(events[0].details).to.deep.include({ program: program.title });
+      // A week later another one may go out.
+      await AuditEvent.updateOne(
+        { _id: events[0]._id },
+        { $set: { at: new Date(Date.now() - 7 * 86_400_000 - 60_000) } },
+      );
+      await ThrottleCounter.deleteMany({ key: mongoose.trusted({ $regex: /^reminder:/ }) });
+      await coordinator
+        .post(`/reports/municipalities/${ids.nagano}/reminders`, { userId: people.stalledLearner })
+        .expect(302);
+      expect(
+        (await readOutbox(t.config)).filter((m) => m.to.includes(stalledUser!.email)),
+      ).to.have.length(2);
       // Certified people, people elsewhere and read-only viewers: 404.
       await coordinator
         .post(`/reports/municipalities/${ids.nagano}/reminders`, { userId: people.welfare1 })
