@@ -7,6 +7,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { MongoClient, ObjectId, type Db } from 'mongodb';
 import { silentLogger } from '../../src/lib/logger.js';
+import { startStore } from '../../src/store/index.js';
 import { LOCK_COLLECTION } from '../../src/operations/migrations/lock.js';
 import {
   MigrationFailed,
@@ -341,5 +342,59 @@ describe('npm run migrate', function () {
     expect(status.out).to.match(
       /^0001 {2}applied \d{4}-\d\d-\d\dT.* \(\d+ ms\) +sign-in failures/m,
     );
+  });
+});
+
+describe('src/server.ts: a failing migration stops the start', function () {
+  this.timeout(90_000);
+
+  it('exits 1 naming the migration on stderr, records nothing and does not listen', async function () {
+    if (process.env.TEST_MONGODB_URI) this.skip();
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'tsunagu-migfail-'));
+    // A database migration 0001 cannot handle: a counter whose attempts are not a list.
+    const store = await startStore({ dataDir: path.join(dataDir, 'store') });
+    const setup = await MongoClient.connect(store.uri);
+    const target = setup.db('tsunagu');
+    await target.collection('login_failures').insertOne({ key: 'ip:192.0.2.1', at: new Date() });
+    await target.collection('throttle_counters').insertOne({ key: 'ip:192.0.2.1', attempts: 7 });
+    await setup.close();
+    await store.close();
+
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      cwd: path.join(import.meta.dirname, '../..'),
+      env: {
+        PATH: process.env.PATH ?? '',
+        DATA_DIR: dataDir,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'silent',
+        ADMIN_PASSWORD: 'shinano-river-367km',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).to.equal(1);
+    expect(stderr).to.match(
+      /^Tsunagu could not start: migration 0001 \(sign-in failures: .*\) failed: .*It was not recorded and the migrations after it were not run/m,
+    );
+    expect(stdout).not.to.contain('Tsunagu is running');
+
+    const again = await startStore({ dataDir: path.join(dataDir, 'store') });
+    const check = await MongoClient.connect(again.uri);
+    try {
+      const db = check.db('tsunagu');
+      expect(await db.collection('migrations').countDocuments()).to.equal(0);
+      expect(await db.collection('login_failures').countDocuments()).to.equal(1);
+      expect(await db.collection(LOCK_COLLECTION).countDocuments()).to.equal(0);
+      // First start's work (the first administrator) was not done either.
+      expect(await db.collection('users').countDocuments()).to.equal(0);
+    } finally {
+      await check.close();
+      await again.close();
+    }
   });
 });
