@@ -132,17 +132,17 @@ export function configureMetrics({
   };
   registerGauge({
     name: 'tsunagu_store_journal_bytes',
-    help: 'Size of the embedded store journal files (0 on MongoDB).',
+    help: 'Size of the embedded store journal files (no sample on MongoDB).',
     read: storeFigure('journalBytes'),
   });
   registerGauge({
     name: 'tsunagu_store_snapshot_bytes',
-    help: 'Size of the embedded store snapshot (0 on MongoDB).',
+    help: 'Size of the embedded store snapshot (no sample on MongoDB).',
     read: storeFigure('snapshotBytes'),
   });
   registerGauge({
     name: 'tsunagu_store_documents',
-    help: 'Documents held by the embedded store (0 on MongoDB).',
+    help: 'Documents held by the embedded store (no sample on MongoDB).',
     read: storeFigure('documents'),
   });
   registerGauge({

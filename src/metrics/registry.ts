@@ -14,7 +14,7 @@ export interface LabelledValue {
   value: number;
 }
 
-/** What a gauge reports at scrape time: one value, several labelled ones, or nothing (null). */
+/** What a gauge reports at scrape time: one value, several labelled ones, or no sample (null). */
 export type GaugeReading = number | null | LabelledValue[];
 
 export interface GaugeSpec {
@@ -51,7 +51,10 @@ export function registerGauge(spec: GaugeSpec): void {
     labelNames: spec.labelNames ?? [],
     registers: [metricsRegistry],
     async collect() {
+      // No sample at all (not a 0) when there is no reading: reset() alone leaves a 0 behind in
+      // a gauge without labels, which for e.g. "age of the last backup" would read "just now".
       this.reset();
+      (this as unknown as { hashMap: object }).hashMap = {};
       let reading: GaugeReading;
       try {
         reading = await readers.get(spec.name)!();

@@ -169,6 +169,12 @@ describe('GET /metrics: what it shows', () => {
     expect(sample(body, 'tsunagu_mail_outbox_messages{state="undelivered"}')).to.equal(1);
   });
 
+  it('leaves the store figures out on a database that is not the embedded store', () => {
+    expect(body).to.contain('# TYPE tsunagu_store_journal_bytes gauge');
+    expect(sample(body, 'tsunagu_store_journal_bytes')).to.equal(undefined);
+    expect(sample(body, 'tsunagu_store_snapshot_bytes')).to.equal(undefined);
+  });
+
   it('includes the default process metrics', () => {
     expect(body).to.match(/^process_cpu_user_seconds_total \d/m);
     expect(body).to.match(/^nodejs_eventloop_lag_seconds \d/m);
