@@ -25,6 +25,10 @@ import { certificatesRouter, myCertificates } from './certificates/certificates.
 import { registerCertificateIssuing } from './certificates/issuing.js';
 import { homePage } from './home/home.routes.js';
 import { healthRouter } from './home/health.routes.js';
+import { readinessRouter } from './home/readiness.routes.js';
+import { configureMetrics } from './metrics/collectors.js';
+import { httpMetrics } from './metrics/http-metrics.js';
+import { metricsRouter } from './metrics/metrics.routes.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { flash } from './http/flash.js';
 import { navigationFor } from './http/navigation.js';
@@ -67,6 +71,9 @@ export function createApp(deps: AppDeps): Express {
   configureViews(app, path.join(projectRoot, 'views'), config.isProduction);
 
   app.use(requestLog(logger));
+  // Request counts and times by route pattern for /metrics (src/metrics); scraped, not pushed.
+  app.use(httpMetrics());
+  configureMetrics({ database, outboxDir: outboxDirOf(config.dataDir) });
   app.use(securityHeaders(config.isProduction));
   app.use(
     '/public',
@@ -83,6 +90,13 @@ export function createApp(deps: AppDeps): Express {
     res.setHeader('cache-control', 'no-store');
     next();
   });
+
+  // Readiness and metrics need no session: before the session is read or a body parsed.
+  app.use('/readyz', readinessRouter(database));
+  app.use(
+    '/metrics',
+    metricsRouter({ token: config.metrics.token, trustProxy: config.trustProxy }),
+  );
 
   app.use(bodyParsers());
   app.use(

@@ -160,6 +160,12 @@ const envSchema = z.object({
       }
       return sectors as Sector[];
     }),
+  /**
+   * Bearer token that opens /metrics (Prometheus) from anywhere: `Authorization: Bearer <token>`,
+   * 32 characters or more. Unset: /metrics answers only direct requests from this machine
+   * (loopback, and only when TRUST_PROXY is unset).
+   */
+  METRICS_TOKEN: z.string().min(32, '32文字以上が必要です').optional(),
   /** Log level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Pretty, human-readable logs (development). Defaults to on outside production. */
@@ -224,6 +230,8 @@ export interface Config {
   baseUrl: string;
   coursesDir: string;
   log: { level: string; pretty: boolean };
+  /** METRICS_TOKEN: the bearer token of /metrics, or undefined (loopback only). */
+  metrics: { token: string | undefined };
   mail: { smtpUrl: string | undefined; from: string };
   /** First administrator from the environment (first start only). */
   admin: { email: string | undefined; password: string | undefined };
@@ -313,6 +321,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       pretty: env.LOG_PRETTY ? env.LOG_PRETTY === 'true' : env.NODE_ENV === 'development',
     },
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
+    metrics: { token: env.METRICS_TOKEN },
     admin: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD },
     demo: env.DEMO === 'true',
     caseStudies: {

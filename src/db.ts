@@ -53,7 +53,12 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
   mongoose.set('strictQuery', true);
   mongoose.set('sanitizeFilter', true);
   try {
-    await mongoose.connect(uri, { dbName: name, serverSelectionTimeoutMS: 10_000 });
+    // monitorCommands: the driver reports each command's round trip (src/metrics/collectors.ts).
+    await mongoose.connect(uri, {
+      dbName: name,
+      serverSelectionTimeoutMS: 10_000,
+      monitorCommands: true,
+    });
   } catch (error) {
     await store?.close();
     throw error;

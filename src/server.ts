@@ -8,6 +8,7 @@ import { connectDatabase } from './db.js';
 import { createLogger } from './lib/logger.js';
 import { startRetentionSweep } from './case-studies/retention.js';
 import { securePrivateDir } from './lib/private-dir.js';
+import { MigrationFailed, runMigrations } from './operations/migrations/runner.js';
 
 async function main(): Promise<void> {
   let config;
@@ -35,6 +36,18 @@ async function main(): Promise<void> {
     throw error;
   }
   const database = await connectDatabase({ config, logger });
+  // Changes of data shape since the last version, before anything reads the data (one process
+  // at a time; the others wait). A failure stops the start here, naming the migration.
+  try {
+    await runMigrations({ db: database.connection.db!, logger });
+  } catch (error) {
+    if (error instanceof MigrationFailed) {
+      console.error(`Tsunagu could not start: ${error.message}`);
+      await database.close();
+      process.exit(1);
+    }
+    throw error;
+  }
   // Regions and municipalities, the first administrator, demo accounts: only what is missing.
   const started = await firstStart({ config, logger });
   process.stdout.write(firstStartMessage(started, config.baseUrl));

@@ -90,6 +90,10 @@ describe('src/server.ts (the process npm start runs)', function () {
     expect(server.output()).to.contain('first.admin@example.jp');
     const health = await request(base).get('/healthz').expect(200);
     expect(health.body).to.deep.equal({ status: 'ok' });
+    // Migrations ran before it listened: ready at once.
+    expect((await request(base).get('/readyz').expect(200)).body).to.deep.equal({
+      status: 'ready',
+    });
     const home = await request(base).get('/').expect(200);
     expect(home.text).to.contain('ひきこもり支援者 多職種基礎研修');
 

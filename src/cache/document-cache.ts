@@ -31,6 +31,9 @@ interface Entry<V> {
 export class DocumentCache<V extends object> implements FeedSubscriber {
   private readonly entries: LRUCache<string, Entry<V>>;
   private readonly keysById = new Map<string, string>();
+  /** Lookups answered from memory, and those that read the database (for /metrics). */
+  hits = 0;
+  misses = 0;
 
   constructor(
     readonly collection: string,
@@ -51,8 +54,12 @@ export class DocumentCache<V extends object> implements FeedSubscriber {
   async get(key: string, load: () => Promise<Loaded<V> | null>): Promise<V | null> {
     if (this.feed.live) {
       const hit = this.entries.get(key);
-      if (hit) return hit.value;
+      if (hit) {
+        this.hits++;
+        return hit.value;
+      }
     }
+    this.misses++;
     const epoch = this.feed.epoch;
     const loaded = await load();
     if (!loaded) return null;

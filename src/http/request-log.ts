@@ -11,8 +11,9 @@ declare module 'http' {
 
 const REQUEST_ID = /^[\w.-]{8,64}$/;
 
-/** Requests not logged when they succeed: health checks and static files. */
-const quiet = (url: string) => url === '/healthz' || url.startsWith('/public/');
+/** Requests not logged when they succeed: health checks, readiness, metrics and static files. */
+const quiet = (url: string) =>
+  url === '/healthz' || url === '/readyz' || url === '/metrics' || url.startsWith('/public/');
 
 /**
  * One log line per request, written when the response is done: id, method, path (never the query

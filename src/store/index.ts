@@ -57,6 +57,11 @@ export interface StartStoreOptions {
   persistence?: Persistence;
   /** For tests: wraps the journal file (e.g. to hold its fsync) of the persistence in dataDir. */
   wrapJournalFile?: (file: JournalFile) => JournalFile;
+  /**
+   * How long to wait for a live process on this host that holds dataDir's lock (a killed store
+   * still finishing an fsync) before refusing. Default 5 s.
+   */
+  lockOwnerWaitMs?: number;
 }
 
 export interface StoreStats {
@@ -133,6 +138,7 @@ export async function startStore(opts: StartStoreOptions = {}): Promise<RunningS
           logger,
           deserializeOptions: decodeOptions,
           wrapJournalFile: opts.wrapJournalFile,
+          lockOwnerWaitMs: opts.lockOwnerWaitMs,
         })
       : new MemoryPersistence());
   const engine = new Engine(persistence, { logger, changes: opts.changeHistory });

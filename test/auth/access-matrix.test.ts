@@ -254,6 +254,18 @@ const ROWS: Row[] = [
   // ── Public pages ───────────────────────────────────────────────────────────────────────────
   { method: 'GET', path: '/', expect: everyone(200) },
   { method: 'GET', path: '/healthz', expect: everyone(200) },
+  {
+    method: 'GET',
+    path: '/readyz',
+    expect: everyone(503),
+    note: 'the test database has no migrations applied: starting (test/home/readiness.test.ts)',
+  },
+  {
+    method: 'GET',
+    path: '/metrics',
+    expect: everyone(200),
+    note: 'by connection, not role: loopback here; token and proxy rules in test/metrics',
+  },
   { method: 'GET', path: '/privacy', expect: everyone(200), note: 'the real courses/privacy.md' },
   {
     method: 'GET',

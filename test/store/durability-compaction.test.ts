@@ -161,26 +161,50 @@ describe('store durability: lock and disk errors', () => {
     await second.close();
   });
 
-  it('refuses while another process holds the lock, and takes it over once that one is killed', async () => {
-    const dir = tempDir();
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures/crash-lock-holder.ts'), dir],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+  /** Starts the lock holder fixture on `dir` and resolves once it holds the lock. */
+  async function startLockHolder(dir: string, exitAfterMs?: number) {
+    const args = [path.join(import.meta.dirname, 'fixtures/crash-lock-holder.ts'), dir];
+    if (exitAfterMs) args.push(String(exitAfterMs));
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('locked') && resolve());
       child.once('exit', () => reject(new Error('lock holder exited early')));
     });
-    const refused = await openFilePersistence(dir).catch((e: Error) => e.message);
+    return { child, exited };
+  }
+
+  it('refuses while another process holds the lock after waiting for it, and takes it over once that one is killed', async () => {
+    const dir = tempDir();
+    const { child, exited } = await startLockHolder(dir);
+    const started = Date.now();
+    const refused = await openFilePersistence(dir, { lockOwnerWaitMs: 800 }).catch(
+      (e: Error) => e.message,
+    );
     expect(refused).to.contain(`is in use by process ${child.pid}`);
+    expect(Date.now() - started).to.be.at.least(800);
     child.kill('SIGKILL');
     await exited;
     const { logger, lines } = capturingLogger();
     const persistence = await openFilePersistence(dir, { logger });
     expect(await loadAll(persistence)).to.deep.equal([{ holder: child.pid }]);
     await persistence.close();
+    expect(lines.some((l) => l.msg.includes('stale data directory lock'))).to.equal(true);
+  });
+
+  it('waits for a lock holder that exits within the wait, then takes the directory over', async () => {
+    const dir = tempDir();
+    const { child } = await startLockHolder(dir, 1500);
+    const { logger, lines } = capturingLogger();
+    const started = Date.now();
+    const persistence = await openFilePersistence(dir, { logger, lockOwnerWaitMs: 5000 });
+    const waited = Date.now() - started;
+    expect(await loadAll(persistence)).to.deep.equal([{ holder: child.pid }]);
+    await persistence.close();
+    expect(waited).to.be.within(300, 5000);
+    expect(lines.some((l) => l.msg.includes('waiting for it to exit'))).to.equal(true);
     expect(lines.some((l) => l.msg.includes('stale data directory lock'))).to.equal(true);
   });
 

@@ -59,6 +59,11 @@ export interface FilePersistenceOptions {
   deserializeOptions?: DeserializeOptions;
   /** For tests: wraps each journal file as it is opened, e.g. to make writes fail. */
   wrapJournalFile?: (file: JournalFile) => JournalFile;
+  /**
+   * How long a live process on this host holding the directory's LOCK is waited for (it may be
+   * dying) before the directory is refused. Default 5 s (lock.ts DEFAULT_OWNER_WAIT_MS).
+   */
+  lockOwnerWaitMs?: number;
 }
 
 export const DEFAULT_COMPACT_AFTER_BYTES = 64 << 20;
@@ -79,7 +84,7 @@ export async function openFilePersistence(
   } catch (error) {
     throw diskError('cannot use the data directory: creating', dir, error);
   }
-  const lock = await acquireDirLock(dir, logger);
+  const lock = await acquireDirLock(dir, logger, { ownerWaitMs: opts.lockOwnerWaitMs });
   try {
     await unlink(path.join(dir, SNAPSHOT_TEMP_FILE)).catch(() => undefined);
     const snapshot = await readSnapshotMeta(dir);

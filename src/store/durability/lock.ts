@@ -21,6 +21,13 @@ import { FILE_MODE, LOCK_FILE, diskError } from './files.js';
 
 export const HEARTBEAT_MS = 10_000;
 export const STALE_AFTER_MS = 60_000;
+/**
+ * How long a live owner on this host is waited for before the directory is refused. A SIGKILLed
+ * store can sit in fsync (uninterruptible) for a moment before its pid goes away, and a service
+ * manager restarting it at once would otherwise be refused by its own predecessor.
+ */
+export const DEFAULT_OWNER_WAIT_MS = 5_000;
+const OWNER_POLL_MS = 100;
 
 interface LockOwner {
   pid: number;
@@ -34,14 +41,25 @@ export interface DirLock {
   release(): Promise<void>;
 }
 
-function procStartOf(pid: number): string | null {
+export interface DirLockOptions {
+  /** How long to wait for a live owner on this host to go away (default DEFAULT_OWNER_WAIT_MS). */
+  ownerWaitMs?: number;
+}
+
+/** State letter and start time of a pid (Linux /proc), or null when unknown. */
+function procStatOf(pid: number): { state: string; start: string | null } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; starttime is field 22 of the whole line.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    // Fields after the parenthesised command name: state is field 3 of the whole line, starttime 22.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '', start: fields[19] ?? null };
   } catch {
     return null;
   }
+}
+
+function procStartOf(pid: number): string | null {
+  return procStatOf(pid)?.start ?? null;
 }
 
 function isAlive(owner: LockOwner): boolean {
@@ -50,9 +68,23 @@ function isAlive(owner: LockOwner): boolean {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
   }
+  const current = procStatOf(owner.pid);
+  // A zombie (exited, not yet reaped by its parent) has closed its files: it holds nothing.
+  if (current && (current.state === 'Z' || current.state === 'X')) return false;
   if (owner.procStart === null) return true;
-  const current = procStartOf(owner.pid);
-  return current === null || current === owner.procStart;
+  return current?.start == null || current.start === owner.procStart;
+}
+
+/** Polls until the owner is gone or `waitMs` has passed: true when it went away. */
+async function waitForOwner(owner: LockOwner, waitMs: number): Promise<boolean> {
+  const until = Date.now() + waitMs;
+  while (Date.now() < until) {
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(OWNER_POLL_MS, until - Date.now())),
+    );
+    if (!isAlive(owner)) return true;
+  }
+  return !isAlive(owner);
 }
 
 function parseOwner(text: string): LockOwner | null {
@@ -70,7 +102,11 @@ function parseOwner(text: string): LockOwner | null {
   }
 }
 
-export async function acquireDirLock(dir: string, logger: Logger): Promise<DirLock> {
+export async function acquireDirLock(
+  dir: string,
+  logger: Logger,
+  options: DirLockOptions = {},
+): Promise<DirLock> {
   const file = path.join(dir, LOCK_FILE);
   const mine: LockOwner = {
     pid: process.pid,
@@ -93,7 +129,7 @@ export async function acquireDirLock(dir: string, logger: Logger): Promise<DirLo
     throw diskError('cannot lock the data directory: writing', temp, error);
   }
   try {
-    await takeLock(dir, file, temp, mine, logger);
+    await takeLock(dir, file, temp, mine, logger, options.ownerWaitMs ?? DEFAULT_OWNER_WAIT_MS);
   } finally {
     await unlink(temp).catch(() => undefined);
   }
@@ -117,7 +153,9 @@ async function takeLock(
   temp: string,
   mine: LockOwner,
   logger: Logger,
+  ownerWaitMs: number,
 ): Promise<void> {
+  let waited = false;
   for (let attempt = 0; ; attempt++) {
     try {
       await link(temp, file);
@@ -146,6 +184,16 @@ async function takeLock(
       );
     }
     if (owner && owner.host === mine.host && isAlive(owner)) {
+      // A process that is still dying (killed, finishing an fsync) gets a few seconds to go; this
+      // process itself, or one that outlives the wait, is refused.
+      if (owner.pid !== process.pid && !waited && ownerWaitMs > 0) {
+        waited = true;
+        logger.info(
+          { pid: owner.pid, waitMs: ownerWaitMs },
+          'data directory lock held by a live process; waiting for it to exit',
+        );
+        if (await waitForOwner(owner, ownerWaitMs)) continue;
+      }
       const who = owner.pid === process.pid ? ' (this process)' : '';
       throw new Error(
         `data directory ${path.resolve(dir)} is in use by process ${owner.pid}${who} ` +
