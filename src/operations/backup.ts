@@ -74,6 +74,17 @@ export interface BackupOptions {
   openFile?: (file: string) => Writable;
 }
 
+/** Errors of the file system under the backup (as opposed to the database's). */
+const FILE_SYSTEM_CODES = new Set([
+  'ENOSPC',
+  'EDQUOT',
+  'EACCES',
+  'EPERM',
+  'ENOENT',
+  'EIO',
+  'EROFS',
+]);
+
 /** The message of a backup that could not be written, plainer for the usual causes. */
 function writeFailure(error: unknown, target: string): Error {
   const code = (error as NodeJS.ErrnoException).code;
@@ -381,9 +392,9 @@ export async function backupDatabase(
     const cause = archiveFailure ?? error;
     pack.destroy();
     await written.catch(() => undefined);
-    if (options.signal?.aborted) throw new Error('the backup was stopped', { cause });
+    if (options.signal?.aborted) throw new Error('the backup was stopped', { cause: error });
     const code = (cause as NodeJS.ErrnoException).code;
-    throw typeof code === 'string' && code.startsWith('E') ? writeFailure(cause, target) : cause;
+    throw code && FILE_SYSTEM_CODES.has(code) ? writeFailure(cause, target) : cause;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     await rm(work, { recursive: true, force: true });

@@ -65,7 +65,9 @@ export async function restoreDatabase(
   try {
     await inspectArchive(archive);
   } catch (error) {
-    throw new RestoreRefused(`the archive cannot be read: ${(error as Error).message}`);
+    throw new RestoreRefused(`the archive cannot be read: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const existing = await userCollections(db);
   if (existing.length && !options.drop) {
@@ -160,7 +162,7 @@ async function inspectArchive(archive: string): Promise<number> {
         try {
           parseMetadata(Buffer.concat(parts).toString('utf8'));
         } catch (error) {
-          throw new Error(`${entry.header.name}: ${(error as Error).message}`);
+          throw new Error(`${entry.header.name}: ${(error as Error).message}`, { cause: error });
         }
         continue;
       }
@@ -171,7 +173,7 @@ async function inspectArchive(archive: string): Promise<number> {
         }
         splitter.end();
       } catch (error) {
-        throw new Error(`${entry.header.name}: ${(error as Error).message}`);
+        throw new Error(`${entry.header.name}: ${(error as Error).message}`, { cause: error });
       }
     }
   };
