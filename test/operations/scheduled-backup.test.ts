@@ -122,7 +122,7 @@ describe('scheduled backups (BACKUP_DIR, BACKUP_KEEP, BACKUP_AT)', function () {
         await eventually(
           async () => (await runs()).some((run) => run.status !== 'running'),
           'a backup ran',
-          10_000,
+          30_000,
         );
         await new Promise((resolve) => setTimeout(resolve, 300));
         const recorded = await runs();
