@@ -20,6 +20,7 @@ import { reviewAdminRouter } from './reviews/admin.routes.js';
 import { reviewRouter } from './reviews/review.routes.js';
 import { authentication, createPassport } from './auth/passport.js';
 import { adminRouter } from './admin/admin.routes.js';
+import { backupsRouter } from './operations/backups.routes.js';
 import { certificatesAdminRouter } from './certificates/certificates-admin.routes.js';
 import { certificatesRouter, myCertificates } from './certificates/certificates.routes.js';
 import { registerCertificateIssuing } from './certificates/issuing.js';
@@ -110,7 +111,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(authentication(passport));
   // Up or down for anyone, details for administrators; before the locals and the flash, which it
   // has no use for (it must not consume a pending message).
-  app.use('/healthz', healthRouter(database));
+  app.use('/healthz', healthRouter(database, config));
   // Locals first, so that the error page of a refused CSRF check can render the layout too. The
   // token is made only when a page with a form writes it out (a session is stored only then).
   app.use((req, res, next) => {
@@ -153,6 +154,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(privacyRouter(config));
   app.use(notificationsRouter());
   app.use(adminRouter({ config, logger, mailer }));
+  app.use(backupsRouter(config));
   app.use(certificatesRouter({ catalog, baseUrl: config.baseUrl }));
   app.use(certificatesAdminRouter({ catalog, baseUrl: config.baseUrl }));
   app.use(accountsRouter({ config, logger, passport, mailer }));

@@ -166,6 +166,19 @@ const envSchema = z.object({
    * (loopback, and only when TRUST_PROXY is unset).
    */
   METRICS_TOKEN: z.string().min(32, '32文字以上が必要です').optional(),
+  /**
+   * Folder for the daily scheduled backups (made 0700 if missing). Unset: no scheduled backups.
+   * One app process among all those sharing the database takes each backup (a lock in the
+   * database decides), into its own machine's BACKUP_DIR; see docs/deploy.md.
+   */
+  BACKUP_DIR: z.string().min(1).optional(),
+  /** How many scheduled backups to keep in BACKUP_DIR; the oldest beyond this are deleted. */
+  BACKUP_KEEP: z.coerce.number().int().min(1).max(1000).default(14),
+  /** Time of day of the scheduled backup, HH:MM in Japan time (Asia/Tokyo), whatever TZ says. */
+  BACKUP_AT: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM の形式（00:00〜23:59、例: 02:30）で指定してください')
+    .default('02:30'),
   /** Log level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Pretty, human-readable logs (development). Defaults to on outside production. */
@@ -258,6 +271,14 @@ export interface Config {
     /** COVERAGE_TARGET: sectors each municipality should have a certified person in. */
     coverageTarget: Sector[];
   };
+  backup: {
+    /** BACKUP_DIR, resolved; null: no scheduled backups. */
+    dir: string | null;
+    /** BACKUP_KEEP. */
+    keep: number;
+    /** BACKUP_AT, Japan time. */
+    at: { hour: number; minute: number };
+  };
 }
 
 export class ConfigError extends Error {
@@ -335,6 +356,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       stalledAfterDays: env.STALLED_AFTER_DAYS,
       smallCountThreshold: env.SMALL_COUNT_THRESHOLD,
       coverageTarget: env.COVERAGE_TARGET,
+    },
+    backup: {
+      dir: env.BACKUP_DIR ? path.resolve(env.BACKUP_DIR) : null,
+      keep: env.BACKUP_KEEP,
+      at: { hour: Number(env.BACKUP_AT.slice(0, 2)), minute: Number(env.BACKUP_AT.slice(3)) },
     },
   };
 }

@@ -9,6 +9,7 @@ import { createLogger } from './lib/logger.js';
 import { startRetentionSweep } from './case-studies/retention.js';
 import { securePrivateDir } from './lib/private-dir.js';
 import { MigrationFailed, runMigrations } from './operations/migrations/runner.js';
+import { startBackupSchedule } from './operations/scheduled-backup.js';
 
 async function main(): Promise<void> {
   let config;
@@ -54,6 +55,12 @@ async function main(): Promise<void> {
   const app = createApp({ config, logger, database, catalog });
   // Attachments of approved case studies past CASE_FILE_RETENTION_DAYS (unset: kept).
   const stopRetentionSweep = startRetentionSweep(config.caseStudies.fileRetentionDays, logger);
+  // The daily backup into BACKUP_DIR (unset: none); one process of all sharing the database.
+  const backups = startBackupSchedule({
+    db: database.connection.db!,
+    backup: config.backup,
+    logger: logger.child({ component: 'backup' }),
+  });
 
   if (config.isProduction && config.trustProxy === false) {
     // Session cookies are Secure in production and set only over HTTPS, which Node does not
@@ -85,8 +92,10 @@ async function main(): Promise<void> {
     }, 10_000);
     force.unref();
     server.close(() => {
-      database
-        .close()
+      // A backup in progress is stopped (it leaves no file) before the database goes.
+      backups
+        .stop()
+        .then(() => database.close())
         .then(() => {
           logger.info('stopped');
           process.exit(0);

@@ -136,6 +136,8 @@ const rules = {
   // ── Operations ─────────────────────────────────────────────────────────────────────────────
   /** The details of /healthz (database, read caches, counts); everyone else sees only up/down. */
   'system.health': (user: SessionUser) => isAdmin(user),
+  /** The scheduled backups' page (/admin/backups): runs, sizes, the next time. */
+  'system.backups': (user: SessionUser) => isAdmin(user),
 
   // ── Case studies (事例検討) ────────────────────────────────────────────────────────────────
   // Texts and files are read by the author, the supervisors assigned to the case and admins

@@ -46,6 +46,8 @@ const entries: NavEntry[] = [
 
   // ── Accounts (A1), last ────────────────────────────────────────────────────────────────────
   { href: '/admin/outbox', label: '送信メール', roles: ['admin'] },
+  // ── Operations ─────────────────────────────────────────────────────────────────────────────
+  { href: '/admin/backups', label: 'バックアップ', roles: ['admin'] },
   { href: '/account', label: 'アカウント', roles: undefined },
   { href: '/register', label: '利用登録', anonymous: true },
 ];

@@ -4,6 +4,7 @@ import { Counter, Histogram } from 'prom-client';
 import { readCaches } from '../cache/read-caches.js';
 import type { Database } from '../db.js';
 import { OUTBOX_ID } from '../mail/mailer.js';
+import { lastBackup } from '../operations/scheduled-backup.js';
 import { metricsRegistry, registerGauge } from './registry.js';
 
 const dbDuration = new Histogram({
@@ -172,6 +173,24 @@ export function configureMetrics({
           ? []
           : [{ labels: { cache: name }, value: hits / (hits + misses) }];
       });
+    },
+  });
+  registerGauge({
+    name: 'tsunagu_backup_last_age_seconds',
+    help: 'Seconds since the last successful scheduled backup finished (no sample before the first).',
+    read: async () => {
+      const db = database.connection.db;
+      const last = db ? await lastBackup(db) : null;
+      return last ? (Date.now() - last.at.getTime()) / 1000 : null;
+    },
+  });
+  registerGauge({
+    name: 'tsunagu_backup_last_bytes',
+    help: 'Size of the last successful scheduled backup (no sample before the first).',
+    read: async () => {
+      const db = database.connection.db;
+      const last = db ? await lastBackup(db) : null;
+      return last ? last.bytes : null;
     },
   });
   registerGauge({

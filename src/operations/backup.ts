@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { BSON, Binary, type Db, type Document } from 'mongodb';
@@ -65,6 +65,43 @@ export interface BackupOptions {
   /** The directory name inside the archive; defaults to the database's name. */
   dbName?: string;
   onProgress?: (progress: BackupProgress) => void;
+  /** Stops the backup (app shutdown): it then fails like any other, leaving nothing behind. */
+  signal?: AbortSignal;
+  /**
+   * Opens the files the backup writes (its temp files and the archive). Tests pass one that
+   * fails as a full disk does; everyone else leaves the default.
+   */
+  openFile?: (file: string) => Writable;
+}
+
+/** Errors of the file system under the backup (as opposed to the database's). */
+const FILE_SYSTEM_CODES = new Set([
+  'ENOSPC',
+  'EDQUOT',
+  'EACCES',
+  'EPERM',
+  'ENOENT',
+  'EIO',
+  'EROFS',
+]);
+
+/** The message of a backup that could not be written, plainer for the usual causes. */
+function writeFailure(error: unknown, target: string): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  const dir = path.dirname(target);
+  const reason =
+    code === 'ENOSPC'
+      ? `no space left on the device of ${dir} (ENOSPC)`
+      : code === 'EDQUOT'
+        ? `disk quota exceeded in ${dir} (EDQUOT)`
+        : code === 'EACCES' || code === 'EPERM'
+          ? `no permission to write in ${dir} (${code})`
+          : code === 'ENOENT'
+            ? `the folder ${dir} does not exist (ENOENT)`
+            : (error as Error).message;
+  return new Error(`${reason}; no backup was written and its temporary files were removed`, {
+    cause: error,
+  });
 }
 
 interface CollectionInfo {
@@ -97,20 +134,46 @@ function uuidText(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-async function writeChunk(out: WriteStream, bytes: Buffer): Promise<void> {
-  if (!out.write(bytes)) await new Promise<void>((resolve) => out.once('drain', resolve));
-}
-
-async function closeStream(out: WriteStream): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    out.once('error', reject);
-    out.end(() => resolve());
+/** Settles on `event`, or rejects when the stream fails or closes first (a full disk). */
+function settled(out: Writable, event: 'drain' | 'finish'): Promise<void> {
+  if (out.errored) return Promise.reject(out.errored);
+  if (out.destroyed) return Promise.reject(new Error('the file was closed while being written'));
+  return new Promise<void>((resolve, reject) => {
+    const done = (error?: Error | null) => {
+      out.off(event, onEvent);
+      out.off('error', onError);
+      out.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onEvent = () => done();
+    const onError = (error: Error) => done(error);
+    const onClose = () => done(out.errored ?? new Error('the file was closed while being written'));
+    out.once(event, onEvent);
+    out.once('error', onError);
+    out.once('close', onClose);
   });
 }
 
+async function writeChunk(out: Writable, bytes: Buffer): Promise<void> {
+  if (out.errored) throw out.errored;
+  if (!out.write(bytes)) await settled(out, 'drain');
+}
+
+async function closeStream(out: Writable): Promise<void> {
+  const finished = settled(out, 'finish');
+  out.end();
+  await finished;
+}
+
 /** Copies `from` (concatenated BSON) to `to`, keeping the documents `keep` accepts. */
-async function filterBsonFile(from: string, to: string, keep: (doc: Buffer) => boolean) {
-  const out = createWriteStream(to, { mode: 0o600 });
+async function filterBsonFile(
+  from: string,
+  to: string,
+  keep: (doc: Buffer) => boolean,
+  openFile: (file: string) => Writable,
+) {
+  const out = openFile(to);
   const splitter = new BsonSplitter();
   let documents = 0;
   let bytes = 0;
@@ -133,6 +196,16 @@ export async function backupDatabase(
   options: BackupOptions = {},
 ): Promise<BackupResult> {
   const target = path.resolve(out);
+  const openStream =
+    options.openFile ?? ((file: string) => createWriteStream(file, { mode: 0o600 }));
+  const openFile = (file: string) => {
+    const stream = openStream(file);
+    // A write error (a full disk) must not go unhandled between writes: it is read from
+    // `errored` by the next write or the close, which fail the backup.
+    stream.on('error', () => undefined);
+    return stream;
+  };
+  options.signal?.throwIfAborted();
   const dbName = options.dbName ?? db.databaseName;
   const infos = (await db.listCollections().toArray()) as CollectionInfo[];
   const collections = infos.filter(
@@ -142,7 +215,12 @@ export async function backupDatabase(
   const { plain, buckets } = backupOrder([...byName.keys()]);
 
   // Everything is written next to the target (same file system, so the rename is atomic).
-  const work = await mkdtemp(path.join(path.dirname(target), `.${path.basename(target)}.tmp-`));
+  let work: string;
+  try {
+    work = await mkdtemp(path.join(path.dirname(target), `.${path.basename(target)}.tmp-`));
+  } catch (error) {
+    throw writeFailure(error, target);
+  }
   const partial = path.join(work, 'archive.tar.gz');
   const pack = tar.pack();
   const hash = createHash('sha256');
@@ -152,14 +230,16 @@ export async function backupDatabase(
       done(null, chunk);
     },
   });
-  const written = pipeline(
-    pack,
-    createGzip(),
-    hashing,
-    createWriteStream(partial, { mode: 0o600 }),
-  );
-  // A failure of the pipeline must not go unhandled while collections are still being read.
-  written.catch(() => undefined);
+  // A failure of the archive's pipeline (a full disk) or a stop stops the reading too.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const written = pipeline(pack, createGzip(), hashing, openFile(partial));
+  let archiveFailure: unknown;
+  written.catch((error: unknown) => {
+    archiveFailure ??= error;
+    stop.abort(error);
+  });
 
   const summaries: CollectionSummary[] = [];
   const progress: BackupProgress = {
@@ -177,12 +257,13 @@ export async function backupDatabase(
     progress.collection = name;
     options.onProgress?.({ ...progress });
     const file = path.join(work, `${tempCount++}.bson`);
-    const sink = createWriteStream(file, { mode: 0o600 });
+    const sink = openFile(file);
     let documents = 0;
     let bytes = 0;
     const cursor = db.collection(name).find({}, { raw: true, batchSize });
     try {
       for await (const raw of cursor) {
+        stop.signal.throwIfAborted();
         const doc = raw as unknown as Buffer;
         if (keep && !keep(doc)) continue;
         documents++;
@@ -219,7 +300,7 @@ export async function backupDatabase(
   const addEntry = async (name: string, metadata: CollectionMetadata, dumped: Dumped) => {
     pack.entry({ name: `${dbName}/${name}.metadata.json` }, metadataJson(metadata));
     const entry = pack.entry({ name: `${dbName}/${name}.bson`, size: dumped.bytes });
-    await pipeline(createReadStream(dumped.file), entry);
+    await pipeline(createReadStream(dumped.file), entry, { signal: stop.signal });
     await rm(dumped.file);
     summaries.push({
       name,
@@ -271,6 +352,7 @@ export async function backupDatabase(
           files.file,
           keptFiles,
           (raw) => !incomplete.has(idKey(BSON.deserialize(raw)._id)),
+          openFile,
         );
         await rm(files.file);
         filesKept = { file: keptFiles, ...f };
@@ -279,6 +361,7 @@ export async function backupDatabase(
           chunks.file,
           keptChunks,
           (raw) => !incomplete.has(idKey(BSON.deserialize(raw).files_id)),
+          openFile,
         );
         await rm(chunks.file);
         chunks = { file: keptChunks, ...c };
@@ -286,6 +369,7 @@ export async function backupDatabase(
       await addEntry(filesName, filesMeta, filesKept);
       await addEntry(chunksName, chunksMeta, chunks);
     }
+    stop.signal.throwIfAborted();
     pack.finalize();
     await written;
     const handle = await open(partial, 'r+');
@@ -304,10 +388,15 @@ export async function backupDatabase(
     const { size } = await stat(target);
     return { file: target, sha256, archiveBytes: size, collections: summaries, skippedFiles };
   } catch (error) {
+    // The first cause: a full disk under the archive shows here as an abort of the reading.
+    const cause = archiveFailure ?? error;
     pack.destroy();
     await written.catch(() => undefined);
-    throw error;
+    if (options.signal?.aborted) throw new Error('the backup was stopped', { cause: error });
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw code && FILE_SYSTEM_CODES.has(code) ? writeFailure(cause, target) : cause;
   } finally {
+    options.signal?.removeEventListener('abort', onAbort);
     await rm(work, { recursive: true, force: true });
   }
 }

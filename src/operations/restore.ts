@@ -14,7 +14,9 @@ import {
 
 /**
  * `npm run restore`: loads a backup made by backup.ts (or mongodump's layout packed as .tar.gz)
- * into a database. The checksum is verified before anything is written; a database that holds
+ * into a database. The checksum is verified and the whole archive read through (gzip, tar, every
+ * document's BSON, every metadata.json) before anything is written, so a damaged archive whose
+ * checksum was made after the damage is refused as well; a database that holds
  * collections is refused unless `drop` is set, which drops them all first (the result is the
  * backup, nothing else). Indexes are built after the documents, as mongorestore does.
  */
@@ -59,6 +61,13 @@ export async function restoreDatabase(
     sha256 = await verifyChecksum(archive);
   } catch (error) {
     throw new RestoreRefused((error as Error).message);
+  }
+  try {
+    await inspectArchive(archive);
+  } catch (error) {
+    throw new RestoreRefused(`the archive cannot be read: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const existing = await userCollections(db);
   if (existing.length && !options.drop) {
@@ -124,6 +133,53 @@ export async function restoreDatabase(
         'backup: run the restore again with --drop',
     );
   }
+}
+
+/**
+ * Reads the whole archive without writing anything: the gzip and tar framing, one database,
+ * every metadata.json, every document a whole, well-formed BSON document. Throws at the first
+ * problem; returns the number of collections.
+ */
+async function inspectArchive(archive: string): Promise<number> {
+  const extract = tar.extract();
+  const collections = new Set<string>();
+  let archiveDb: string | null = null;
+  const consume = async () => {
+    for await (const entry of extract) {
+      const what = entry.header.type === 'file' ? entryOf(entry.header.name) : null;
+      if (!what) {
+        entry.resume();
+        continue;
+      }
+      if (archiveDb !== null && what.db !== archiveDb) {
+        throw new Error(`it holds more than one database (${archiveDb}, ${what.db})`);
+      }
+      archiveDb = what.db;
+      collections.add(what.collection);
+      if (what.kind === 'metadata') {
+        const parts: Buffer[] = [];
+        for await (const chunk of entry) parts.push(chunk as Buffer);
+        try {
+          parseMetadata(Buffer.concat(parts).toString('utf8'));
+        } catch (error) {
+          throw new Error(`${entry.header.name}: ${(error as Error).message}`, { cause: error });
+        }
+        continue;
+      }
+      const splitter = new BsonSplitter();
+      try {
+        for await (const chunk of entry) {
+          for (const bytes of splitter.push(chunk as Buffer)) decodeExact(bytes);
+        }
+        splitter.end();
+      } catch (error) {
+        throw new Error(`${entry.header.name}: ${(error as Error).message}`, { cause: error });
+      }
+    }
+  };
+  await Promise.all([pipeline(createReadStream(archive), createGunzip(), extract), consume()]);
+  if (collections.size === 0) throw new Error('it holds no collection');
+  return collections.size;
 }
 
 async function createCollection(db: Db, name: string, meta: CollectionMetadata | undefined) {

@@ -483,6 +483,7 @@ const ROWS: Row[] = [
 
   { method: 'GET', path: '/admin/outbox', expect: only([]) },
   { method: 'GET', path: '/admin/outbox/0000000000000-00000000', expect: only([], 404) },
+  { method: 'GET', path: '/admin/backups', expect: only([]), note: 'system.backups' },
 
   // ── Organisations & admin (A2) ─────────────────────────────────────────────────────────────
   { method: 'GET', path: '/admin/users', expect: only(['coordinator', 'regional_viewer']) },

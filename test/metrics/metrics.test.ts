@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { Express } from 'express';
@@ -7,6 +8,7 @@ import request from 'supertest';
 import { createApp } from '../../src/app.js';
 import { connectDatabase, type Database } from '../../src/db.js';
 import { silentLogger } from '../../src/lib/logger.js';
+import { runScheduledBackup } from '../../src/operations/scheduled-backup.js';
 import { User } from '../../src/users/user.model.js';
 import { createTestApp, testCatalog, testConfig, type TestApp } from '../helpers/app.js';
 import { signIn } from '../helpers/auth.js';
@@ -173,6 +175,26 @@ describe('GET /metrics: what it shows', () => {
     expect(body).to.contain('# TYPE tsunagu_store_journal_bytes gauge');
     expect(sample(body, 'tsunagu_store_journal_bytes')).to.equal(undefined);
     expect(sample(body, 'tsunagu_store_snapshot_bytes')).to.equal(undefined);
+  });
+
+  it('gives the age and size of the last scheduled backup once there is one', async () => {
+    expect(body).to.contain('# TYPE tsunagu_backup_last_age_seconds gauge');
+    expect(sample(body, 'tsunagu_backup_last_age_seconds')).to.equal(undefined);
+    const dir = mkdtempSync(path.join(tmpdir(), 'tsunagu-metrics-backup-'));
+    const outcome = await runScheduledBackup(
+      {
+        db: t.database.connection.db!,
+        backup: { ...t.config.backup, dir },
+        logger: silentLogger,
+      },
+      new Date(),
+    );
+    expect(outcome.status).to.equal('ok');
+    const after = (await request(t.app).get('/metrics').set('authorization', `Bearer ${TOKEN}`))
+      .text;
+    const age = sample(after, 'tsunagu_backup_last_age_seconds')!;
+    expect(age).to.be.at.least(0).and.below(60);
+    expect(sample(after, 'tsunagu_backup_last_bytes')).to.be.above(1000);
   });
 
   it('includes the default process metrics', () => {

@@ -1,4 +1,5 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { BSON, type Db, type Document } from 'mongodb';
@@ -65,4 +66,43 @@ export async function indexSpecs(db: Db, name: string): Promise<Document[]> {
       return rest;
     })
     .sort((a, b) => String(a.name).localeCompare(String(b.name)));
+}
+
+/**
+ * `openFile` for backupDatabase: real files on a disk that has `free` bytes left across all of
+ * them, after which every write fails with ENOSPC, as a full disk answers.
+ */
+export function diskWithRoom(free: number): {
+  openFile: (file: string) => Writable;
+  used: () => number;
+} {
+  let used = 0;
+  return {
+    used: () => used,
+    openFile(file: string) {
+      const real = createWriteStream(file, { mode: 0o600 });
+      return new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          if (used + chunk.length > free) {
+            const error = new Error(
+              'ENOSPC: no space left on device, write',
+            ) as NodeJS.ErrnoException;
+            error.code = 'ENOSPC';
+            error.errno = -28;
+            error.syscall = 'write';
+            return done(error);
+          }
+          used += chunk.length;
+          real.write(chunk, (error) => done(error));
+        },
+        final(done) {
+          real.end(() => done());
+        },
+        destroy(error, done) {
+          real.destroy();
+          done(error);
+        },
+      });
+    },
+  };
 }
