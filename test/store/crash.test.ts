@@ -68,9 +68,10 @@ interface RoundOutcome {
 const storeOf = (id: string) => Number(id.split('-')[0]);
 
 /**
- * Runs the child until it is killed. The kill is aimed at store `target`: armed 0–500 ms after
- * the stores are open, it comes 0–25 ms after that store next starts a compaction (20 s after
- * the start at the latest). The other stores are killed wherever they are in their own cycle.
+ * Runs the child until it is killed. The kill is aimed at store `target`: armed once that store
+ * has acknowledged a random 50–250 writes in this round (counted, not timed, so a slow machine
+ * changes nothing), it comes 0–25 ms after the store next starts a compaction (30 s after the
+ * start at the latest). The other stores are killed wherever they are in their own cycle.
  */
 function runChild(root: string, round: number, target: number, ledgers: Ledger[]) {
   const child = spawn(
@@ -84,7 +85,8 @@ function runChild(root: string, round: number, target: number, ledgers: Ledger[]
   let problems: string[][] = [];
   let pending = '';
   let ready = false;
-  let armed = false;
+  const armAfter = 50 + Math.floor(Math.random() * 200);
+  let acknowledged = 0;
   let killedWhileCompacting = false;
   const kill = () => child.kill('SIGKILL');
   // Only a child that never gets ready meets this: on a loaded machine a start can take 10 s.
@@ -92,8 +94,10 @@ function runChild(root: string, round: number, target: number, ledgers: Ledger[]
   const read = (line: string) => {
     const [what, a, b, c] = line.split(' ');
     if (what === 'have' && !ready) found[Number(a)].set(b, { updated: c === '1' });
-    else if (what === 'ins' || what === 'upd' || what === 'del?' || what === 'del')
+    else if (what === 'ins' || what === 'upd' || what === 'del?' || what === 'del') {
       ledgers[storeOf(a)].read(line);
+      if (what !== 'del?' && storeOf(a) === target) acknowledged++;
+    }
   };
   child.stdout.on('data', (chunk: Buffer) => {
     const lines = (pending + chunk.toString()).split('\n');
@@ -103,10 +107,10 @@ function runChild(root: string, round: number, target: number, ledgers: Ledger[]
       if (line === 'ready' && !ready) {
         ready = true;
         problems = ledgers.map((ledger, k) => ledger.check(found[k]));
-        setTimeout(() => (armed = true), Math.random() * 500);
         // Writes go on, so the target compacts soon; this is for a store that stopped compacting.
-        setTimeout(kill, 20_000);
+        setTimeout(kill, 30_000);
       }
+      const armed = acknowledged >= armAfter;
       if (line === `compacting ${target}` && armed && !killedWhileCompacting) {
         killedWhileCompacting = true;
         // A compaction takes a few fsyncs: 0–25 ms lands before, inside and after its rename.
