@@ -51,12 +51,12 @@ async function startServer(env: Record<string, string>): Promise<Running> {
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   while (!output.includes('Tsunagu is running')) {
     if (child.exitCode !== null) throw new Error(`the server exited early:\n${output}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`the server did not start in 30 s:\n${output}`);
+      throw new Error(`the server did not start in 60 s:\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -64,7 +64,7 @@ async function startServer(env: Record<string, string>): Promise<Running> {
 }
 
 describe('src/server.ts (the process npm start runs)', function () {
-  this.timeout(90_000);
+  this.timeout(240_000);
   const admin = { email: 'first.admin@example.jp', password: 'shinano-river-367km' };
   let dataDir: string;
   let port: number;

@@ -39,9 +39,8 @@ export interface BrowserRun {
   close(): Promise<void>;
 }
 
-/** Starts the app on a free port and launches Chromium. Clears the previous run's screenshots. */
+/** Starts the app on a free port and launches Chromium. */
 export async function startBrowserRun(): Promise<BrowserRun> {
-  await rm(RESULTS_DIR, { recursive: true, force: true });
   const testApp = await createTestApp();
   const server: Server = await new Promise((resolve) => {
     const listening = testApp.app.listen(0, '127.0.0.1', () => resolve(listening));
@@ -115,6 +114,8 @@ export class Journey {
     page.setDefaultTimeout(10_000);
     page.on('dialog', (dialog) => void dialog.accept());
     const dir = path.join(RESULTS_DIR, `${name}-${width}`);
+    // Only this journey's previous screenshots: other browser test files may run at the same time.
+    await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     return new Journey(context, page, dir, run.baseUrl);
   }

@@ -76,6 +76,9 @@ describe('invitations', () => {
 
       const created = await User.findOne({ email: 'sensei@school.example.jp' }).lean();
       expect(created?.status).to.equal('active');
+      // The production cost (test users from the factory carry a cheaper one).
+      const { passwordHash } = (await User.findById(created!._id).select('+passwordHash').lean())!;
+      expect(passwordHash).to.match(/^scrypt\$N=32768,r=8,p=1\$/);
       expect(created?.roles).to.deep.equal(['trainee', 'supervisor']);
       expect(String(created?.municipalityId)).to.equal(String(matsumoto._id));
       expect(String(created?.regionId)).to.equal(String(matsumoto.regionId));

@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+/**
+ * Runs the test suite: every test/**\/*.test.ts, handed to mocha (.mocharc.json applies).
+ *
+ *   node scripts/test.mjs                 what `npm test` runs: files in parallel, in 3 processes
+ *   node scripts/test.mjs --jobs 2        2 processes
+ *   node scripts/test.mjs --serial        one process, files in name order
+ *   node scripts/test.mjs --shuffle       one process, files in a random order (the seed is printed)
+ *   node scripts/test.mjs --seed 42       one process, files in the order seed 42 shuffles them to
+ *   node scripts/test.mjs --seed 42 --jobs 3   that order, spread over 3 processes
+ *
+ * Anything else is passed on to mocha (e.g. `--grep`, `--bail`).
+ *
+ * In parallel, each process runs whole files one after another, so the files known to take
+ * longest start first and the short ones fill the gaps (a long file started last would be the
+ * run's tail). A shuffled run stays in one process unless --jobs is given: that is where files
+ * can disturb each other (module state, the shared embedded store, mongoose's default connection).
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+
+/** Started first in a parallel run: the longest files (measured), longest first. */
+const LONGEST_FIRST = [
+  'test/browser/',
+  'test/store/crash.test.ts',
+  'test/auth/access-matrix.test.ts',
+];
+
+function testFiles() {
+  return readdirSync(path.join(root, 'test'), { recursive: true })
+    .map((file) => path.posix.join('test', file.split(path.sep).join('/')))
+    .filter((file) => file.endsWith('.test.ts'))
+    .sort();
+}
+
+function rank(file) {
+  const at = LONGEST_FIRST.findIndex((prefix) => file.startsWith(prefix));
+  return at === -1 ? LONGEST_FIRST.length : at;
+}
+
+/** mulberry32: a small seeded generator, so a shuffled order can be repeated. */
+function seeded(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffled(files, seed) {
+  const random = seeded(seed);
+  const out = [...files];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+const args = process.argv.slice(2);
+let jobs = 3;
+let jobsGiven = false;
+let serial = false;
+let seed;
+const passOn = [];
+for (let i = 0; i < args.length; i++) {
+  const arg = args[i];
+  if (arg === '--serial') serial = true;
+  else if (arg === '--jobs' || arg === '-j') {
+    jobs = Number(args[++i]);
+    jobsGiven = true;
+  } else if (arg === '--shuffle') seed ??= Math.floor(Math.random() * 1e6);
+  else if (arg === '--seed') seed = Number(args[++i]);
+  else passOn.push(arg);
+}
+if (!Number.isInteger(jobs) || jobs < 1) {
+  console.error('--jobs takes a whole number of processes (1 or more)');
+  process.exit(2);
+}
+if (seed !== undefined && (!Number.isInteger(seed) || seed < 0)) {
+  console.error('--seed takes a whole number (0 or more)');
+  process.exit(2);
+}
+
+let files = testFiles();
+let mode;
+if (seed !== undefined) {
+  files = shuffled(files, seed);
+  mode = jobsGiven && jobs > 1 ? ['--parallel', '--jobs', String(jobs)] : [];
+  const where = mode.length ? `${jobs} processes` : 'one process';
+  console.log(`test files shuffled with --seed ${seed} (${where}), in this order:`);
+  for (const file of files) console.log(`  ${file}`);
+} else if (serial || jobs === 1) {
+  mode = [];
+} else {
+  files = [...files].sort((a, b) => rank(a) - rank(b));
+  mode = ['--parallel', '--jobs', String(jobs)];
+}
+
+const mocha = path.join(root, 'node_modules/mocha/bin/mocha.js');
+const child = spawn(process.execPath, [mocha, ...mode, ...passOn, ...files], {
+  cwd: root,
+  stdio: 'inherit',
+});
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => {
+  if (seed !== undefined) console.log(`(test files shuffled with --seed ${seed})`);
+  process.exit(code ?? (signal ? 1 : 0));
+});
