@@ -35,6 +35,7 @@ import { municipalityTables, prefectureReport, regionTables } from './reports.se
 import { syncMembers } from './sync.service.js';
 import { cellText, chartData, type ReportTable } from './tables.js';
 import { tileClass } from './tile-map.js';
+import { printHeading } from '../http/print-heading.js';
 
 const PAGE_SIZE = 50;
 const STALLED_SHOWN = 30;
@@ -111,7 +112,7 @@ export function trackingRouter({ config, logger, mailer, catalog }: Deps): Route
   });
 
   // ── Prefecture ─────────────────────────────────────────────────────────────────────────────
-  router.get('/reports/prefecture', requireAuth, async (req, res) => {
+  router.get('/reports/prefecture', requireAuth, printHeading(), async (req, res) => {
     const user = req.user!;
     authorize(user, 'report.prefecture', undefined);
     const program = programOf(req);
@@ -160,7 +161,7 @@ export function trackingRouter({ config, logger, mailer, catalog }: Deps): Route
   });
 
   // ── Region ─────────────────────────────────────────────────────────────────────────────────
-  router.get('/reports/regions/:regionId', requireAuth, async (req, res) => {
+  router.get('/reports/regions/:regionId', requireAuth, printHeading(), async (req, res) => {
     const user = req.user!;
     const { regionId, regionName, geography } = await regionOf(req, user);
     const program = programOf(req);
@@ -198,7 +199,7 @@ export function trackingRouter({ config, logger, mailer, catalog }: Deps): Route
   });
 
   // ── Municipality ───────────────────────────────────────────────────────────────────────────
-  router.get('/reports/municipalities/:municipalityId', requireAuth, async (req, res) => {
+  router.get('/reports/municipalities/:municipalityId', requireAuth, printHeading(), async (req, res) => {
     const user = req.user!;
     const { place } = await placeOf(req, user);
     const program = programOf(req);
