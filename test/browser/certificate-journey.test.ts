@@ -84,7 +84,7 @@ async function confirmFindings(page: Page): Promise<number> {
  */
 describe('browser journey: from the last module to the certificate', function () {
   // Four people and about thirty pages: a minute or two on a quiet machine, more under load.
-  this.timeout(600_000);
+  this.timeout(900_000);
   let run: BrowserRun;
 
   before(async function () {
