@@ -8,6 +8,7 @@ import type { Catalog } from '../courses/catalog.types.js';
 import { pageFrom, pageLink } from '../admin/paging.js';
 import { listingArea } from '../admin/scope.js';
 import { learnerOf } from '../learning/learner.js';
+import { printHeading } from '../http/print-heading.js';
 import { notFound, tooManyRequests } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { formatEraDate, isoDate } from '../lib/dates.js';
@@ -71,7 +72,7 @@ export function certificatesRouter(deps: { catalog: Catalog; baseUrl: string }):
     res.type('application/pdf').attachment(fileNameOf(certificate)).send(pdf);
   });
 
-  router.get(LIST, requirePermission('certificate.list'), async (req, res) => {
+  router.get(LIST, requirePermission('certificate.list'), printHeading(), async (req, res) => {
     const user = req.user!;
     const { visible, municipalityOptions, geography } = await listingArea(user);
     const filters = {

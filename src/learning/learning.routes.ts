@@ -1,8 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import { requireAuth } from '../auth/middleware.js';
 import type { Catalog, Lesson, Module, Program } from '../courses/catalog.types.js';
-import { formatDate, formatDateTime } from '../lib/dates.js';
-import { Organisation } from '../organisations/organisation.model.js';
+import { formatDateTime } from '../lib/dates.js';
+import { printHeadingOf } from '../http/print-heading.js';
 import { notFound } from '../lib/errors.js';
 import { emitIfProgramCompleted } from './program-completion.js';
 import { learnerOf } from './learner.js';
@@ -67,20 +67,12 @@ export function learningRouter(catalog: Catalog): Router {
 
   router.get('/me', async (req, res) => {
     const user = req.user!;
-    const [learning, organisation] = await Promise.all([
+    const [learning, printHeading] = await Promise.all([
       myLearning(catalog, learnerOf(user)),
-      user.organisationId ? Organisation.findById(user.organisationId, { name: 1 }).lean() : null,
-    ]);
-    res.render('learning/me', {
-      title: '学習の記録',
-      ...learning,
       // The printed record's heading: whose it is and when it was printed.
-      printHeading: {
-        name: user.name,
-        organisation: organisation?.name ?? '',
-        printedOn: formatDate(new Date()),
-      },
-    });
+      printHeadingOf(user),
+    ]);
+    res.render('learning/me', { title: '学習の記録', ...learning, printHeading });
   });
 
   router.get('/:program', async (req, res) => {

@@ -38,6 +38,7 @@ import { municipalityTables, prefectureReport, regionTables } from './reports.se
 import { syncMembers } from './sync.service.js';
 import { cellText, chartData, type ReportTable } from './tables.js';
 import { tileClass } from './tile-map.js';
+import { printHeading } from '../http/print-heading.js';
 
 const PAGE_SIZE = 50;
 const STALLED_SHOWN = 30;
@@ -114,7 +115,7 @@ export function trackingRouter({ config, logger, mailer, catalog }: Deps): Route
   });
 
   // ── Prefecture ─────────────────────────────────────────────────────────────────────────────
-  router.get('/reports/prefecture', requireAuth, async (req, res) => {
+  router.get('/reports/prefecture', requireAuth, printHeading(), async (req, res) => {
     const user = req.user!;
     authorize(user, 'report.prefecture', undefined);
     const program = programOf(req);
@@ -163,7 +164,7 @@ export function trackingRouter({ config, logger, mailer, catalog }: Deps): Route
   });
 
   // ── Region ─────────────────────────────────────────────────────────────────────────────────
-  router.get('/reports/regions/:regionId', requireAuth, async (req, res) => {
+  router.get('/reports/regions/:regionId', requireAuth, printHeading(), async (req, res) => {
     const user = req.user!;
     const { regionId, regionName, geography } = await regionOf(req, user);
     const program = programOf(req);
@@ -201,61 +202,69 @@ export function trackingRouter({ config, logger, mailer, catalog }: Deps): Route
   });
 
   // ── Municipality ───────────────────────────────────────────────────────────────────────────
-  router.get('/reports/municipalities/:municipalityId', requireAuth, async (req, res) => {
-    const user = req.user!;
-    const { place } = await placeOf(req, user);
-    const program = programOf(req);
-    await syncMembers(program);
-    const organisations = await Organisation.find(
-      { municipalityId: { $eq: new Types.ObjectId(place.id) } },
-      { name: 1, sector: 1 },
-    )
-      .sort({ name: 1 })
-      .lean();
-    const filters = memberFilters(
-      req,
-      organisations.map((o) => String(o._id)),
-    );
-    const page = pageOf(req);
-    const now = new Date();
-    const cutoff = new Date(now.getTime() - settings.stalledAfterDays * 86_400_000);
-    const [tables, members, stalled] = await Promise.all([
-      municipalityTables(program, place.id, options(user)),
-      findMembers(memberQuery(program, [place.id], filters), page, PAGE_SIZE),
-      findStalled(program, place.id, cutoff, STALLED_SHOWN),
-    ]);
-    const reminded = await recentReminders(
-      stalled.items.map((member) => member.userId),
-      program.id,
-      now,
-    );
-    const base = `/reports/municipalities/${place.id}`;
-    res.render('reports/municipality', {
-      title: `研修の実施状況（${place.name}）`,
-      ...viewBase(program, thresholdFor(user)),
-      place,
-      base,
-      tables,
-      members,
-      memberColumns: memberColumns(program, false),
-      memberCells,
-      stalled,
-      reminded,
-      stalledAfterDays: settings.stalledAfterDays,
-      canRemind: can(user, 'report.remind', { municipalityId: place.id, regionId: place.regionId }),
-      canRegion: can(user, 'report.region', { regionId: place.regionId }),
-      filters,
-      page,
-      pages: Math.max(1, Math.ceil(members.total / PAGE_SIZE)),
-      filterQuery: (extra: Record<string, string>) => queryString({ ...filters, ...extra }),
-      organisationOptions: organisations.map((o) => ({ value: String(o._id), label: o.name })),
-      sectorOptions: [...SECTORS, NO_SECTOR].map((s) => ({ value: s, label: s })),
-      professionOptions: PROFESSIONS.map((p) => ({ value: p, label: p })),
-      statusOptions: USER_STATUSES.map((s) => ({ value: s, label: USER_STATUS_LABELS[s] })),
-      stageOptions: STAGES.map((s) => ({ value: s, label: STAGE_LABELS[s] })),
-      caseLabels: CASE_STUDY_STATE_LABELS,
-    });
-  });
+  router.get(
+    '/reports/municipalities/:municipalityId',
+    requireAuth,
+    printHeading(),
+    async (req, res) => {
+      const user = req.user!;
+      const { place } = await placeOf(req, user);
+      const program = programOf(req);
+      await syncMembers(program);
+      const organisations = await Organisation.find(
+        { municipalityId: { $eq: new Types.ObjectId(place.id) } },
+        { name: 1, sector: 1 },
+      )
+        .sort({ name: 1 })
+        .lean();
+      const filters = memberFilters(
+        req,
+        organisations.map((o) => String(o._id)),
+      );
+      const page = pageOf(req);
+      const now = new Date();
+      const cutoff = new Date(now.getTime() - settings.stalledAfterDays * 86_400_000);
+      const [tables, members, stalled] = await Promise.all([
+        municipalityTables(program, place.id, options(user)),
+        findMembers(memberQuery(program, [place.id], filters), page, PAGE_SIZE),
+        findStalled(program, place.id, cutoff, STALLED_SHOWN),
+      ]);
+      const reminded = await recentReminders(
+        stalled.items.map((member) => member.userId),
+        program.id,
+        now,
+      );
+      const base = `/reports/municipalities/${place.id}`;
+      res.render('reports/municipality', {
+        title: `研修の実施状況（${place.name}）`,
+        ...viewBase(program, thresholdFor(user)),
+        place,
+        base,
+        tables,
+        members,
+        memberColumns: memberColumns(program, false),
+        memberCells,
+        stalled,
+        reminded,
+        stalledAfterDays: settings.stalledAfterDays,
+        canRemind: can(user, 'report.remind', {
+          municipalityId: place.id,
+          regionId: place.regionId,
+        }),
+        canRegion: can(user, 'report.region', { regionId: place.regionId }),
+        filters,
+        page,
+        pages: Math.max(1, Math.ceil(members.total / PAGE_SIZE)),
+        filterQuery: (extra: Record<string, string>) => queryString({ ...filters, ...extra }),
+        organisationOptions: organisations.map((o) => ({ value: String(o._id), label: o.name })),
+        sectorOptions: [...SECTORS, NO_SECTOR].map((s) => ({ value: s, label: s })),
+        professionOptions: PROFESSIONS.map((p) => ({ value: p, label: p })),
+        statusOptions: USER_STATUSES.map((s) => ({ value: s, label: USER_STATUS_LABELS[s] })),
+        stageOptions: STAGES.map((s) => ({ value: s, label: STAGE_LABELS[s] })),
+        caseLabels: CASE_STUDY_STATE_LABELS,
+      });
+    },
+  );
 
   router.get(
     '/reports/municipalities/:municipalityId/export/:file',

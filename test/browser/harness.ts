@@ -39,7 +39,10 @@ export interface BrowserRun {
   close(): Promise<void>;
 }
 
-/** Starts the app on a free port and launches Chromium. */
+/**
+ * Starts the app on a free port and launches Chromium. Each journey clears its own screenshots
+ * (Journey.open), so several browser test files can run, one after another or side by side.
+ */
 export async function startBrowserRun(): Promise<BrowserRun> {
   const testApp = await createTestApp();
   const server: Server = await new Promise((resolve) => {
@@ -111,7 +114,8 @@ export class Journey {
       baseURL: run.baseUrl,
     });
     const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
+    // Generous: the CI machine and a developer's laptop are often busy with other tests.
+    page.setDefaultTimeout(30_000);
     page.on('dialog', (dialog) => void dialog.accept());
     const dir = path.join(RESULTS_DIR, `${name}-${width}`);
     // Only this journey's previous screenshots: other browser test files may run at the same time.
@@ -178,4 +182,14 @@ export async function signInAs(page: Page, email: string, password: string): Pro
     page.waitForURL((url) => url.pathname !== '/login'),
     page.getByRole('button', { name: 'ログイン' }).last().click(),
   ]);
+}
+
+/** The computed CSS display of the first element matching the selector. */
+export function displayOf(page: Page, selector: string): Promise<string> {
+  // Runs in the page (the DOM's types are not in this project's TypeScript libraries).
+  type Window = { getComputedStyle(element: unknown): { display: string } };
+  return page
+    .locator(selector)
+    .first()
+    .evaluate((element) => (globalThis as unknown as Window).getComputedStyle(element).display);
 }

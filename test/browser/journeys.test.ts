@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { expect } from 'chai';
 import { Types } from 'mongoose';
 import type { Page } from 'playwright-core';
@@ -6,14 +7,22 @@ import { createInvitation } from '../../src/users/invitations.service.js';
 import { User } from '../../src/users/user.model.js';
 import { testCatalog } from '../helpers/app.js';
 import { buildMunicipality, buildUser } from '../helpers/factories.js';
-import { Journey, signInAs, startBrowserRun, WIDTHS, type BrowserRun } from './harness.js';
+import {
+  displayOf,
+  Journey,
+  signInAs,
+  startBrowserRun,
+  WIDTHS,
+  type BrowserRun,
+} from './harness.js';
 
 /**
  * Each role's daily work in a real browser (Debian's Chromium through playwright-core), at a
  * phone's and a desktop's width, with axe on every page. Screenshots: test-results/browser/.
  */
 describe('browser journeys', function () {
-  this.timeout(120_000);
+  // A minute or so per journey on a quiet machine; several under load (shared CI runners).
+  this.timeout(300_000);
   let run: BrowserRun;
 
   before(async function () {
@@ -96,8 +105,12 @@ describe('browser journeys', function () {
         await journey.step('print-record', async (page) => {
           await page.goto('/learn/me');
           await page.emulateMedia({ media: 'print' });
-          expect(await page.locator('.site-header').isVisible()).to.equal(false);
+          expect(await displayOf(page, '.site-header')).to.equal('none');
+          // The next steps are an on-screen prompt, not part of the record.
+          expect(await displayOf(page, '.my-next')).to.equal('none');
+          expect(await page.locator('.print-only').first().isVisible()).to.equal(true);
           expect(await page.locator('.print-only').first().textContent()).to.contain('安曇 花子');
+          await page.pdf({ path: path.join(journey.dir, 'record.pdf'), format: 'A4' });
         });
         await journey.step('home', async (page) => {
           await page.emulateMedia({ media: 'screen' });
@@ -183,6 +196,50 @@ describe('browser journeys', function () {
           const row = page.locator('tr', { hasText: imported });
           expect(await row.textContent()).to.contain('招待中');
         });
+        await journey.step('report', async (page) => {
+          await page.goto('/reports');
+          // A coordinator's /reports is their municipality's report.
+          expect(new URL(page.url()).pathname).to.equal(
+            `/reports/municipalities/${String(coordinator.municipalityId)}`,
+          );
+          expect(await page.getByRole('heading', { level: 1 }).textContent()).to.equal(
+            '長野市の研修の実施状況',
+          );
+          const figures = page.locator('.report-figures li');
+          expect(await figures.allTextContents()).to.have.length(4);
+          expect(await figures.first().textContent()).to.match(/^登録者(\d+|\d+未満)$/);
+          const sectors = page.locator('#table-sectors + div table');
+          expect(await sectors.locator('tbody tr').last().locator('th').textContent()).to.equal(
+            '合計',
+          );
+          // The approved applicant is among the municipality's trainees.
+          expect(await page.locator('#members ~ .report-members').textContent()).to.contain(
+            applicant.name,
+          );
+        });
+        await journey.step('report-export', async (page) => {
+          const link = page
+            .locator('#table-sectors')
+            .locator('xpath=ancestor::section[1]')
+            .getByRole('link', { name: 'CSV（UTF-8）' });
+          const response = await page.request.get((await link.getAttribute('href'))!);
+          expect(response.status()).to.equal(200);
+          expect(response.headers()['content-type']).to.match(/^text\/csv/);
+          expect(response.headers()['content-disposition']).to.match(/^attachment;/);
+          expect((await response.text()).split('\n').length).to.be.greaterThan(2);
+        });
+        await journey.step('report-print', async (page) => {
+          await page.emulateMedia({ media: 'print' });
+          expect(await displayOf(page, '.site-header')).to.equal('none');
+          expect(await displayOf(page, '.report-print')).to.equal('none');
+          expect(await displayOf(page, 'form.filters')).to.equal('none');
+          const heading = page.locator('.print-only');
+          expect(await heading.isVisible()).to.equal(true);
+          expect(await heading.textContent()).to.match(
+            new RegExp(`^氏名：${coordinator.name}\u3000市町村：長野市\u3000印刷日：\\d{4}年`),
+          );
+          await page.pdf({ path: path.join(journey.dir, 'report.pdf'), format: 'A4' });
+        });
       } finally {
         await journey.close();
       }
@@ -254,6 +311,54 @@ describe('browser journeys', function () {
       expect(after).to.include({ name: `異動 三朗${width}`, profession: '社会福祉士' });
     });
   }
+
+  it('a regional viewer reads their region and one of its municipalities (1280 px)', async () => {
+    const { user: viewer, password } = await buildUser({
+      roles: ['regional_viewer'],
+      municipality: '須坂市',
+      name: '圏域 四郎',
+    });
+    await buildMunicipality('長野市');
+
+    const journey = await Journey.open(run, 'regional-viewer', 1280);
+    try {
+      await journey.step('signed-in', async (page) => {
+        await signInAs(page, viewer.email, password);
+      });
+      await journey.step('region-report', async (page) => {
+        await page.goto('/reports');
+        expect(new URL(page.url()).pathname).to.equal(
+          `/reports/regions/${String(viewer.regionId)}`,
+        );
+        expect(await page.getByRole('heading', { level: 1 }).textContent()).to.equal(
+          '長野圏域の研修の実施状況',
+        );
+        const rows = page.locator('.report-table tbody th');
+        expect(await rows.allTextContents()).to.include.members(['長野市', '須坂市']);
+      });
+      await journey.step('region-print', async (page) => {
+        await page.emulateMedia({ media: 'print' });
+        expect(await displayOf(page, '.site-header')).to.equal('none');
+        expect(await displayOf(page, 'section[aria-labelledby="municipality-links"]')).to.equal(
+          'none',
+        );
+        expect(await page.locator('.print-only').textContent()).to.contain('氏名：圏域 四郎');
+        await page.pdf({ path: path.join(journey.dir, 'region.pdf'), format: 'A4' });
+      });
+      await journey.step('municipality-report', async (page) => {
+        await page.emulateMedia({ media: 'screen' });
+        await Promise.all([
+          page.waitForNavigation(),
+          page.locator('.report-links').getByRole('link', { name: '長野市' }).click(),
+        ]);
+        expect(await page.getByRole('heading', { level: 1 }).textContent()).to.equal(
+          '長野市の研修の実施状況',
+        );
+      });
+    } finally {
+      await journey.close();
+    }
+  });
 
   it('the register page narrows the organisations to the chosen municipality (390 px)', async () => {
     const nagano = await buildMunicipality('長野市');
