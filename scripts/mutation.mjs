@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, URL } from 'node:url';
 import { MODULES } from './mutation/modules.mjs';
 
 const BREAK = 80;
@@ -50,8 +50,8 @@ for (const module of selected) {
   const run = spawnSync(
     process.execPath,
     [
-      '--require',
-      fileURLToPath(new URL('./mutation/mocha12-compat.cjs', import.meta.url)),
+      '--import',
+      fileURLToPath(new URL('./mutation/mocha12-compat.mjs', import.meta.url)),
       'node_modules/@stryker-mutator/core/bin/stryker.js',
       'run',
       'scripts/mutation/stryker.config.mjs',

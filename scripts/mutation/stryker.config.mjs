@@ -1,7 +1,7 @@
 // Stryker's configuration for one module of scripts/mutation/modules.mjs, chosen by the
 // MUTATION_MODULE variable. Run through `npm run test:mutation` (scripts/mutation.mjs), which also
-// preloads mocha12-compat.cjs; see README.md, "Mutation testing".
-import { fileURLToPath } from 'node:url';
+// preloads mocha12-compat.mjs; see README.md, "Mutation testing".
+import { fileURLToPath, URL } from 'node:url';
 import { MODULES } from './modules.mjs';
 
 const name = process.env.MUTATION_MODULE;
@@ -9,18 +9,20 @@ const module = MODULES.find((m) => m.name === name);
 if (!module)
   throw new Error(`MUTATION_MODULE must name one of: ${MODULES.map((m) => m.name).join(', ')}`);
 
-const compat = fileURLToPath(new URL('./mocha12-compat.cjs', import.meta.url));
+const compat = fileURLToPath(new URL('./mocha12-compat.mjs', import.meta.url));
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   mutate: module.mutate,
   testRunner: 'mocha',
   // The tests are TypeScript run through tsx, registered in each test-runner process.
-  testRunnerNodeArgs: ['--require', compat, '--import', 'tsx'],
+  testRunnerNodeArgs: ['--import', compat, '--import', 'tsx'],
   // Our own mocha options: the focused test files only, not .mocharc.json (whose spec and
   // node-option are for `npm test`).
   mochaOptions: { 'no-config': true, spec: module.spec },
   checkers: ['typescript'],
+  // The checker process loads every plugin too, the mocha runner included.
+  checkerNodeArgs: ['--import', compat],
   tsconfigFile: 'tsconfig.build.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   coverageAnalysis: 'perTest',
