@@ -43,7 +43,7 @@ export const MODULES = [
   {
     name: 'policy',
     mutate: ['src/auth/policy.ts'],
-    spec: ['test/auth/policy-routes.test.ts', 'test/auth/access-matrix.test.ts'],
+    spec: ['test/auth/policy-rules.test.ts'],
   },
   {
     name: 'anonymisation',
