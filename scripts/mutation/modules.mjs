@@ -33,7 +33,7 @@ export const MODULES = [
   {
     name: 'passwords',
     mutate: ['src/auth/password.ts', 'src/auth/tokens.ts'],
-    spec: ['test/auth/password.test.ts', 'test/auth/password-reset.test.ts'],
+    spec: ['test/auth/password.test.ts', 'test/auth/tokens.test.ts'],
   },
   {
     name: 'throttle',
