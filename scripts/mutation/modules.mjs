@@ -7,7 +7,7 @@ export const MODULES = [
   {
     name: 'suppression',
     mutate: ['src/tracking/suppression.ts'],
-    spec: ['test/tracking/suppression.test.ts'],
+    spec: ['test/tracking/suppression.test.ts', 'test/tracking/suppression-rules.test.ts'],
   },
   {
     name: 'numbering',

@@ -105,6 +105,16 @@ describe('Markdown sanitiser', () => {
       expect(html).to.contain('<a href="mailto:center@example.jp">c</a>');
       expect(html).to.contain('<a href="#part">d</a>');
       expect(html).to.contain('<a href="/learn">e</a>');
+      // "http:" later in the address does not make a link external.
+      expect(renderMarkdown('[f](mailto:a@example.jp?subject=http:x)', BASE).html).to.contain(
+        '<a href="mailto:a@example.jp?subject=http:x">f</a>',
+      );
+    });
+
+    it('keeps an anchor without an address as it is, reporting nothing', () => {
+      const { html, problems } = renderMarkdown('<a title="t">x</a>', BASE);
+      expect(html).to.contain('<a title="t">x</a>');
+      expect(problems).to.deep.equal([]);
     });
 
     it('keeps links to data:, javascript: and protocol-relative addresses as text only', () => {
@@ -176,6 +186,12 @@ describe('Markdown sanitiser', () => {
       ]);
     });
 
+    it('reads a colon inside a relative path as part of the name, not as a scheme', () => {
+      const { html, problems } = renderMarkdown('![a](images/v:1.png)', BASE);
+      expect(html).to.contain(`<img alt="a" src="${BASE}/images/v%3A1.png" loading="lazy" />`);
+      expect(problems).to.deep.equal([]);
+    });
+
     it('keeps an image without a source as it is', () => {
       const { html, problems } = renderMarkdown('<img alt="空">', BASE);
       expect(html).to.contain('<img alt="空" />');
@@ -225,6 +241,8 @@ describe('Markdown sanitiser', () => {
           relative: `images/a b.${extension}`,
         });
       expect(safeRelativeAssetPath('a..b.png')).to.deep.equal({ relative: 'a..b.png' });
+      // A colon after the first character is part of a name, not a drive letter.
+      expect(safeRelativeAssetPath('images/v:1.png')).to.deep.equal({ relative: 'images/v:1.png' });
     });
   });
 });
