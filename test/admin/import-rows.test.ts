@@ -231,10 +231,15 @@ describe('CSV import: the row checks', () => {
       expect(check({ profession: '' }).profession).to.equal(null);
       const row = check({ profession: '弁護士' });
       expect(row.profession).to.equal(null);
-      expect(row.errors).to.have.length(1);
+      expect(row.errors.map((e) => e.field)).to.deep.equal(['profession']);
       expect(row.errors[0].message).to.match(
         /^職種「弁護士」は選べません。次のいずれかで入力してください：保健師、/,
       );
+    });
+
+    it('gives the trainee role only when the cell is empty', () => {
+      expect(check({ roles: 'スーパーバイザー' }).roles).to.deep.equal(['supervisor']);
+      expect(check({ roles: ' 、 ' }).roles).to.deep.equal(['trainee']);
     });
 
     it('reads roles by label or name, separated by 、 , ・ / or spaces, in the usual order, once each', () => {

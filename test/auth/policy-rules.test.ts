@@ -77,6 +77,8 @@ describe('policy rules', () => {
       expect(
         inOwnMunicipality(person('c', ['coordinator'], null, null), { municipalityId: null }),
       ).to.equal(false);
+      // A person without a municipality is in no one's, whatever the record says.
+      expect(inOwnMunicipality(person('c', ['coordinator'], null, null), here)).to.equal(false);
       expect(inOwnRegion(viewer, here)).to.equal(true);
       expect(inOwnRegion(viewer, there)).to.equal(false);
       expect(inOwnRegion(viewer, undefined)).to.equal(false);
