@@ -160,8 +160,8 @@ export function checkRows(
       else if (role === 'admin') add('roles', 'センター管理者の役割は一括登録では付けられません。');
       else if (!isAdmin && role !== 'trainee')
         add('roles', '市町村担当者が登録できる役割は「受講者」のみです。');
-      // Stryker disable next-line ConditionalExpression: a role listed twice is returned once anyway (ROLES filtered below).
-      else if (!roles.includes(role)) roles.push(role);
+      // A role listed twice comes back once: the result is ROLES filtered by this list.
+      else roles.push(role);
     }
     if (roleTexts.length === 0) roles.push('trainee');
 
