@@ -12,14 +12,14 @@ import type { Geography, Place } from '../../src/organisations/geography.js';
 const NAGANO: Place = {
   id: 'm-nagano',
   name: '長野市',
-  kind: 'city',
+  kind: '市',
   regionId: 'r-nagano',
   regionName: '長野圏域',
 };
 const MATSUMOTO: Place = {
   id: 'm-matsumoto',
   name: '松本市',
-  kind: 'city',
+  kind: '市',
   regionId: 'r-matsumoto',
   regionName: '松本圏域',
 };

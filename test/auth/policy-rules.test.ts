@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Types } from 'mongoose';
-import { NotFoundError } from '../../src/lib/errors.js';
+import { AppError } from '../../src/lib/errors.js';
 import {
   authorize,
   can,
@@ -62,7 +62,9 @@ describe('policy rules', () => {
     });
 
     it('authorize() answers 404 where can() says no, and nothing where it says yes', () => {
-      expect(() => authorize(coordinator, 'user.read', { ...there })).to.throw(NotFoundError);
+      expect(() => authorize(coordinator, 'user.read', { ...there }))
+        .to.throw(AppError)
+        .with.property('status', 404);
       expect(() => authorize(coordinator, 'user.read', { ...here })).not.to.throw();
     });
   });
