@@ -172,15 +172,22 @@ export function checkAnswers(
 export type SubmitResult =
   { kind: 'submitted'; passed: boolean; score: number } | { kind: 'already_submitted' };
 
+export interface Grading {
+  answers: { questionId: string; optionIds: string[]; correct: boolean }[];
+  correctCount: number;
+  /** Whole points out of 100, rounded down. */
+  score: number;
+  passed: boolean;
+}
+
 /**
- * Grades and records a submission exactly once: the update only matches while submittedAt is null,
- * so a second (or concurrent) submission records nothing.
+ * Grades answers: a question counts as right when exactly its right options are chosen (every
+ * right one and nothing else). The score is rounded down, and the pass mark itself passes.
  */
-export async function submitAttempt(
-  learner: Learner,
-  attempt: AttemptView,
-  answers: Map<string, string[]>,
-): Promise<SubmitResult> {
+export function gradeAnswers(
+  attempt: Pick<AttemptView, 'questions' | 'total' | 'passPercent'>,
+  answers: ReadonlyMap<string, string[]>,
+): Grading {
   const graded = attempt.questions.map((question) => {
     const chosen = answers.get(question.id) ?? [];
     const correct =
@@ -190,7 +197,27 @@ export async function submitAttempt(
   });
   const correctCount = graded.filter((g) => g.correct).length;
   const score = attempt.total === 0 ? 0 : Math.floor((correctCount * 100) / attempt.total);
-  const passed = score >= attempt.passPercent;
+  return { answers: graded, correctCount, score, passed: score >= attempt.passPercent };
+}
+
+/** Study time counted for an attempt: from start to submission, at most QUIZ_TIME_CAP_SECONDS. */
+export function secondsCounted(startedAt: Date, submittedAt: Date): number {
+  return Math.min(
+    QUIZ_TIME_CAP_SECONDS,
+    Math.max(0, Math.round((submittedAt.getTime() - startedAt.getTime()) / 1000)),
+  );
+}
+
+/**
+ * Grades and records a submission exactly once: the update only matches while submittedAt is null,
+ * so a second (or concurrent) submission records nothing.
+ */
+export async function submitAttempt(
+  learner: Learner,
+  attempt: AttemptView,
+  answers: Map<string, string[]>,
+): Promise<SubmitResult> {
+  const { answers: graded, correctCount, score, passed } = gradeAnswers(attempt, answers);
   const now = new Date();
   const updated = await QuizAttempt.findOneAndUpdate(
     {
@@ -203,10 +230,7 @@ export async function submitAttempt(
   ).lean();
   if (!updated) return { kind: 'already_submitted' };
 
-  const seconds = Math.min(
-    QUIZ_TIME_CAP_SECONDS,
-    Math.max(0, Math.round((now.getTime() - attempt.startedAt.getTime()) / 1000)),
-  );
+  const seconds = secondsCounted(attempt.startedAt, now);
   const path = `quizzes.${attempt.quizId}`;
   await upsertWithRetry(() =>
     LearnerProgress.updateOne(

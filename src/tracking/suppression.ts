@@ -63,6 +63,7 @@ export function suppressionMarks(
 function smallest(grid: readonly (readonly number[])[], cells: Position[]): Position | undefined {
   let best: Position | undefined;
   for (const cell of cells)
+    // Stryker disable next-line EqualityOperator: of equally small cells either may go (both leave the line safe); the first does.
     if (!best || grid[cell[0]][cell[1]] < grid[best[0]][best[1]]) best = cell;
   return best;
 }

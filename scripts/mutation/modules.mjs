@@ -1,0 +1,69 @@
+/**
+ * The modules under mutation testing (issue #18): where a silent bug costs most. Each names the
+ * source it mutates (a file, or `file:firstLine-lastLine` for part of one) and the focused test
+ * files that exercise it, so a module's run stays short. `npm run test:mutation -- <name>` runs one.
+ */
+export const MODULES = [
+  {
+    name: 'suppression',
+    mutate: ['src/tracking/suppression.ts'],
+    spec: ['test/tracking/suppression.test.ts', 'test/tracking/suppression-rules.test.ts'],
+  },
+  {
+    name: 'numbering',
+    mutate: ['src/certificates/numbering.ts'],
+    spec: ['test/certificates/numbering.test.ts'],
+  },
+  {
+    name: 'markdown',
+    mutate: ['src/courses/markdown.ts'],
+    spec: ['test/courses/markdown-sanitiser.test.ts'],
+  },
+  {
+    name: 'quiz-grading',
+    // checkAnswers, gradeAnswers and secondsCounted: the rules submitAttempt records.
+    mutate: ['src/learning/quiz.service.ts:128-209'],
+    spec: ['test/learning/quiz-grading-rules.test.ts'],
+  },
+  {
+    name: 'csv-import',
+    mutate: ['src/admin/import/validate.ts'],
+    spec: ['test/admin/import-rows.test.ts'],
+  },
+  {
+    name: 'passwords',
+    mutate: ['src/auth/password.ts', 'src/auth/tokens.ts'],
+    spec: ['test/auth/password.test.ts', 'test/auth/tokens.test.ts'],
+  },
+  {
+    name: 'throttle',
+    mutate: ['src/auth/throttle.ts'],
+    spec: ['test/auth/throttle.test.ts', 'test/security/signin.test.ts'],
+  },
+  {
+    name: 'policy',
+    mutate: ['src/auth/policy.ts'],
+    spec: ['test/auth/policy-rules.test.ts'],
+  },
+  {
+    name: 'anonymisation',
+    mutate: ['src/case-studies/anonymisation*.ts'],
+    spec: ['test/case-studies/anonymisation.test.ts'],
+  },
+  {
+    name: 'review-release',
+    // decide (recording the decision and releasing the round), saveAnswers, decidedRounds.
+    mutate: ['src/reviews/review.service.ts:90-214'],
+    spec: ['test/reviews/flow.test.ts', 'test/reviews/completion.test.ts'],
+  },
+  {
+    name: 'read-caches',
+    mutate: ['src/cache/*.ts'],
+    spec: ['test/cache/*.test.ts'],
+  },
+  {
+    name: 'journal',
+    mutate: ['src/store/durability/journal-writer.ts', 'src/store/durability/index.ts'],
+    spec: ['test/store/durability.test.ts', 'test/store/durability-ordering.test.ts'],
+  },
+];
