@@ -163,12 +163,16 @@ async function serve(): Promise<void> {
       if (message.kind === 'costs-reset') {
         if (message.profile) await profiler.start();
         costs.reset();
-        process.send!({ kind: 'costs', ...costs.report() } satisfies CostsReply);
+        process.send!({
+          kind: 'costs',
+          ...costs.report(),
+          memory: memoryMb(),
+        } satisfies CostsReply);
       }
       if (message.kind === 'costs') {
         const report = costs.report();
         await profiler.stop();
-        process.send!({ kind: 'costs', ...report } satisfies CostsReply);
+        process.send!({ kind: 'costs', ...report, memory: memoryMb() } satisfies CostsReply);
       }
       if (message.kind === 'stop') {
         // At once, without closing the database under requests still queued (a saturated app
@@ -234,6 +238,8 @@ interface RouteCost {
 }
 interface CostsReply {
   kind: 'costs';
+  /** process.memoryUsage() of the app when the report was made, MB. */
+  memory: Record<string, number>;
   /** Since the reset: the whole process (requests and everything else), and requests served. */
   total: RouteCost;
   /** Per request kind (the client's x-bench-kind header), exact only when requests run one at a time. */
@@ -263,6 +269,13 @@ function costProfiler() {
       session = null;
     },
   };
+}
+
+/** process.memoryUsage() in MB, rounded. */
+function memoryMb(): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(process.memoryUsage()).map(([key, bytes]) => [key, Math.round(bytes / 2 ** 20)]),
+  );
 }
 
 /** Driver housekeeping, not caused by requests. */
@@ -320,7 +333,7 @@ function costAccounting(
       requests = 0;
       byKind = new Map();
     },
-    report(): Omit<CostsReply, 'kind'> {
+    report(): Omit<CostsReply, 'kind' | 'memory'> {
       return {
         total: {
           requests,
@@ -926,6 +939,13 @@ function printPhase(result: PhaseResult): void {
   for (const [i, cost] of (result.costs ?? []).entries()) {
     console.log(
       `  app${result.costs!.length > 1 ? ` ${i + 1}` : ''} per request served (${cost.total.requests}, failed sign-ins included): ${describeCost(cost.total)}`,
+    );
+    console.log(
+      `  app${result.costs!.length > 1 ? ` ${i + 1}` : ''} memory at the end (MB): ${Object.entries(
+        cost.memory,
+      )
+        .map(([key, mb]) => `${key} ${mb}`)
+        .join(', ')}`,
     );
   }
 }
