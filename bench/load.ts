@@ -897,6 +897,11 @@ async function costPhase(app: AppProcess, users: User[], lessons: Lesson[], seco
       `  ${kind.padEnd(22)} ×${String(cost.requests).padStart(5)}: ${describeCost(cost)}`,
     );
   }
+  console.log(
+    `  app memory (MB): ${Object.entries(costs.memory)
+      .map(([key, mb]) => `${key} ${mb}`)
+      .join(', ')}`,
+  );
   const counted = Object.values(costs.byKind).reduce((sum, c) => sum + c.cpuUs, 0);
   console.log(
     `  not in any request: ${((costs.total.cpuUs - counted) / 1000).toFixed(0)} ms CPU of ${(costs.total.cpuUs / 1000).toFixed(0)} ms`,
