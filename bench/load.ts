@@ -19,9 +19,16 @@
  * highest sampled). The last line is the think-time run of one process:
  *   load: N users, p50 X ms, p95 Y ms, p99 Z ms, errors E, rss R MB, saturation S req/s
  *
+ * Before them, phase 0 measures what each kind of request costs the app, which unlike latency
+ * does not depend on what else runs on the machine: the CPU time of the app process (every
+ * thread) and the store commands, per request kind, with requests sent one at a time (see
+ * costPhase). Phases 1–4 print the same per request served, over the whole phase.
+ *
  * Options (env): BENCH_USERS (200), BENCH_SECONDS (30 per phase), BENCH_THINK_MS (1000),
- * BENCH_FAILED_LOGINS (20 a second), BENCH_PHASES (e.g. "1,2": a subset), STORE_FSYNC (always),
- * BENCH_CPU_PROF=<dir> (each app process writes a V8 CPU profile there when it exits).
+ * BENCH_FAILED_LOGINS (20 a second), BENCH_PHASES (e.g. "0,1": a subset of 0,1,2,3,4), STORE_FSYNC
+ * (always), BENCH_CPU_PROF=<dir> (each app process writes a V8 CPU profile there when it exits),
+ * BENCH_COST_SECONDS (10: phase 0's user requests), BENCH_COST_SIGNINS (40: its failed
+ * sign-ins), BENCH_COST_PROF=<file> (a CPU profile of the app's main thread during phase 0).
  * BENCH_KILL=N runs the crash check instead: N rounds of the no-think load on one process, each
  * ended by a SIGKILL of the app at a random moment; after a restart on the same data, every
  * acknowledged write (a 303 to 読了にする or to a quiz submission) must be there, and no lesson
@@ -29,7 +36,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -83,7 +90,17 @@ async function serve(): Promise<void> {
   const { LearnerProgress } = await import('../src/learning/learner-progress.model.js');
   const { QuizAttempt } = await import('../src/learning/quiz-attempt.model.js');
   const mongoose = (await import('mongoose')).default;
+  const { startStore } = await import('../src/store/index.js');
 
+  // The embedded store in this process, as connectDatabase would start it (DATA_DIR/store), but
+  // held here so that its command counts can be read (costs below).
+  const externalUri = process.env.BENCH_MONGODB_URI || null;
+  const store = externalUri
+    ? null
+    : await startStore({
+        dataDir: path.join(process.env.BENCH_DATA_DIR!, 'store'),
+        fsync: (process.env.STORE_FSYNC ?? 'always') as 'always' | 'batch' | 'never',
+      });
   const config = loadConfig({
     NODE_ENV: 'production',
     PORT: '0',
@@ -94,7 +111,7 @@ async function serve(): Promise<void> {
     SESSION_SECRET: process.env.BENCH_SESSION_SECRET!,
     STORE_FSYNC: process.env.STORE_FSYNC ?? 'always',
     LOG_LEVEL: 'error',
-    ...databaseEnv(process.env.BENCH_MONGODB_URI || null),
+    ...databaseEnv(externalUri ?? `${store!.uri}/tsunagu`),
   });
   const logger = createLogger(config.log);
   const catalog = await loadCatalog(config.coursesDir);
@@ -132,6 +149,8 @@ async function serve(): Promise<void> {
 
   const app = createApp({ config, logger, database, catalog });
   const server = http.createServer(app);
+  const costs = costAccounting(server, store);
+  const profiler = costProfiler();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   process.send!({
     kind: 'ready',
@@ -139,8 +158,22 @@ async function serve(): Promise<void> {
     users,
   } satisfies Ready);
 
-  process.on('message', (message: CheckRequest | { kind: 'stop' }) => {
+  process.on('message', (message: CheckRequest | CostsRequest | { kind: 'stop' }) => {
     void (async () => {
+      if (message.kind === 'costs-reset') {
+        if (message.profile) await profiler.start();
+        costs.reset();
+        process.send!({
+          kind: 'costs',
+          ...costs.report(),
+          memory: memoryMb(),
+        } satisfies CostsReply);
+      }
+      if (message.kind === 'costs') {
+        const report = costs.report();
+        await profiler.stop();
+        process.send!({ kind: 'costs', ...report, memory: memoryMb() } satisfies CostsReply);
+      }
       if (message.kind === 'stop') {
         // At once, without closing the database under requests still queued (a saturated app
         // would print every one of them failing). Writes are already durable (fsync per write).
@@ -187,6 +220,130 @@ async function serve(): Promise<void> {
       }
     })();
   });
+}
+
+// ── costs: CPU time and store commands per request ──────────────────────────────────────────
+
+interface CostsRequest {
+  kind: 'costs-reset' | 'costs';
+  /** With costs-reset: write a CPU profile of the main thread until the next report (BENCH_COST_PROF). */
+  profile?: boolean;
+}
+interface RouteCost {
+  requests: number;
+  /** CPU time of the app process (every thread: user + system) while these requests ran, µs. */
+  cpuUs: number;
+  /** Store commands answered while these requests ran, by "<command> <collection>". */
+  commands: Record<string, number>;
+}
+interface CostsReply {
+  kind: 'costs';
+  /** process.memoryUsage() of the app when the report was made, MB. */
+  memory: Record<string, number>;
+  /** Since the reset: the whole process (requests and everything else), and requests served. */
+  total: RouteCost;
+  /** Per request kind (the client's x-bench-kind header), exact only when requests run one at a time. */
+  byKind: Record<string, RouteCost>;
+}
+
+/**
+ * A V8 CPU profile of the app's main thread between a costs-reset and the next report, written
+ * to the file BENCH_COST_PROF names (summarise it with bench/profile-top.ts).
+ */
+function costProfiler() {
+  let session: import('node:inspector/promises').Session | null = null;
+  return {
+    async start() {
+      const { Session } = await import('node:inspector/promises');
+      session = new Session();
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 100 });
+      await session.post('Profiler.start');
+    },
+    async stop() {
+      if (!session) return;
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(process.env.BENCH_COST_PROF!, JSON.stringify(profile));
+      session.disconnect();
+      session = null;
+    },
+  };
+}
+
+/** process.memoryUsage() in MB, rounded. */
+function memoryMb(): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(process.memoryUsage()).map(([key, bytes]) => [key, Math.round(bytes / 2 ** 20)]),
+  );
+}
+
+/** Driver housekeeping, not caused by requests. */
+const HOUSEKEEPING = new Set(['hello', 'ismaster', 'isMaster', 'ping', 'endSessions']);
+
+/**
+ * Counts CPU time and store commands of the app process between a reset and a report: in total,
+ * and attributed to each request kind from the request's start to its response's end (which is
+ * exact when requests come one at a time: the cost phase). Work left after a response (a change
+ * feed event, a late write) lands on the next request of whatever kind.
+ */
+function costAccounting(
+  server: http.Server,
+  store: { commandCounts(): Record<string, number> } | null,
+) {
+  const commandCounts = () => {
+    const counts = store?.commandCounts() ?? {};
+    for (const key of Object.keys(counts))
+      if (HOUSEKEEPING.has(key.split(' ')[0])) delete counts[key];
+    return counts;
+  };
+  const cpuUs = () => {
+    const cpu = process.cpuUsage();
+    return cpu.user + cpu.system;
+  };
+  const diff = (after: Record<string, number>, before: Record<string, number>) =>
+    Object.fromEntries(
+      Object.entries(after)
+        .map(([key, n]): [string, number] => [key, n - (before[key] ?? 0)])
+        .filter(([, n]) => n > 0),
+    );
+  const add = (into: Record<string, number>, from: Record<string, number>) => {
+    for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n;
+  };
+  let start = { cpu: cpuUs(), commands: commandCounts() };
+  let requests = 0;
+  let byKind = new Map<string, RouteCost>();
+  server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    requests++;
+    const kind = req.headers['x-bench-kind'];
+    if (typeof kind !== 'string') return;
+    const before = { cpu: cpuUs(), commands: commandCounts() };
+    res.once('finish', () => {
+      const key = `${kind} ${res.statusCode}`;
+      const cost = byKind.get(key) ?? { requests: 0, cpuUs: 0, commands: {} };
+      cost.requests++;
+      cost.cpuUs += cpuUs() - before.cpu;
+      add(cost.commands, diff(commandCounts(), before.commands));
+      byKind.set(key, cost);
+    });
+  });
+  return {
+    reset() {
+      start = { cpu: cpuUs(), commands: commandCounts() };
+      requests = 0;
+      byKind = new Map();
+    },
+    report(): Omit<CostsReply, 'kind' | 'memory'> {
+      return {
+        total: {
+          requests,
+          cpuUs: cpuUs() - start.cpu,
+          commands: diff(commandCounts(), start.commands),
+        },
+        byKind: Object.fromEntries(byKind),
+      };
+    },
+  };
 }
 
 // ── processes ─────────────────────────────────────────────────────────────────────────────────
@@ -251,7 +408,13 @@ interface Reply {
   ms: number;
 }
 
-type SendOptions = { cookie?: string; form?: Record<string, string | string[]>; address: string };
+type SendOptions = {
+  cookie?: string;
+  form?: Record<string, string | string[]>;
+  address: string;
+  /** What the request is, for the app's cost accounting (header x-bench-kind). */
+  kind?: string;
+};
 
 /**
  * One request. A keep-alive socket the server closed just as it was reused fails with
@@ -293,6 +456,7 @@ function sendOnce(
     accept: 'text/html',
   };
   if (options.cookie) headers.cookie = options.cookie;
+  if (options.kind) headers['x-bench-kind'] = options.kind;
   if (body) {
     headers['content-type'] = 'application/x-www-form-urlencoded';
     headers['content-length'] = Buffer.byteLength(body);
@@ -447,6 +611,7 @@ async function runUser(
         cookie: user.cookie,
         address: user.address,
         form: form && { ...form, _csrf: user.csrf },
+        kind,
       });
       return record(kind, reply, expected) ? reply : null;
     } catch (error) {
@@ -538,6 +703,7 @@ async function startFailedSignIns(
       cookie: session.cookie,
       address: `198.51.100.${n % 40}`,
       form: { email, password: `wrong-guess-${n}`, _csrf: session.csrf },
+      kind: 'failed sign-in',
     }).then(
       (reply) => {
         samples.push(reply.ms);
@@ -577,6 +743,7 @@ interface PhaseResult {
   rss: number;
   attack?: string;
   errorKinds: Map<string, number>;
+  costs?: CostsReply[];
 }
 
 const percentile = (sorted: number[], p: number) =>
@@ -590,7 +757,13 @@ async function phase(
   pids: number[],
   users: User[],
   lessons: Lesson[],
-  options: { seconds: number; think: number; failedPerSecond: number; killAfterMs?: () => void },
+  options: {
+    seconds: number;
+    think: number;
+    failedPerSecond: number;
+    /** The app processes, to report their CPU time and store commands per request. */
+    apps?: AppProcess[];
+  },
 ): Promise<PhaseResult & { stats: Stats }> {
   const waited = await settle(ports);
   if (waited > 1) console.log(`\n(waited ${waited.toFixed(0)} s for the app to drain its backlog)`);
@@ -603,6 +776,7 @@ async function phase(
           options.failedPerSecond,
         )
       : null;
+  if (options.apps) await Promise.all(options.apps.map((app) => askCosts(app, 'costs-reset')));
   let rss = 0;
   const sampler = setInterval(() => {
     rss = Math.max(
@@ -621,6 +795,9 @@ async function phase(
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const costs = options.apps
+    ? await Promise.all(options.apps.map((app) => askCosts(app, 'costs')))
+    : undefined;
   clearInterval(sampler);
   rss = Math.max(
     rss,
@@ -648,8 +825,87 @@ async function phase(
           .join(', ')}), p95 ${percentile(attackSorted, 95).toFixed(0)} ms`
       : undefined,
     errorKinds: stats.errorKinds,
+    costs,
     stats,
   };
+}
+
+function askCosts(
+  app: AppProcess,
+  kind: CostsRequest['kind'],
+  profile = false,
+): Promise<CostsReply> {
+  return new Promise((resolve) => {
+    const listener = (message: { kind: string }) => {
+      if (message.kind !== 'costs') return;
+      app.child.off('message', listener);
+      resolve(message as CostsReply);
+    };
+    app.child.on('message', listener);
+    app.child.send({ kind, profile } satisfies CostsRequest);
+  });
+}
+
+/** "12.3 ms CPU, 4.5 commands (update sessions 1.0, find quiz_attempts 0.5 …)" per request. */
+function describeCost(cost: RouteCost, requests = cost.requests): string {
+  const per = (n: number) => n / Math.max(1, requests);
+  const commands = Object.entries(cost.commands).sort((a, b) => b[1] - a[1]);
+  const total = commands.reduce((sum, [, n]) => sum + n, 0);
+  return (
+    `${(per(cost.cpuUs) / 1000).toFixed(2)} ms CPU, ${per(total).toFixed(2)} store commands` +
+    (commands.length
+      ? ` (${commands.map(([key, n]) => `${key} ${per(n).toFixed(2)}`).join(', ')})`
+      : '')
+  );
+}
+
+/**
+ * Phase 0, the cost of each kind of request: the users' requests one at a time (one user after
+ * the other, no think time), then failed sign-ins one at a time (the background attack's mix),
+ * so that the app's CPU time and store commands between a request's start and its response's
+ * end belong to that request alone. Load-independent, unlike latency: on the shared machine
+ * others' work does not count in this process's CPU time.
+ */
+async function costPhase(app: AppProcess, users: User[], lessons: Lesson[], seconds: number) {
+  const stats = newStats();
+  const run = async (ms: number) => {
+    const each = ms / users.length;
+    for (const user of users) await runUser([app.port], user, lessons, Date.now() + each, 0, stats);
+  };
+  await run(Math.min(3000, seconds * 300)); // warm-up (JIT, caches), not counted
+  await askCosts(app, 'costs-reset', !!process.env.BENCH_COST_PROF);
+  await run(seconds * 1000);
+  const realEmails = users.map((u) => u.email);
+  for (let n = 0; n < Number(process.env.BENCH_COST_SIGNINS ?? 40); n++) {
+    const email =
+      n % 4 === 0
+        ? realEmails[(n / 4) % Math.min(10, realEmails.length)]
+        : `nobody-${n % 97}@example.jp`;
+    const page = await send(app.port, 'GET', '/login', { address: `198.51.100.${n % 40}` });
+    await send(app.port, 'POST', '/login', {
+      cookie: cookieIn(page.setCookie),
+      address: `198.51.100.${n % 40}`,
+      form: { email, password: `wrong-guess-${n}`, _csrf: csrfIn(page.body) },
+      kind: 'failed sign-in',
+    });
+  }
+  const costs = await askCosts(app, 'costs');
+  console.log(`
+0. cost per request, one at a time (${stats.samples.length} user requests, errors ${stats.errors})`);
+  for (const [kind, cost] of Object.entries(costs.byKind).sort()) {
+    console.log(
+      `  ${kind.padEnd(22)} ×${String(cost.requests).padStart(5)}: ${describeCost(cost)}`,
+    );
+  }
+  console.log(
+    `  app memory (MB): ${Object.entries(costs.memory)
+      .map(([key, mb]) => `${key} ${mb}`)
+      .join(', ')}`,
+  );
+  const counted = Object.values(costs.byKind).reduce((sum, c) => sum + c.cpuUs, 0);
+  console.log(
+    `  not in any request: ${((costs.total.cpuUs - counted) / 1000).toFixed(0)} ms CPU of ${(costs.total.cpuUs / 1000).toFixed(0)} ms`,
+  );
 }
 
 /**
@@ -685,6 +941,18 @@ function printPhase(result: PhaseResult): void {
       `  errors by kind: ${[...result.errorKinds].map(([k, n]) => `${k} ×${n}`).join(', ')}`,
     );
   if (result.attack) console.log(`  background: ${result.attack}`);
+  for (const [i, cost] of (result.costs ?? []).entries()) {
+    console.log(
+      `  app${result.costs!.length > 1 ? ` ${i + 1}` : ''} per request served (${cost.total.requests}, failed sign-ins included): ${describeCost(cost.total)}`,
+    );
+    console.log(
+      `  app${result.costs!.length > 1 ? ` ${i + 1}` : ''} memory at the end (MB): ${Object.entries(
+        cost.memory,
+      )
+        .map(([key, mb]) => `${key} ${mb}`)
+        .join(', ')}`,
+    );
+  }
 }
 
 async function signInAll(
@@ -700,7 +968,9 @@ async function signInAll(
     csrf: '',
     next: i,
   }));
-  await pool(users, 8, async (user) => signIn(ports[user.next % ports.length], user));
+  // Two at a time: the app hashes one password at a time anyway, and a longer queue of sign-ins
+  // only makes each wait longer (past the 30 s timeout on a loaded machine).
+  await pool(users, 2, async (user) => signIn(ports[user.next % ports.length], user));
   return users;
 }
 
@@ -718,7 +988,7 @@ async function bench(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 30);
   const think = Number(process.env.BENCH_THINK_MS ?? 1000);
   const failedPerSecond = Number(process.env.BENCH_FAILED_LOGINS ?? 20);
-  const phases = new Set((process.env.BENCH_PHASES ?? '1,2,3,4').split(','));
+  const phases = new Set((process.env.BENCH_PHASES ?? '0,1,2,3,4').split(','));
   const lessons = await lessonList();
   const secret = randomBytes(32).toString('hex');
   const dirs: string[] = [];
@@ -736,41 +1006,36 @@ async function bench(): Promise<void> {
   const runPhase = async (
     n: number,
     name: string,
-    ports: number[],
-    pids: number[],
+    apps: AppProcess[],
     users: User[],
   ): Promise<boolean> => {
     if (!phases.has(String(n))) return false;
     const load = n % 2 === 1 ? { think, failedPerSecond } : { think: 0, failedPerSecond: 0 };
-    const r = await phase(name, ports, pids, users, lessons, { seconds, ...load });
+    const ports = apps.map((app) => app.port);
+    const pids = apps.map((app) => app.child.pid!);
+    const r = await phase(name, ports, pids, users, lessons, { seconds, apps, ...load });
     printPhase(r);
     results[n] = r;
     return true;
   };
   try {
-    if (phases.has('1') || phases.has('2')) {
+    if (phases.has('0') || phases.has('1') || phases.has('2')) {
       const one = await startApp({
         BENCH_DATA_DIR: dataDir(),
         BENCH_SESSION_SECRET: secret,
         BENCH_CREATE_USERS: String(userCount),
       });
-      const pids = [one.child.pid!];
       try {
         const users = await signInAll([one.port], one.users, userCount);
-        await runPhase(
-          1,
-          '1. one app process, embedded store, think time',
-          [one.port],
-          pids,
-          users,
-        );
-        await runPhase(
-          2,
-          '2. one app process, no think time (saturation)',
-          [one.port],
-          pids,
-          users,
-        );
+        if (phases.has('0'))
+          await costPhase(
+            one,
+            users.slice(0, 10),
+            lessons,
+            Number(process.env.BENCH_COST_SECONDS ?? 10),
+          );
+        await runPhase(1, '1. one app process, embedded store, think time', [one], users);
+        await runPhase(2, '2. one app process, no think time (saturation)', [one], users);
       } finally {
         await stopApp(one);
       }
@@ -787,15 +1052,13 @@ async function bench(): Promise<void> {
         const first = await startApp({ ...common, BENCH_CREATE_USERS: String(userCount) });
         const second = await startApp(common);
         const ports = [first.port, second.port];
-        const pids = [first.child.pid!, second.child.pid!];
         try {
           const users = await signInAll(ports, first.users, userCount);
           if (
             await runPhase(
               3,
               '3. two app processes sharing `npm run db`, think time',
-              ports,
-              pids,
+              [first, second],
               users,
             )
           )
@@ -803,8 +1066,7 @@ async function bench(): Promise<void> {
           await runPhase(
             4,
             '4. two app processes sharing `npm run db`, no think time (saturation)',
-            ports,
-            pids,
+            [first, second],
             users,
           );
         } finally {

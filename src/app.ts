@@ -31,7 +31,7 @@ import { configureMetrics } from './metrics/collectors.js';
 import { httpMetrics } from './metrics/http-metrics.js';
 import { metricsRouter } from './metrics/metrics.routes.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
-import { flash } from './http/flash.js';
+import { flash, flashCookie } from './http/flash.js';
 import { navigationFor } from './http/navigation.js';
 import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security.js';
@@ -100,6 +100,8 @@ export function createApp(deps: AppDeps): Express {
   );
 
   app.use(bodyParsers());
+  // Before the session, so that the session's cookie is the first Set-Cookie of a response.
+  app.use(flashCookie({ secret: config.sessionSecret, secure: config.isProduction }));
   app.use(
     sessionMiddleware({
       secret: config.sessionSecret,

@@ -1,6 +1,6 @@
 import type { Program } from '../courses/catalog.types.js';
 import type { Learner } from './learner.js';
-import { loadProgramProgress } from './progress.service.js';
+import { computeProgramProgress, getProgress, loadProgramProgress } from './progress.service.js';
 
 /** A learner has completed a program (the certificate issue listens). */
 export interface ProgramCompletedEvent {
@@ -25,6 +25,10 @@ export function onProgramCompleted(listener: ProgramCompletedListener): () => vo
  * learner and program).
  */
 export async function emitIfProgramCompleted(learner: Learner, program: Program): Promise<boolean> {
+  // Nearly every call comes before the last module is done: the case study (one more read) is
+  // asked about only once the modules alone would complete the program.
+  const summary = await getProgress(learner, program.id);
+  if (!computeProgramProgress(program, summary, true).completed) return false;
   const progress = await loadProgramProgress(learner, program);
   if (!progress.completed) return false;
   const event = { userId: String(learner.userId), programId: program.id, at: new Date() };

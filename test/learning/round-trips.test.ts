@@ -1,0 +1,52 @@
+import { expect } from 'chai';
+import { readCaches } from '../../src/cache/read-caches.js';
+import { createTestApp, testStore, type TestApp } from '../helpers/app.js';
+import { signIn } from '../helpers/auth.js';
+import { eventually } from '../helpers/eventually.js';
+import { buildUser } from '../helpers/factories.js';
+
+const LESSON = '/learn/basic-training/understanding/numbers';
+
+/** The commands the shared embedded store answered during `run`, by "<command> <collection>". */
+async function commandsDuring(run: () => Promise<unknown>): Promise<Record<string, number>> {
+  const store = (await testStore())!;
+  const before = store.commandCounts();
+  await run();
+  const after = store.commandCounts();
+  return Object.fromEntries(
+    Object.entries(after)
+      .map(([key, n]): [string, number] => [key, n - (before[key] ?? 0)])
+      .filter(([key, n]) => n > 0 && !/^(hello|ismaster|isMaster|ping|getMore)\b/.test(key)),
+  );
+}
+
+describe('database round trips of marking a lesson read (bench:load’s busiest write)', function () {
+  let t: TestApp;
+  before(async function () {
+    if (!testStore()) this.skip(); // counts commands of the embedded store
+    t = await createTestApp();
+    await eventually(() => readCaches()?.feed.live === true, 'the change feed is live');
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('writes the lesson and the summary, and neither reads the case study nor touches the session', async () => {
+    const { user, password } = await buildUser({ roles: ['trainee'] });
+    const me = await signIn(t.app, user, password);
+    await me.get(LESSON).expect(200);
+    let location = '';
+    const commands = await commandsDuring(async () => {
+      const read = await me.post(`${LESSON}/read`).expect(303);
+      location = read.headers.location;
+      const page = await me.get(location).expect(200);
+      expect(page.text).to.contain('を読了にしました。');
+    });
+    expect(commands['update lesson_progress'], 'the lesson record').to.equal(1);
+    expect(commands['update learner_progress'], 'the summary').to.equal(1);
+    // The program needs an approved case study, but its modules are far from done.
+    expect(commands['find case_studies'] ?? 0, 'case-study reads').to.equal(0);
+    const session = Object.keys(commands).filter((key) => key.endsWith(' sessions'));
+    expect(session, 'session reads and writes').to.deep.equal([]);
+  });
+});
