@@ -79,36 +79,20 @@ export async function restoreDatabase(
 
   const metadata = new Map<string, CollectionMetadata>();
   const counts = new Map<string, number>();
-  let archiveDb: string | null = null;
   try {
     for (const name of existing) await db.collection(name).drop();
 
-    const extract = tar.extract();
-    const consume = async () => {
-      for await (const entry of extract) {
-        const what = entry.header.type === 'file' ? entryOf(entry.header.name) : null;
-        if (!what) {
-          entry.resume();
-          continue;
-        }
-        if (archiveDb !== null && what.db !== archiveDb) {
-          throw new Error(`the archive holds more than one database (${archiveDb}, ${what.db})`);
-        }
-        archiveDb = what.db;
-        if (what.kind === 'metadata') {
-          const parts: Buffer[] = [];
-          for await (const chunk of entry) parts.push(chunk as Buffer);
-          metadata.set(what.collection, parseMetadata(Buffer.concat(parts).toString('utf8')));
-          continue;
-        }
-        await insertAll(db, what.collection, entry, metadata.get(what.collection), (n) => {
-          counts.set(what.collection, n);
-          options.onProgress?.({ collection: what.collection, documents: n });
-        });
-        counts.set(what.collection, counts.get(what.collection) ?? 0);
+    await forEachArchiveEntry(archive, async (what, entry) => {
+      if (what.kind === 'metadata') {
+        metadata.set(what.collection, parseMetadata(await readAll(entry)));
+        return;
       }
-    };
-    await Promise.all([pipeline(createReadStream(archive), createGunzip(), extract), consume()]);
+      await insertAll(db, what.collection, entry, metadata.get(what.collection), (n) => {
+        counts.set(what.collection, n);
+        options.onProgress?.({ collection: what.collection, documents: n });
+      });
+      counts.set(what.collection, counts.get(what.collection) ?? 0);
+    });
 
     const restored: RestoredCollection[] = [];
     const names = [...new Set([...metadata.keys(), ...counts.keys()])].sort();
@@ -141,8 +125,39 @@ export async function restoreDatabase(
  * problem; returns the number of collections.
  */
 async function inspectArchive(archive: string): Promise<number> {
-  const extract = tar.extract();
   const collections = new Set<string>();
+  await forEachArchiveEntry(archive, async (what, entry) => {
+    collections.add(what.collection);
+    try {
+      if (what.kind === 'metadata') {
+        parseMetadata(await readAll(entry));
+        return;
+      }
+      const splitter = new BsonSplitter();
+      for await (const chunk of entry) {
+        for (const bytes of splitter.push(chunk as Buffer)) decodeExact(bytes);
+      }
+      splitter.end();
+    } catch (error) {
+      throw new Error(`${entry.header.name}: ${(error as Error).message}`, { cause: error });
+    }
+  });
+  if (collections.size === 0) throw new Error('it holds no collection');
+  return collections.size;
+}
+
+type ArchiveEntry = NonNullable<ReturnType<typeof entryOf>>;
+type TarEntry = AsyncIterable<unknown> & { header: { name: string }; resume(): void };
+
+/**
+ * Streams the archive's files in order to `onEntry` (metadata and documents of one database;
+ * anything else is skipped), refusing an archive that holds more than one database.
+ */
+async function forEachArchiveEntry(
+  archive: string,
+  onEntry: (what: ArchiveEntry, entry: TarEntry) => Promise<void>,
+): Promise<void> {
+  const extract = tar.extract();
   let archiveDb: string | null = null;
   const consume = async () => {
     for await (const entry of extract) {
@@ -155,31 +170,16 @@ async function inspectArchive(archive: string): Promise<number> {
         throw new Error(`it holds more than one database (${archiveDb}, ${what.db})`);
       }
       archiveDb = what.db;
-      collections.add(what.collection);
-      if (what.kind === 'metadata') {
-        const parts: Buffer[] = [];
-        for await (const chunk of entry) parts.push(chunk as Buffer);
-        try {
-          parseMetadata(Buffer.concat(parts).toString('utf8'));
-        } catch (error) {
-          throw new Error(`${entry.header.name}: ${(error as Error).message}`, { cause: error });
-        }
-        continue;
-      }
-      const splitter = new BsonSplitter();
-      try {
-        for await (const chunk of entry) {
-          for (const bytes of splitter.push(chunk as Buffer)) decodeExact(bytes);
-        }
-        splitter.end();
-      } catch (error) {
-        throw new Error(`${entry.header.name}: ${(error as Error).message}`, { cause: error });
-      }
+      await onEntry(what, entry);
     }
   };
   await Promise.all([pipeline(createReadStream(archive), createGunzip(), extract), consume()]);
-  if (collections.size === 0) throw new Error('it holds no collection');
-  return collections.size;
+}
+
+async function readAll(entry: AsyncIterable<unknown>): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const chunk of entry) parts.push(chunk as Buffer);
+  return Buffer.concat(parts).toString('utf8');
 }
 
 async function createCollection(db: Db, name: string, meta: CollectionMetadata | undefined) {
