@@ -106,6 +106,7 @@ function hashWorker(): Worker {
   // Stryker disable next-line ObjectLiteral,BooleanLiteral,ArrayDeclaration: the thread is started once per process, before any mutant is active
   const started = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
   started.unref();
+  // Stryker disable next-line StringLiteral: registered once per process, before any mutant is active
   started.on('message', (reply: HashReply) => {
     const pending = pendingHashes.get(reply.id);
     // Stryker disable next-line ConditionalExpression: every reply answers a pending request

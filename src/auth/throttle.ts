@@ -162,16 +162,20 @@ export async function recordAttempt(limits: Limit[], now = new Date()): Promise<
         $set: { expiresAt: new Date(now.getTime() + WINDOW_MS) },
       },
       { upsert: true },
-      // Stryker disable all: reached only when two first attempts race to create the key, which
-      // the embedded store serialises (no duplicate key to catch)
-    ).catch(async (error: unknown) => {
-      // Created by a parallel request: add to it.
-      if (!isDuplicateKey(error)) throw error;
-      await recordAttempt([{ key, max }], now);
-    });
-    // Stryker restore all
+    ).catch(recordAgain(key, max, now));
   }
 }
+
+// Stryker disable all: reached only when two first attempts race to create the key, which the
+// embedded store serialises (no duplicate key to catch)
+/** The handler of a failed recordAttempt: created by a parallel request, so add to it. */
+function recordAgain(key: string, max: number, now: Date) {
+  return async (error: unknown): Promise<void> => {
+    if (!isDuplicateKey(error)) throw error;
+    await recordAttempt([{ key, max }], now);
+  };
+}
+// Stryker restore all
 
 /** A successful sign-in clears the account's attempts (not the address's). */
 export async function clearAttempts(key: string): Promise<void> {

@@ -190,6 +190,9 @@ describe('password hashing under load', () => {
   it('runs one hash at a time, lets 16 wait, and refuses the rest at once (503, Japanese)', async () => {
     const hash = await hashPassword('a long enough passphrase', { N: 1024, r: 8, p: 1 });
     const started = Date.now();
+    const one = verifyPassword('a long enough passphrase', hash);
+    expect(hashingSaturated()).to.equal(false); // one running, none waiting
+    await one;
     const pending = Promise.allSettled(
       Array.from({ length: 30 }, () => verifyPassword('a long enough passphrase', hash)),
     );

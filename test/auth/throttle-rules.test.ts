@@ -248,6 +248,7 @@ describe('throttle rules', () => {
       let error: unknown;
       await reserveAttempt([{ key, max: 5 }], NOW).catch((e: unknown) => (error = e));
       expect(error).to.be.instanceOf(Error);
+      expect((error as Error).message).to.contain("'attempts' must be an array");
     });
 
     it('lets parallel reservations on a new key pass only up to the limit', async () => {
