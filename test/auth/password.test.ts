@@ -12,12 +12,15 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import type { AppError } from '../../src/lib/errors.js';
+import { AppError } from '../../src/lib/errors.js';
 import {
   PASSWORD_MIN_LENGTH,
   generatePassword,
   hashPassword,
+  hashingSaturated,
+  verifyAgainstDummy,
   isCommonPassword,
+  isHashingBusy,
   passwordProblem,
   verifyPassword,
 } from '../../src/auth/password.js';
@@ -45,6 +48,44 @@ describe('passwords', () => {
       expect(await verifyPassword('another passphrase', cheap)).to.equal(true);
       expect(await verifyPassword('x', 'plain-text')).to.equal(false);
       expect(await verifyPassword('x', 'scrypt$N=999999999,r=8,p=1$abc$def')).to.equal(false);
+    });
+  });
+
+  describe('verifyPassword edges', () => {
+    it('compares the NFKC form: full-width letters match their ASCII password', async () => {
+      const hash = await hashPassword('shinano-river-2026', { N: 1024, r: 8, p: 1 });
+      expect(await verifyPassword('ｓｈｉｎａｎｏ－ｒｉｖｅｒ－２０２６', hash)).to.equal(true);
+    });
+
+    it('passes on an error of the hashing thread (a cost scrypt refuses)', async () => {
+      let error: unknown;
+      await verifyPassword('x', 'scrypt$N=1000,r=8,p=1$abc$def').catch((e: unknown) => (error = e));
+      expect(error).to.be.instanceOf(Error);
+      expect(isHashingBusy(error)).to.equal(false);
+    });
+
+    it('refuses a stored key of another length instead of failing', async () => {
+      const hash = await hashPassword('a long enough passphrase', { N: 1024, r: 8, p: 1 });
+      const short = hash.slice(0, -4);
+      expect(await verifyPassword('a long enough passphrase', short)).to.equal(false);
+    });
+
+    it('verifies costs up to r = 32 and p = 16, and refuses anything above without hashing', async () => {
+      const big = await hashPassword('a long enough passphrase', { N: 1024, r: 32, p: 16 });
+      expect(await verifyPassword('a long enough passphrase', big)).to.equal(true);
+      // Real hashes of a cost above the limits: refused without being hashed again.
+      for (const cost of [
+        { N: 1024, r: 33, p: 1 },
+        { N: 1024, r: 8, p: 17 },
+      ]) {
+        const over = await hashPassword('a long enough passphrase', cost);
+        expect(await verifyPassword('a long enough passphrase', over), over).to.equal(false);
+      }
+      // N above 2^20 (with r = 1 scrypt would refuse it outright: refused here first).
+      const [, , salt, key] = big.split('$');
+      expect(
+        await verifyPassword('a long enough passphrase', `scrypt$N=2097152,r=1,p=1$${salt}$${key}`),
+      ).to.equal(false);
     });
   });
 
@@ -81,6 +122,45 @@ describe('passwords', () => {
       });
     }
 
+    it('counts characters, not UTF-16 units, from 10 to 200', () => {
+      expect(passwordProblem('🌸'.repeat(9) + 'x')).to.equal(null);
+      expect(passwordProblem('🌸'.repeat(9))).to.equal(
+        'パスワードは10文字以上で入力してください。',
+      );
+      expect(passwordProblem('x'.repeat(150) + 'ながのけん'.repeat(10))).to.equal(null);
+      expect(passwordProblem('y'.repeat(151) + 'ながのけん'.repeat(10))).to.equal(
+        'パスワードは200文字以内で入力してください。',
+      );
+    });
+
+    it('refuses short patterns repeated four times or more, in any width or case', () => {
+      expect(isCommonPassword('ababababab')).to.equal(true);
+      expect(isCommonPassword('xyzxyzxyzxyz')).to.equal(true);
+      expect(isCommonPassword('ＰａｓｓＷｏｒｄ１２３')).to.equal(true);
+      expect(isCommonPassword('ZZZZZZZZZZ')).to.equal(true);
+      expect(isCommonPassword('xyzwxyzwxyzwxyzw')).to.equal(false); // four characters repeated
+      expect(isCommonPassword('kiso-kiso-kiso')).to.equal(false); // repeated only three times
+      expect(isCommonPassword('zzz')).to.equal(true);
+      expect(isCommonPassword('nagano-abababab')).to.equal(false);
+      expect(isCommonPassword('abababab-nagano')).to.equal(false);
+      expect(isCommonPassword('zzzzzzzzzy')).to.equal(false);
+      expect(isCommonPassword('yzzzzzzzzz')).to.equal(false);
+    });
+
+    it('refuses personal values of four characters or more, in any case and spacing', () => {
+      const refusal = 'メールアドレスや氏名と同じパスワードは使えません。';
+      expect(passwordProblem('Zenkoji-Hanako', ['  zenkoji-hanako '])).to.equal(refusal);
+      expect(passwordProblem('zenkoji.hanako', ['x@y', 'ZENKOJI.HANAKO@example.jp'])).to.equal(
+        refusal,
+      );
+      expect(passwordProblem('zenkoji.hanako.example', ['zenkoji.hanako@example.jp'])).to.equal(
+        null,
+      );
+      expect(passwordProblem('tsunagu-2026-kiso', ['tsunagu-2026-kiso@example.jp'])).to.equal(
+        refusal,
+      );
+    });
+
     it('refuses the e-mail address or its local part', () => {
       expect(passwordProblem('hanako.nagano@example.jp', ['hanako.nagano@example.jp'])).to.contain(
         'メールアドレス',
@@ -96,7 +176,12 @@ describe('passwords', () => {
     });
 
     it('generates passwords that pass the rules', () => {
-      for (let i = 0; i < 20; i++) expect(passwordProblem(generatePassword())).to.equal(null);
+      expect(hashingSaturated()).to.equal(false);
+      for (let i = 0; i < 20; i++) {
+        const generated = generatePassword();
+        expect(generated).to.match(/^[\w-]{20}$/);
+        expect(passwordProblem(generated)).to.equal(null);
+      }
     });
   });
 });
@@ -105,19 +190,44 @@ describe('password hashing under load', () => {
   it('runs one hash at a time, lets 16 wait, and refuses the rest at once (503, Japanese)', async () => {
     const hash = await hashPassword('a long enough passphrase', { N: 1024, r: 8, p: 1 });
     const started = Date.now();
-    const results = await Promise.allSettled(
+    const one = verifyPassword('a long enough passphrase', hash);
+    expect(hashingSaturated()).to.equal(false); // one running, none waiting
+    await one;
+    const pending = Promise.allSettled(
       Array.from({ length: 30 }, () => verifyPassword('a long enough passphrase', hash)),
     );
+    expect(hashingSaturated()).to.equal(true);
+    const results = await pending;
+    expect(hashingSaturated()).to.equal(false);
     const refused = results.filter((result) => result.status === 'rejected');
+    expect(refused.every((result) => isHashingBusy(result.reason))).to.equal(true);
+    expect(isHashingBusy(new Error('busy'))).to.equal(false);
+    expect(isHashingBusy(Object.assign(new Error('busy'), { code: 'busy' }))).to.equal(false);
+    expect(
+      isHashingBusy(new AppError('見つかりません。', { status: 404, code: 'not_found' })),
+    ).to.equal(false);
     expect(refused).to.have.length(13);
     for (const result of refused) {
       const reason = result.reason as AppError;
       expect(reason.status).to.equal(503);
+      expect(reason.expose).to.equal(true);
       expect(reason.message).to.contain('混み合っています');
     }
     const accepted = results.filter((result) => result.status === 'fulfilled');
     expect(accepted.map((result) => result.value)).to.deep.equal(Array(17).fill(true));
     expect(Date.now() - started).to.be.below(10_000);
+  });
+
+  it('checks unknown addresses against a dummy hash, which waits its turn like a real check', async () => {
+    const hash = await hashPassword('a long enough passphrase', { N: 1024, r: 8, p: 1 });
+    await verifyAgainstDummy('a guess for an unknown address');
+    // With one check running and 16 waiting, the dummy check is refused like any other.
+    const load = Array.from({ length: 17 }, () => verifyPassword('guess', hash));
+    let refused: unknown;
+    await verifyAgainstDummy('another guess').catch((e: unknown) => (refused = e));
+    await Promise.all(load);
+    expect(isHashingBusy(refused)).to.equal(true);
+    await verifyAgainstDummy('a guess when the queue is free again');
   });
 
   it('hashes without a thread of libuv’s pool, which the store’s writes and fsyncs need', async function () {

@@ -115,6 +115,41 @@ describe('certificate numbering', function () {
     expect(await serialsOf(2031)).to.deep.equal([1, 2]);
   });
 
+  it('takes a new verification code when the one drawn is already in use', async () => {
+    const first = await insertWithNextSerial(Certificate, attrs(new Date('2032-06-01T03:00:00Z')));
+    const clash = {
+      ...attrs(new Date('2032-07-01T03:00:00Z')),
+      verificationCode: first.verificationCode,
+    };
+    const second = await insertWithNextSerial(Certificate, clash);
+    expect(second.serial).to.equal(2);
+    expect(second.verificationCode).to.match(/^[\w-]{24}$/);
+    expect(second.verificationCode).not.to.equal(first.verificationCode);
+  });
+
+  it('numbers the issues of one process in the order they were asked for', async () => {
+    const docs = await Promise.all(
+      oneTo(8).map((i) =>
+        insertWithNextSerial(
+          Certificate,
+          attrs(new Date('2033-06-01T03:00:00Z'), undefined, `長野 ${i}`),
+        ),
+      ),
+    );
+    expect(docs.map((d) => d.name)).to.deep.equal(oneTo(8).map((i) => `長野 ${i}`));
+    expect(docs.map((d) => d.serial)).to.deep.equal(oneTo(8));
+  });
+
+  it('keeps the years apart: a new fiscal year starts again at 1', async () => {
+    await insertWithNextSerial(Certificate, attrs(new Date('2034-06-01T03:00:00Z')));
+    const next = await insertWithNextSerial(Certificate, attrs(new Date('2035-06-01T03:00:00Z')));
+    expect([next.fiscalYear, next.serial, next.number]).to.deep.equal([
+      2035,
+      1,
+      'NAGANO-2035-00001',
+    ]);
+  });
+
   it('issues one certificate when the completion is seen ten times at once', async () => {
     const { user } = await buildUser();
     const results = await Promise.all(
