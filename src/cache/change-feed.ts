@@ -25,8 +25,8 @@ const RETRY_MAX_MS = 60_000;
  * never be served; the feed then reopens the stream with a growing delay. A deployment without
  * change streams (a standalone mongod) simply runs without caches.
  *
- * `epoch` counts changes: a read that started before a change arrived is not cached, so a reply
- * overtaken by the change that made it stale cannot be kept.
+ * Each cache itself keeps a read overtaken by a change of its document from being kept (see
+ * DocumentCache).
  */
 export class ChangeFeed {
   private readonly subscribers: FeedSubscriber[] = [];
@@ -35,7 +35,6 @@ export class ChangeFeed {
   private closed = false;
   private retryMs = RETRY_MIN_MS;
   private retryTimer: NodeJS.Timeout | undefined;
-  epoch = 0;
 
   constructor(
     private readonly db: Db,
@@ -53,13 +52,11 @@ export class ChangeFeed {
 
   /** A change this process is making itself: caches must not keep what they read before it. */
   changing(collection: string): void {
-    this.epoch++;
     for (const s of this.subscribers) if (s.collection === collection) s.clear();
   }
 
   /** This process is changing the document a cache holds under `key`. */
   changingKey(collection: string, key: string): void {
-    this.epoch++;
     for (const s of this.subscribers) if (s.collection === collection) s.forget(key);
   }
 
@@ -92,7 +89,6 @@ export class ChangeFeed {
   }
 
   private apply(event: ChangeStreamDocument): void {
-    this.epoch++;
     if (!('ns' in event) || !('documentKey' in event)) {
       // drop, dropDatabase, rename: whole collections are gone or replaced. (An invalidate also
       // closes the stream, which fail() handles.)
@@ -104,7 +100,6 @@ export class ChangeFeed {
   }
 
   private clearAll(): void {
-    this.epoch++;
     for (const s of this.subscribers) s.clear();
   }
 

@@ -20,10 +20,17 @@ interface Entry<V> {
   value: V;
 }
 
+/** Changes remembered for the reads in flight, beyond which they are all treated as overtaken. */
+const MAX_TRACKED_CHANGES = 10_000;
+
 /**
  * An in-process cache of documents of one collection, kept coherent by the change feed: an entry
  * is dropped as soon as its document changes, in this process or another. Lookups go by any key
  * the caller chooses (a session id, a user id, "user/program"), changes by the document's _id.
+ *
+ * A read overtaken by a change of its own document (by key or by _id) or by a clearing of the
+ * cache is returned but not kept: what it read may already be stale. Changes of other documents
+ * do not matter, so reads are kept under a steady stream of unrelated writes.
  *
  * Values are shared between requests: callers must treat them as read-only.
  * Absent documents are never cached (a document being created is not announced under the key).
@@ -31,6 +38,14 @@ interface Entry<V> {
 export class DocumentCache<V extends object> implements FeedSubscriber {
   private readonly entries: LRUCache<string, Entry<V>>;
   private readonly keysById = new Map<string, string>();
+  /** Counts changes; a read remembers where it started. */
+  private seq = 0;
+  /** The last clearing (or overflow of the maps below): every read started before it is overtaken. */
+  private clearedAt = 0;
+  /** Reads in flight; while there are any, the changes below are remembered (by key and by _id). */
+  private inflight = 0;
+  private readonly changedKeys = new Map<string, number>();
+  private readonly changedIds = new Map<string, number>();
   /** Lookups answered from memory, and those that read the database (for /metrics). */
   hits = 0;
   misses = 0;
@@ -50,7 +65,7 @@ export class DocumentCache<V extends object> implements FeedSubscriber {
     feed.subscribe(this);
   }
 
-  /** The cached value, or what `load` reads (kept when nothing changed meanwhile). */
+  /** The cached value, or what `load` reads (kept when its document did not change meanwhile). */
   async get(key: string, load: () => Promise<Loaded<V> | null>): Promise<V | null> {
     if (this.feed.live) {
       const hit = this.entries.get(key);
@@ -60,33 +75,66 @@ export class DocumentCache<V extends object> implements FeedSubscriber {
       }
     }
     this.misses++;
-    const epoch = this.feed.epoch;
-    const loaded = await load();
-    if (!loaded) return null;
-    if (this.feed.live && this.feed.epoch === epoch) {
+    const start = this.seq;
+    this.inflight++;
+    try {
+      const loaded = await load();
+      if (!loaded) return null;
       const id = String(loaded.id);
-      this.entries.set(key, { id, value: loaded.value });
-      this.keysById.set(id, key);
+      if (this.feed.live && this.unchangedSince(start, key, id)) {
+        this.entries.set(key, { id, value: loaded.value });
+        this.keysById.set(id, key);
+      }
+      return loaded.value;
+    } finally {
+      if (--this.inflight === 0) {
+        this.changedKeys.clear();
+        this.changedIds.clear();
+      }
     }
-    return loaded.value;
   }
 
   forget(key: string): void {
+    this.remember(this.changedKeys, key);
     this.entries.delete(key);
   }
 
   forgetId(id: unknown): void {
-    const key = this.keysById.get(String(id));
+    const idText = String(id);
+    this.remember(this.changedIds, idText);
+    const key = this.keysById.get(idText);
     if (key !== undefined) this.entries.delete(key);
   }
 
   clear(): void {
+    this.clearedAt = ++this.seq;
+    this.changedKeys.clear();
+    this.changedIds.clear();
     this.entries.clear();
     this.keysById.clear();
   }
 
   get size(): number {
     return this.entries.size;
+  }
+
+  private remember(changes: Map<string, number>, name: string): void {
+    this.seq++;
+    if (this.inflight === 0) return;
+    changes.set(name, this.seq);
+    if (changes.size > MAX_TRACKED_CHANGES) {
+      this.clearedAt = this.seq;
+      this.changedKeys.clear();
+      this.changedIds.clear();
+    }
+  }
+
+  private unchangedSince(start: number, key: string, id: string): boolean {
+    return (
+      this.clearedAt <= start &&
+      (this.changedKeys.get(key) ?? 0) <= start &&
+      (this.changedIds.get(id) ?? 0) <= start
+    );
   }
 }
 

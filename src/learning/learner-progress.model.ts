@@ -37,6 +37,8 @@ const learnerProgressSchema = new Schema(
       lessonId: { type: String, default: null },
       at: { type: Date, default: null },
     },
+    /** lessonId → when the lesson was last opened: the start of the time counted when it is read. */
+    lessonOpenedAt: { type: Schema.Types.Mixed, default: {} },
   },
   { timestamps: true, minimize: false },
 );

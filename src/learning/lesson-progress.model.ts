@@ -1,8 +1,10 @@
 import mongoose, { Schema, type InferSchemaType } from 'mongoose';
 
 /**
- * One learner's progress on one lesson: when they first and last opened it, when they marked it as
- * read, and roughly how long they spent. Addressed by stable content ids, so editing a lesson's
+ * One learner's reading of one lesson, written when they mark it as read: when they had opened it
+ * (the opening itself is kept in the learner's summary until then; records of earlier versions
+ * also exist for lessons opened and never read), when they marked it, and roughly how long they
+ * spent. Addressed by stable content ids, so editing a lesson's
  * text keeps the record. municipalityId and regionId are copied from the user so reports by area
  * need no join.
  */

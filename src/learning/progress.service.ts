@@ -21,6 +21,8 @@ export interface ProgressSummary {
   quizzes: Record<string, QuizSummary>;
   secondsSpent: number;
   position: { moduleId: string | null; lessonId: string | null; at: Date | null } | null;
+  /** lessonId → when the learner last opened that lesson (the time counted when it is marked read). */
+  lessonOpenedAt: Record<string, Date>;
 }
 
 const EMPTY: ProgressSummary = {
@@ -29,6 +31,7 @@ const EMPTY: ProgressSummary = {
   quizzes: {},
   secondsSpent: 0,
   position: null,
+  lessonOpenedAt: {},
 };
 
 function toSummary(doc: Partial<ProgressSummary> | null | undefined): ProgressSummary {
@@ -39,6 +42,7 @@ function toSummary(doc: Partial<ProgressSummary> | null | undefined): ProgressSu
     quizzes: doc.quizzes ?? {},
     secondsSpent: doc.secondsSpent ?? 0,
     position: doc.position ?? null,
+    lessonOpenedAt: doc.lessonOpenedAt ?? {},
   };
 }
 
@@ -53,7 +57,14 @@ export async function getProgress(learner: Learner, programId: string): Promise<
     const reply = await LearnerProgress.db.db!.command({
       find: LearnerProgress.collection.collectionName,
       filter: { userId: { $eq: learner.userId }, programId: { $eq: programId } },
-      projection: { readLessons: 1, openedModules: 1, quizzes: 1, secondsSpent: 1, position: 1 },
+      projection: {
+        readLessons: 1,
+        openedModules: 1,
+        quizzes: 1,
+        secondsSpent: 1,
+        position: 1,
+        lessonOpenedAt: 1,
+      },
       limit: 1,
       singleBatch: true,
     });
@@ -256,8 +267,10 @@ export function lessonTimeCapSeconds(lesson: Lesson): number {
 export const REOPEN_WRITE_AFTER_MS = 60_000;
 
 /**
- * A lesson page was opened: remember first/last opening and the position for "resume". Returns the
- * learner's summary. One read; the two writes only when the position changes or has gone stale.
+ * A lesson page was opened: remember the opening (for the time counted when the lesson is marked
+ * read) and the position for "resume", both in the learner's summary. Returns the summary. One
+ * read, and one write only when the position changes or has gone stale; the lesson's own record
+ * (lesson_progress) is written when it is marked read.
  */
 export async function recordLessonOpened(
   learner: Learner,
@@ -266,7 +279,6 @@ export async function recordLessonOpened(
   lesson: Lesson,
 ): Promise<ProgressSummary> {
   const now = new Date();
-  const key = { userId: { $eq: learner.userId }, programId: { $eq: program.id } };
   const summary = await getProgress(learner, program.id);
   const position = summary.position;
   if (
@@ -277,36 +289,24 @@ export async function recordLessonOpened(
   ) {
     return summary;
   }
-  await Promise.all([
-    upsertWithRetry(() =>
-      LessonProgress.updateOne(
-        { ...key, lessonId: { $eq: lesson.id } },
-        {
-          $set: { lastOpenedAt: now, moduleId: module.id },
-          $setOnInsert: {
-            firstOpenedAt: now,
-            municipalityId: learner.municipalityId,
-            regionId: learner.regionId,
-          },
-        },
-        { upsert: true },
-      ),
+  const at = { moduleId: module.id, lessonId: lesson.id, at: now };
+  await upsertWithRetry(() =>
+    LearnerProgress.updateOne(
+      { userId: { $eq: learner.userId }, programId: { $eq: program.id } },
+      {
+        // Lesson ids are checked against ID_PATTERN ([a-z0-9-]) when the content loads, so one is
+        // a safe field name.
+        $set: { position: at, [`lessonOpenedAt.${lesson.id}`]: now },
+        $addToSet: { openedModules: module.id },
+        $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
+      },
+      { upsert: true },
     ),
-    upsertWithRetry(() =>
-      LearnerProgress.updateOne(
-        key,
-        {
-          $set: { position: { moduleId: module.id, lessonId: lesson.id, at: now } },
-          $addToSet: { openedModules: module.id },
-          $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
-        },
-        { upsert: true },
-      ),
-    ),
-  ]);
+  );
   return {
     ...summary,
-    position: { moduleId: module.id, lessonId: lesson.id, at: now },
+    position: at,
+    lessonOpenedAt: { ...summary.lessonOpenedAt, [lesson.id]: now },
     openedModules: summary.openedModules.includes(module.id)
       ? summary.openedModules
       : [...summary.openedModules, module.id],
@@ -329,19 +329,24 @@ export async function markLessonRead(
 ): Promise<boolean> {
   const now = new Date();
   const key = { userId: { $eq: learner.userId }, programId: { $eq: program.id } };
-  const existing = await LessonProgress.findOne(
-    { ...key, lessonId: { $eq: lesson.id } },
-    { lastOpenedAt: 1, readAt: 1, secondsSpent: 1 },
-  ).lean();
+  const [summary, existing] = await Promise.all([
+    getProgress(learner, program.id),
+    LessonProgress.findOne(
+      { ...key, lessonId: { $eq: lesson.id } },
+      { lastOpenedAt: 1, readAt: 1, secondsSpent: 1 },
+    ).lean(),
+  ]);
   if (existing?.readAt) {
-    const summary = await getProgress(learner, program.id);
     if (summary.readLessons.includes(lesson.id)) return false;
     return addToSummary(learner, program, module, lesson, existing.secondsSpent);
   }
-  const seconds = existing
+  // Openings are kept in the summary; a lesson record without readAt is an opening recorded by an
+  // earlier version (one record per opened lesson).
+  const openedAt = summary.lessonOpenedAt[lesson.id] ?? existing?.lastOpenedAt ?? null;
+  const seconds = openedAt
     ? Math.min(
         lessonTimeCapSeconds(lesson),
-        Math.max(0, Math.round((now.getTime() - existing.lastOpenedAt.getTime()) / 1000)),
+        Math.max(0, Math.round((now.getTime() - new Date(openedAt).getTime()) / 1000)),
       )
     : 0;
   try {
@@ -352,8 +357,8 @@ export async function markLessonRead(
       {
         $set: { readAt: now, secondsSpent: seconds, moduleId: module.id },
         $setOnInsert: {
-          firstOpenedAt: now,
-          lastOpenedAt: now,
+          firstOpenedAt: openedAt ?? now,
+          lastOpenedAt: openedAt ?? now,
           municipalityId: learner.municipalityId,
           regionId: learner.regionId,
         },

@@ -88,36 +88,79 @@ describe('read caches: this process’s writes, with the change feed live but si
 });
 
 describe('DocumentCache: a read overtaken by a change is not kept', () => {
-  /** A feed object with only what the cache uses: live, epoch and subscribe. */
-  const fakeFeed = () => ({ live: true, epoch: 0, subscribe: () => undefined });
-
-  it('reads again after a load during which a change arrived', async () => {
-    const feed = fakeFeed();
-    const cache = new DocumentCache<{ v: number }>('things', feed as unknown as ChangeFeed, {
+  /** A feed object with only what the cache uses: live and subscribe. */
+  const fakeFeed = () => ({ live: true, subscribe: () => undefined });
+  const newCache = (feed: ReturnType<typeof fakeFeed>) =>
+    new DocumentCache<{ v: number }>('things', feed as unknown as ChangeFeed, {
       max: 10,
       ttlMs: 60_000,
     });
+
+  /**
+   * Reads key "a" (document id "id-a") once while `change` happens on the way, then again: returns
+   * how many loads the three reads made (2 when the first read was not kept, 1 when it was).
+   */
+  async function loadsAfter(change: (cache: DocumentCache<{ v: number }>) => void) {
+    const cache = newCache(fakeFeed());
     let loads = 0;
     const overtaken = async () => {
       loads++;
       await Promise.resolve();
-      feed.epoch++; // the change arrives while the read is on its way
-      return { id: 'a', value: { v: loads } };
+      change(cache); // the change arrives while the read is on its way
+      return { id: 'id-a', value: { v: loads } };
     };
     expect(await cache.get('a', overtaken)).to.deep.equal({ v: 1 });
-    expect(cache.size).to.equal(0);
-    const plain = () => Promise.resolve({ id: 'a', value: { v: ++loads } });
-    expect(await cache.get('a', plain)).to.deep.equal({ v: 2 });
-    expect(await cache.get('a', plain)).to.deep.equal({ v: 2 });
-    expect(loads).to.equal(2);
+    const plain = () => Promise.resolve({ id: 'id-a', value: { v: ++loads } });
+    await cache.get('a', plain);
+    await cache.get('a', plain);
+    return loads;
+  }
+
+  it('reads again after a load during which its document changed (by key, by _id, or all)', async () => {
+    expect(await loadsAfter((cache) => cache.forget('a'))).to.equal(2);
+    expect(await loadsAfter((cache) => cache.forgetId('id-a'))).to.equal(2);
+    expect(await loadsAfter((cache) => cache.clear())).to.equal(2);
+  });
+
+  it('keeps a load during which only other documents changed', async () => {
+    expect(
+      await loadsAfter((cache) => {
+        cache.forget('b');
+        cache.forgetId('id-b');
+      }),
+    ).to.equal(1);
+  });
+
+  it('does not keep a load overtaken while other loads were in flight before and after it', async () => {
+    const cache = newCache(fakeFeed());
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    // A long read of "b" keeps reads in flight throughout.
+    const longRead = cache.get('b', async () => {
+      await slow;
+      return { id: 'id-b', value: { v: 0 } };
+    });
+    cache.forgetId('id-a'); // a change before the read of "a" starts does not matter to it
+    let loads = 0;
+    await cache.get('a', () => Promise.resolve({ id: 'id-a', value: { v: ++loads } }));
+    await cache.get('a', () => Promise.resolve({ id: 'id-a', value: { v: ++loads } }));
+    expect(loads).to.equal(1);
+    cache.forget('a');
+    await cache.get('a', async () => {
+      loads++;
+      await Promise.resolve();
+      cache.forgetId('id-a');
+      return { id: 'id-a', value: { v: loads } };
+    });
+    await cache.get('a', () => Promise.resolve({ id: 'id-a', value: { v: ++loads } }));
+    expect(loads).to.equal(3);
+    release();
+    await longRead;
   });
 
   it('neither serves nor keeps entries while the feed is down', async () => {
     const feed = fakeFeed();
-    const cache = new DocumentCache<{ v: number }>('things', feed as unknown as ChangeFeed, {
-      max: 10,
-      ttlMs: 60_000,
-    });
+    const cache = newCache(feed);
     let loads = 0;
     const load = () => Promise.resolve({ id: 'a', value: { v: ++loads } });
     await cache.get('a', load);

@@ -57,6 +57,7 @@ describe('program completion', () => {
     ),
     secondsSpent: 0,
     position: null,
+    lessonOpenedAt: {},
   });
 
   it('follows the rule in program.yaml (table)', () => {

@@ -137,24 +137,30 @@ describe('learning pages', () => {
       expect(res.text).to.contain(`class="pager__next" href="/learn/${PROGRAM}/${MODULE}/quiz"`);
     });
 
-    it('records openings with the learner’s municipality and region for reports', async () => {
+    it('keeps an opening in the learner’s summary with one write; the lesson’s record comes with reading', async () => {
       const { user, me } = await newLearner();
+      const before = Date.now();
       await me.get(lessonUrl('numbers')).expect(200);
+      expect(await LessonProgress.countDocuments({ userId: user._id })).to.equal(0);
+      const summary = await LearnerProgress.findOne({ userId: user._id }).lean();
+      expect(summary!.position).to.include({ moduleId: MODULE, lessonId: 'numbers' });
+      const openedAt = (summary!.lessonOpenedAt as Record<string, Date>).numbers;
+      expect(openedAt.getTime()).to.be.within(before, Date.now());
+
+      await me.post(`${lessonUrl('numbers')}/read`).expect(303);
       const record = await LessonProgress.findOne({ userId: user._id, lessonId: 'numbers' }).lean();
-      expect(record).to.include({ programId: PROGRAM, moduleId: MODULE, readAt: null });
+      expect(record).to.include({ programId: PROGRAM, moduleId: MODULE });
+      expect(record!.readAt).to.be.instanceOf(Date);
+      expect(record!.firstOpenedAt.getTime()).to.equal(openedAt.getTime());
       expect(String(record!.municipalityId)).to.equal(String(user.municipalityId));
       expect(String(record!.regionId)).to.equal(String(user.regionId));
-      expect(record!.firstOpenedAt).to.be.instanceOf(Date);
     });
     it('writes nothing when the same lesson is reloaded within a minute', async () => {
       const { user, me } = await newLearner();
       await me.get(lessonUrl('numbers')).expect(200);
-      const before = await LessonProgress.findOne({ userId: user._id, lessonId: 'numbers' }).lean();
       const summaryBefore = await LearnerProgress.findOne({ userId: user._id }).lean();
       await me.get(lessonUrl('numbers')).expect(200);
-      const after = await LessonProgress.findOne({ userId: user._id, lessonId: 'numbers' }).lean();
       const summaryAfter = await LearnerProgress.findOne({ userId: user._id }).lean();
-      expect(after!.updatedAt.getTime()).to.equal(before!.updatedAt.getTime());
       expect(summaryAfter!.updatedAt.getTime()).to.equal(summaryBefore!.updatedAt.getTime());
       // Another lesson moves the position at once.
       await me.get(lessonUrl('municipalities')).expect(200);
@@ -168,9 +174,9 @@ describe('learning pages', () => {
       const { user, me } = await newLearner();
       await me.get(lessonUrl('numbers')).expect(200);
       // Pretend the learner opened it 3 minutes ago.
-      await LessonProgress.updateOne(
-        { userId: user._id, lessonId: 'numbers' },
-        { $set: { lastOpenedAt: new Date(Date.now() - 180_000) } },
+      await LearnerProgress.updateOne(
+        { userId: user._id },
+        { $set: { 'lessonOpenedAt.numbers': new Date(Date.now() - 180_000) } },
       );
       const res = await me.post(`${lessonUrl('numbers')}/read`).expect(303);
       expect(res.headers.location).to.equal(`${lessonUrl('numbers')}#read`);
@@ -202,10 +208,17 @@ describe('learning pages', () => {
       const { user, me } = await newLearner();
       await me.get(lessonUrl('numbers')).expect(200);
       // The first of the two writes happened, the process died before the second.
-      await LessonProgress.updateOne(
-        { userId: user._id, lessonId: 'numbers' },
-        { $set: { readAt: new Date(), secondsSpent: 120 } },
-      );
+      const now = new Date();
+      await LessonProgress.create({
+        userId: user._id,
+        programId: PROGRAM,
+        moduleId: MODULE,
+        lessonId: 'numbers',
+        firstOpenedAt: now,
+        lastOpenedAt: now,
+        readAt: now,
+        secondsSpent: 120,
+      });
       const before = await me.get(lessonUrl('numbers')).expect(200);
       expect(before.text).to.contain('>読了にする</button>');
 
@@ -252,13 +265,35 @@ describe('learning pages', () => {
     it('caps the time counted for a lesson left open for hours', async () => {
       const { user, me } = await newLearner();
       await me.get(lessonUrl('numbers')).expect(200);
-      await LessonProgress.updateOne(
-        { userId: user._id, lessonId: 'numbers' },
-        { $set: { lastOpenedAt: new Date(Date.now() - 5 * 3600_000) } },
+      await LearnerProgress.updateOne(
+        { userId: user._id },
+        { $set: { 'lessonOpenedAt.numbers': new Date(Date.now() - 5 * 3600_000) } },
       );
       await me.post(`${lessonUrl('numbers')}/read`).expect(303);
       const record = await LessonProgress.findOne({ userId: user._id, lessonId: 'numbers' }).lean();
-      expect(record!.secondsSpent).to.be.at.most(60 * 60);
+      // Twice the lesson's estimate, at least 10 and at most 60 minutes.
+      const lesson = first.lessons.find((l) => l.id === 'numbers')!;
+      const cap = Math.min(Math.max(lesson.estimatedMinutes * 2, 10), 60) * 60;
+      expect(record!.secondsSpent).to.equal(cap);
+    });
+
+    it('counts the time of a lesson opened before this version (a record without readAt)', async () => {
+      const { user, me } = await newLearner();
+      const openedAt = new Date(Date.now() - 240_000);
+      await LessonProgress.create({
+        userId: user._id,
+        programId: PROGRAM,
+        moduleId: MODULE,
+        lessonId: 'numbers',
+        firstOpenedAt: openedAt,
+        lastOpenedAt: openedAt,
+      });
+      await me.post(`${lessonUrl('numbers')}/read`).expect(303);
+      const records = await LessonProgress.find({ userId: user._id, lessonId: 'numbers' }).lean();
+      expect(records).to.have.length(1);
+      expect(records[0].secondsSpent).to.be.within(235, 260);
+      const summary = await LearnerProgress.findOne({ userId: user._id }).lean();
+      expect(summary!.readLessons).to.deep.equal(['numbers']);
     });
 
     it('goes on to the next lesson when asked', async () => {

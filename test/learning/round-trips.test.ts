@@ -20,7 +20,7 @@ async function commandsDuring(run: () => Promise<unknown>): Promise<Record<strin
   );
 }
 
-describe('database round trips of marking a lesson read (bench:load’s busiest write)', function () {
+describe('database round trips of opening a lesson and marking it read (bench:load’s busiest requests)', function () {
   let t: TestApp;
   before(async function () {
     if (!testStore()) this.skip(); // counts commands of the embedded store
@@ -48,5 +48,16 @@ describe('database round trips of marking a lesson read (bench:load’s busiest 
     expect(commands['find case_studies'] ?? 0, 'case-study reads').to.equal(0);
     const session = Object.keys(commands).filter((key) => key.endsWith(' sessions'));
     expect(session, 'session reads and writes').to.deep.equal([]);
+  });
+
+  it('opens a new lesson with one write (the summary) and no other read once the caches are warm', async () => {
+    const { user, password } = await buildUser({ roles: ['trainee'] });
+    const me = await signIn(t.app, user, password);
+    await me.get(LESSON).expect(200);
+    await me.get(LESSON).expect(200); // the summary read back after the write is cached now
+    const commands = await commandsDuring(() =>
+      me.get('/learn/basic-training/understanding/municipalities').expect(200),
+    );
+    expect(commands).to.deep.equal({ 'update learner_progress': 1 });
   });
 });
