@@ -31,6 +31,12 @@ function databaseNameFrom(uri: string): string | undefined {
   return match?.[1] ? decodeURIComponent(match[1]) : undefined;
 }
 
+/** Whether the server is Tsunagu's embedded store (in this process or another, as `npm run db`). */
+async function isEmbeddedStore(connection: mongoose.Connection): Promise<boolean> {
+  const info = await connection.db!.admin().buildInfo();
+  return info.gitVersion === 'tsunagu-embedded-store';
+}
+
 /**
  * Connects mongoose (the process-wide default connection) to MONGODB_URI, or starts the embedded
  * store and connects to it through the real MongoDB driver.
@@ -64,7 +70,9 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
     throw error;
   }
   const connection = mongoose.connection;
-  const caches = config.readCaches ? startReadCaches(connection.db!, logger) : null;
+  const caches = config.readCaches
+    ? startReadCaches(connection.db!, logger, await isEmbeddedStore(connection))
+    : null;
   logger.info({ kind: store ? 'embedded' : 'external', db: name }, 'database connected');
 
   return {

@@ -5,7 +5,7 @@ import type { RequestHandler } from 'express';
 import { User, normaliseEmail, type UserDocument } from '../users/user.model.js';
 import { verifyAgainstDummy, verifyPassword } from './password.js';
 import type { SessionUser } from './session-user.js';
-import type { DocumentCache } from '../cache/document-cache.js';
+import { firstOfReply, type ClusterTime, type DocumentCache } from '../cache/document-cache.js';
 import { readCaches } from '../cache/read-caches.js';
 
 export type PassportInstance = InstanceType<typeof Passport>;
@@ -78,7 +78,9 @@ type SignedInUser = Parameters<typeof toSessionUser>[0] & { passwordChangedAt?: 
  * sent through the driver directly. It returns what `User.findById(id).lean()` would (a plain
  * document, no casting or hooks), at about two thirds of its cost — it runs on every request.
  */
-async function findSignedInUser(id: Types.ObjectId): Promise<SignedInUser | null> {
+async function findSignedInUser(
+  id: Types.ObjectId,
+): Promise<{ doc: SignedInUser | null; at: ClusterTime | null }> {
   const reply = await User.db.db!.command({
     find: User.collection.collectionName,
     filter: { _id: id },
@@ -86,8 +88,7 @@ async function findSignedInUser(id: Types.ObjectId): Promise<SignedInUser | null
     limit: 1,
     singleBatch: true,
   });
-  const batch = (reply.cursor as { firstBatch?: SignedInUser[] } | undefined)?.firstBatch;
-  return batch?.[0] ?? null;
+  return firstOfReply<SignedInUser>(reply);
 }
 
 /**
@@ -96,8 +97,8 @@ async function findSignedInUser(id: Types.ObjectId): Promise<SignedInUser | null
  */
 async function signedInUser(id: string): Promise<SignedInUser | null> {
   const load = async () => {
-    const user = await findSignedInUser(new Types.ObjectId(id));
-    return user ? { id: user._id, value: user } : null;
+    const { doc: user, at } = await findSignedInUser(new Types.ObjectId(id));
+    return user ? { id: user._id, value: user, at } : null;
   };
   const cache = readCaches()?.users as DocumentCache<SignedInUser> | undefined;
   return cache ? cache.get(id, load) : ((await load())?.value ?? null);

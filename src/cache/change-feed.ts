@@ -1,11 +1,12 @@
 import type { ChangeStream, ChangeStreamDocument, Db } from 'mongodb';
 import type { Logger } from '../lib/logger.js';
+import type { ClusterTime } from './document-cache.js';
 
 /** What a cache does with the feed: forget one document, or forget everything. */
 export interface FeedSubscriber {
   readonly collection: string;
   forget(key: string): void;
-  forgetId(id: unknown): void;
+  forgetId(id: unknown, at?: ClusterTime | null): void;
   clear(): void;
 }
 
@@ -36,10 +37,17 @@ export class ChangeFeed {
   private retryMs = RETRY_MIN_MS;
   private retryTimer: NodeJS.Timeout | undefined;
 
+  /**
+   * @param compareTimes Pass on each change's cluster time, for caches to compare with the
+   *   operationTime of what they read. Only where reads and change times agree: the embedded store
+   *   (one writer, changes committed in order after memory is changed). MongoDB's replica sets may
+   *   commit writes out of order (oplog holes), so there a read's time says too little.
+   */
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
     private readonly maxAwaitTimeMS = 1_000,
+    private readonly compareTimes = false,
   ) {}
 
   get live(): boolean {
@@ -96,7 +104,8 @@ export class ChangeFeed {
       return;
     }
     const id = (event.documentKey as { _id?: unknown } | undefined)?._id;
-    for (const s of this.subscribers) if (s.collection === event.ns.coll) s.forgetId(id);
+    const at = this.compareTimes && 'clusterTime' in event ? (event.clusterTime ?? null) : null;
+    for (const s of this.subscribers) if (s.collection === event.ns.coll) s.forgetId(id, at);
   }
 
   private clearAll(): void {

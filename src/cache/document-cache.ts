@@ -9,15 +9,57 @@ export interface CacheOptions {
   ttlMs: number;
 }
 
-/** What a load returns: the value, and the _id of the document it came from (for the feed). */
+/** A cluster time (a bson Timestamp): seconds, and the order within the second. */
+export interface ClusterTime {
+  readonly t: number;
+  readonly i: number;
+}
+
+/**
+ * What a load returns: the value, the _id of the document it came from (for the feed), and the
+ * cluster time of the data read (the reply's operationTime), when the database gives one that
+ * change events can be compared with.
+ */
 export interface Loaded<V> {
   id: unknown;
   value: V;
+  at?: ClusterTime | null;
 }
 
 interface Entry<V> {
   id: string;
   value: V;
+  at: ClusterTime | null;
+}
+
+/** A change made at `changedAt` is already in data read at `readAt` (unknown times: it is not). */
+function alreadyRead(readAt: ClusterTime | null, changedAt: ClusterTime | null): boolean {
+  if (!readAt || !changedAt) return false;
+  return changedAt.t < readAt.t || (changedAt.t === readAt.t && changedAt.i <= readAt.i);
+}
+
+/** The later of two change times; unknown if either is. */
+function later(a: ClusterTime | null, b: ClusterTime | null): ClusterTime | null {
+  if (!a || !b) return null;
+  return a.t > b.t || (a.t === b.t && a.i >= b.i) ? a : b;
+}
+
+/** What a database reply to a one-document `find` command holds for the caches. */
+export function firstOfReply<T>(reply: Record<string, unknown>): {
+  doc: T | null;
+  at: ClusterTime | null;
+} {
+  const doc = (reply.cursor as { firstBatch?: T[] } | undefined)?.firstBatch?.[0] ?? null;
+  const time = reply.operationTime as Partial<ClusterTime> | undefined;
+  const at =
+    typeof time?.t === 'number' && typeof time.i === 'number' ? { t: time.t, i: time.i } : null;
+  return { doc, at };
+}
+
+/** A change remembered while reads are in flight: when (in this cache's count), and its time. */
+interface Change {
+  seq: number;
+  at: ClusterTime | null;
 }
 
 /** Changes remembered for the reads in flight, beyond which they are all treated as overtaken. */
@@ -30,7 +72,10 @@ const MAX_TRACKED_CHANGES = 10_000;
  *
  * A read overtaken by a change of its own document (by key or by _id) or by a clearing of the
  * cache is returned but not kept: what it read may already be stale. Changes of other documents
- * do not matter, so reads are kept under a steady stream of unrelated writes.
+ * do not matter, so reads are kept under a steady stream of unrelated writes. When both the read
+ * and the change event carry a cluster time (the embedded store), a change the read already
+ * holds — typically the echo of this process's own write, arriving after the page read it back —
+ * neither drops the entry nor stops a read from being kept.
  *
  * Values are shared between requests: callers must treat them as read-only.
  * Absent documents are never cached (a document being created is not announced under the key).
@@ -44,8 +89,8 @@ export class DocumentCache<V extends object> implements FeedSubscriber {
   private clearedAt = 0;
   /** Reads in flight; while there are any, the changes below are remembered (by key and by _id). */
   private inflight = 0;
-  private readonly changedKeys = new Map<string, number>();
-  private readonly changedIds = new Map<string, number>();
+  private readonly changedKeys = new Map<string, Change>();
+  private readonly changedIds = new Map<string, Change>();
   /** Lookups answered from memory, and those that read the database (for /metrics). */
   hits = 0;
   misses = 0;
@@ -81,8 +126,9 @@ export class DocumentCache<V extends object> implements FeedSubscriber {
       const loaded = await load();
       if (!loaded) return null;
       const id = String(loaded.id);
-      if (this.feed.live && this.unchangedSince(start, key, id)) {
-        this.entries.set(key, { id, value: loaded.value });
+      const at = loaded.at ?? null;
+      if (this.feed.live && this.unchangedSince(start, key, id, at)) {
+        this.entries.set(key, { id, value: loaded.value, at });
         this.keysById.set(id, key);
       }
       return loaded.value;
@@ -94,16 +140,20 @@ export class DocumentCache<V extends object> implements FeedSubscriber {
     }
   }
 
+  /** This process is changing the document held under `key` (no time known yet). */
   forget(key: string): void {
-    this.remember(this.changedKeys, key);
+    this.remember(this.changedKeys, key, null);
     this.entries.delete(key);
   }
 
-  forgetId(id: unknown): void {
+  /** The document `id` changed, at cluster time `at` when known. */
+  forgetId(id: unknown, at: ClusterTime | null = null): void {
     const idText = String(id);
-    this.remember(this.changedIds, idText);
+    this.remember(this.changedIds, idText, at);
     const key = this.keysById.get(idText);
-    if (key !== undefined) this.entries.delete(key);
+    if (key === undefined) return;
+    const entry = this.entries.peek(key);
+    if (!entry || !alreadyRead(entry.at, at)) this.entries.delete(key);
   }
 
   clear(): void {
@@ -118,10 +168,11 @@ export class DocumentCache<V extends object> implements FeedSubscriber {
     return this.entries.size;
   }
 
-  private remember(changes: Map<string, number>, name: string): void {
+  private remember(changes: Map<string, Change>, name: string, at: ClusterTime | null): void {
     this.seq++;
     if (this.inflight === 0) return;
-    changes.set(name, this.seq);
+    const before = changes.get(name);
+    changes.set(name, { seq: this.seq, at: before ? later(before.at, at) : at });
     if (changes.size > MAX_TRACKED_CHANGES) {
       this.clearedAt = this.seq;
       this.changedKeys.clear();
@@ -129,11 +180,13 @@ export class DocumentCache<V extends object> implements FeedSubscriber {
     }
   }
 
-  private unchangedSince(start: number, key: string, id: string): boolean {
+  private unchangedSince(start: number, key: string, id: string, at: ClusterTime | null): boolean {
+    const unchanged = (change: Change | undefined) =>
+      !change || change.seq <= start || alreadyRead(at, change.at);
     return (
       this.clearedAt <= start &&
-      (this.changedKeys.get(key) ?? 0) <= start &&
-      (this.changedIds.get(id) ?? 0) <= start
+      unchanged(this.changedKeys.get(key)) &&
+      unchanged(this.changedIds.get(id))
     );
   }
 }

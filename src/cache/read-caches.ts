@@ -36,8 +36,12 @@ export function currentFeed(): ChangeFeed | null {
   return current?.feed ?? null;
 }
 
-export function startReadCaches(db: Db, logger: Logger): ReadCaches {
-  const feed = new ChangeFeed(db, logger);
+/**
+ * @param compareTimes The database is the embedded store, whose read and change times can be
+ *   compared (see ChangeFeed).
+ */
+export function startReadCaches(db: Db, logger: Logger, compareTimes = false): ReadCaches {
+  const feed = new ChangeFeed(db, logger, undefined, compareTimes);
   const caches: ReadCaches = {
     feed,
     sessions: new DocumentCache('sessions', feed, OPTIONS),

@@ -3,7 +3,7 @@ import session from 'express-session';
 import { MongoStore } from 'connect-mongo';
 import { csrfSync } from 'csrf-sync';
 import type mongoose from 'mongoose';
-import type { Loaded } from '../cache/document-cache.js';
+import { firstOfReply, type Loaded } from '../cache/document-cache.js';
 import { readCaches, type CachedSession } from '../cache/read-caches.js';
 
 /** Idle timeout: a session unused for this long ends (cookie and stored session). */
@@ -128,14 +128,16 @@ class SessionStore extends MongoStore {
       limit: 1,
       singleBatch: true,
     });
-    const doc = (
-      reply.cursor as {
-        firstBatch?: { _id: string; session: unknown; expires?: Date; lastModified?: Date }[];
-      }
-    ).firstBatch?.[0];
+    const { doc, at } = firstOfReply<{
+      _id: string;
+      session: unknown;
+      expires?: Date;
+      lastModified?: Date;
+    }>(reply);
     if (!doc) return null;
     return {
       id: doc._id,
+      at,
       value: {
         json: typeof doc.session === 'string' ? doc.session : JSON.stringify(doc.session),
         expires: doc.expires ?? null,

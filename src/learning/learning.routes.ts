@@ -117,8 +117,9 @@ export function learningRouter(catalog: Catalog): Router {
 
   router.post('/:program/:module/:lesson/read', async (req, res) => {
     const { program, module, lesson } = resolveLesson(catalog, req);
-    const changed = await markLessonRead(learnerOf(req.user!), program, module, lesson);
-    if (changed) await emitIfProgramCompleted(learnerOf(req.user!), program);
+    const summary = await markLessonRead(learnerOf(req.user!), program, module, lesson);
+    const changed = summary !== null;
+    if (changed) await emitIfProgramCompleted(learnerOf(req.user!), program, summary);
     req.flash(
       changed ? 'success' : 'info',
       changed ? `「${lesson.title}」を読了にしました。` : 'このレッスンはすでに読了しています。',

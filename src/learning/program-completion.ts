@@ -1,6 +1,11 @@
 import type { Program } from '../courses/catalog.types.js';
 import type { Learner } from './learner.js';
-import { computeProgramProgress, getProgress, loadProgramProgress } from './progress.service.js';
+import {
+  computeProgramProgress,
+  getProgress,
+  loadProgramProgress,
+  type ProgressSummary,
+} from './progress.service.js';
 
 /** A learner has completed a program (the certificate issue listens). */
 export interface ProgramCompletedEvent {
@@ -24,10 +29,15 @@ export function onProgramCompleted(listener: ProgramCompletedListener): () => vo
  * retaken quiz passed again emits again, so listeners must be idempotent (one certificate per
  * learner and program).
  */
-export async function emitIfProgramCompleted(learner: Learner, program: Program): Promise<boolean> {
+export async function emitIfProgramCompleted(
+  learner: Learner,
+  program: Program,
+  /** The learner's summary just written, when the caller has it (saves a read). */
+  written?: ProgressSummary,
+): Promise<boolean> {
   // Nearly every call comes before the last module is done: the case study (one more read) is
   // asked about only once the modules alone would complete the program.
-  const summary = await getProgress(learner, program.id);
+  const summary = written ?? (await getProgress(learner, program.id));
   if (!computeProgramProgress(program, summary, true).completed) return false;
   const progress = await loadProgramProgress(learner, program);
   if (!progress.completed) return false;

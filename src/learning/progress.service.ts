@@ -1,6 +1,6 @@
 import mongoose from 'mongoose';
 import type { Lesson, Module, Program } from '../courses/catalog.types.js';
-import type { DocumentCache } from '../cache/document-cache.js';
+import { firstOfReply, type DocumentCache } from '../cache/document-cache.js';
 import { readCaches } from '../cache/read-caches.js';
 import { caseStudyApproved } from './case-study-hook.js';
 import { LearnerProgress, type QuizSummary } from './learner-progress.model.js';
@@ -34,6 +34,16 @@ const EMPTY: ProgressSummary = {
   lessonOpenedAt: {},
 };
 
+/** The fields of LearnerProgress that make a ProgressSummary. */
+const SUMMARY_FIELDS = {
+  readLessons: 1,
+  openedModules: 1,
+  quizzes: 1,
+  secondsSpent: 1,
+  position: 1,
+  lessonOpenedAt: 1,
+} as const;
+
 function toSummary(doc: Partial<ProgressSummary> | null | undefined): ProgressSummary {
   if (!doc) return EMPTY;
   return {
@@ -57,21 +67,12 @@ export async function getProgress(learner: Learner, programId: string): Promise<
     const reply = await LearnerProgress.db.db!.command({
       find: LearnerProgress.collection.collectionName,
       filter: { userId: { $eq: learner.userId }, programId: { $eq: programId } },
-      projection: {
-        readLessons: 1,
-        openedModules: 1,
-        quizzes: 1,
-        secondsSpent: 1,
-        position: 1,
-        lessonOpenedAt: 1,
-      },
+      projection: SUMMARY_FIELDS,
       limit: 1,
       singleBatch: true,
     });
-    const batch = (
-      reply.cursor as { firstBatch?: (Partial<ProgressSummary> & { _id: unknown })[] } | undefined
-    )?.firstBatch;
-    return batch?.[0] ? { id: batch[0]._id, value: toSummary(batch[0]) } : null;
+    const { doc, at } = firstOfReply<Partial<ProgressSummary> & { _id: unknown }>(reply);
+    return doc ? { id: doc._id, value: toSummary(doc), at } : null;
   };
   const cache = readCaches()?.progress as DocumentCache<ProgressSummary> | undefined;
   const summary = cache
@@ -315,7 +316,8 @@ export async function recordLessonOpened(
 
 /**
  * Marks a lesson as read, once: a second mark changes nothing. Time spent is the time since the
- * lesson was last opened, capped. Returns false when it was already read.
+ * lesson was last opened, capped. Returns the learner's summary after the mark, or null when the
+ * lesson was already read.
  *
  * Two writes: the lesson's record, then the learner's summary (which the pages show). The second
  * is safe to repeat, and runs again when the lesson's record is already marked: a process killed
@@ -326,23 +328,26 @@ export async function markLessonRead(
   program: Program,
   module: Module,
   lesson: Lesson,
-): Promise<boolean> {
+): Promise<ProgressSummary | null> {
   const now = new Date();
-  const key = { userId: { $eq: learner.userId }, programId: { $eq: program.id } };
-  const [summary, existing] = await Promise.all([
-    getProgress(learner, program.id),
-    LessonProgress.findOne(
-      { ...key, lessonId: { $eq: lesson.id } },
-      { lastOpenedAt: 1, readAt: 1, secondsSpent: 1 },
-    ).lean(),
-  ]);
-  if (existing?.readAt) {
-    if (summary.readLessons.includes(lesson.id)) return false;
-    return addToSummary(learner, program, module, lesson, existing.secondsSpent);
+  const summary = await getProgress(learner, program.id);
+  if (summary.readLessons.includes(lesson.id)) return null;
+  const record = {
+    userId: { $eq: learner.userId },
+    programId: { $eq: program.id },
+    lessonId: { $eq: lesson.id },
+  };
+  const readRecord = () =>
+    LessonProgress.findOne(record, { lastOpenedAt: 1, readAt: 1, secondsSpent: 1 }).lean();
+  let openedAt: Date | null = summary.lessonOpenedAt[lesson.id] ?? null;
+  if (!openedAt) {
+    // Opened before openings were kept in the summary (a record without readAt), or marked by
+    // a mark that a crash cut short.
+    const existing = await readRecord();
+    if (existing?.readAt)
+      return addToSummary(learner, program, module, lesson, existing.secondsSpent);
+    openedAt = existing?.lastOpenedAt ?? null;
   }
-  // Openings are kept in the summary; a lesson record without readAt is an opening recorded by an
-  // earlier version (one record per opened lesson).
-  const openedAt = summary.lessonOpenedAt[lesson.id] ?? existing?.lastOpenedAt ?? null;
   const seconds = openedAt
     ? Math.min(
         lessonTimeCapSeconds(lesson),
@@ -353,7 +358,7 @@ export async function markLessonRead(
     // The readAt: null filter makes marking atomic: a concurrent second mark matches nothing and
     // its upsert collides with the unique index.
     await LessonProgress.updateOne(
-      { ...key, lessonId: { $eq: lesson.id }, readAt: { $eq: null } },
+      { ...record, readAt: { $eq: null } },
       {
         $set: { readAt: now, secondsSpent: seconds, moduleId: module.id },
         $setOnInsert: {
@@ -366,17 +371,21 @@ export async function markLessonRead(
       { upsert: true },
     );
   } catch (error) {
-    if (isDuplicateKey(error)) return false;
-    throw error;
+    if (!isDuplicateKey(error)) throw error;
+    // Already marked: by a concurrent mark, or by one a crash cut short before the summary.
+    const existing = await readRecord();
+    if (!existing?.readAt) throw error;
+    return addToSummary(learner, program, module, lesson, existing.secondsSpent);
   }
   return addToSummary(learner, program, module, lesson, seconds);
 }
 
 /**
- * Adds a read lesson and its time to the learner's summary, unless the summary has it already
- * (then it writes nothing and returns false): the filter on readLessons makes it idempotent, so
- * time is never counted twice. When the summary holds the lesson the upsert collides with the
- * unique index; the retry covers a summary inserted concurrently without it.
+ * Adds a read lesson and its time to the learner's summary and returns the summary after it,
+ * unless the summary has the lesson already (then it writes nothing and returns null): the filter
+ * on readLessons makes it idempotent, so time is never counted twice. When the summary holds the
+ * lesson the upsert collides with the unique index; the retry covers a summary inserted
+ * concurrently without it.
  */
 async function addToSummary(
   learner: Learner,
@@ -384,10 +393,10 @@ async function addToSummary(
   module: Module,
   lesson: Lesson,
   seconds: number,
-): Promise<boolean> {
+): Promise<ProgressSummary | null> {
   try {
-    await upsertWithRetry(() =>
-      LearnerProgress.updateOne(
+    const doc = await upsertWithRetry(() =>
+      LearnerProgress.findOneAndUpdate(
         {
           userId: { $eq: learner.userId },
           programId: { $eq: program.id },
@@ -398,12 +407,12 @@ async function addToSummary(
           $inc: { secondsSpent: seconds },
           $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
         },
-        { upsert: true },
-      ),
+        { upsert: true, new: true, projection: SUMMARY_FIELDS },
+      ).lean<Partial<ProgressSummary>>(),
     );
-    return true;
+    return toSummary(doc);
   } catch (error) {
-    if (isDuplicateKey(error)) return false;
+    if (isDuplicateKey(error)) return null;
     throw error;
   }
 }

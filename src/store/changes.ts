@@ -164,6 +164,14 @@ export class ChangeHistory {
     return this.ring[seq % this.capacity] as ChangeEntry;
   }
 
+  /**
+   * The cluster time of the last committed change: a read that starts now sees every change at or
+   * before it (memory is changed before a change is committed here, never after).
+   */
+  committed(): Timestamp {
+    return new Timestamp({ t: this.lastT, i: this.lastI });
+  }
+
   /** A cluster time no held change has reached: every later change is at or after it. */
   now(): Timestamp {
     return new Timestamp({ t: this.lastT, i: this.lastI + 1 });

@@ -58,6 +58,23 @@ describe('read caches (sessions, users, progress) kept coherent by the change fe
     expect(await cachedReads()).to.equal(before);
   });
 
+  it('passes each change’s cluster time on to the caches (the embedded store: times comparable)', async () => {
+    const seen: unknown[] = [];
+    readCaches()!.feed.subscribe({
+      collection: 'users',
+      forget: () => undefined,
+      forgetId: (id, at) => {
+        if (String(id) === String(userId)) seen.push(at);
+      },
+      clear: () => undefined,
+    });
+    await otherDb.collection('users').updateOne({ _id: userId }, { $set: { phone: '0260000000' } });
+    await eventually(() => seen.length > 0, 'the change event');
+    const at = seen[0] as { t?: unknown; i?: unknown } | null;
+    expect(at?.t).to.be.a('number');
+    expect(at?.i).to.be.a('number');
+  });
+
   it('signs a user out at once when this process suspends the account', async () => {
     await trainee.get('/').expect(200);
     await User.updateOne({ _id: userId }, { $set: { status: 'suspended' } });

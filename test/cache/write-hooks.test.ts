@@ -158,6 +158,65 @@ describe('DocumentCache: a read overtaken by a change is not kept', () => {
     await longRead;
   });
 
+  it('compares cluster times: keeps what already holds a change, drops what does not', async () => {
+    const cache = newCache(fakeFeed());
+    let loads = 0;
+    const readAt = { t: 100, i: 5 };
+    const load = () => Promise.resolve({ id: 'id-a', value: { v: ++loads }, at: readAt });
+    await cache.get('a', load);
+    // The echo of a change the read already holds (at or before its time): kept.
+    cache.forgetId('id-a', { t: 100, i: 5 });
+    cache.forgetId('id-a', { t: 99, i: 9 });
+    await cache.get('a', load);
+    expect(loads).to.equal(1);
+    // A later change, or one of unknown time: dropped.
+    cache.forgetId('id-a', { t: 100, i: 6 });
+    await cache.get('a', load);
+    expect(loads).to.equal(2);
+    cache.forgetId('id-a', null);
+    await cache.get('a', load);
+    expect(loads).to.equal(3);
+    // A read without a time is dropped by any change.
+    const untimed = () => Promise.resolve({ id: 'id-a', value: { v: ++loads } });
+    cache.clear();
+    await cache.get('a', untimed);
+    cache.forgetId('id-a', { t: 1, i: 1 });
+    await cache.get('a', untimed);
+    expect(loads).to.equal(5);
+  });
+
+  it('keeps a read during which only changes it already holds arrived', async () => {
+    const readAt = { t: 100, i: 5 };
+    const keptWith = async (changes: ({ t: number; i: number } | null)[]) => {
+      const cache = newCache(fakeFeed());
+      let loads = 0;
+      await cache.get('a', async () => {
+        loads++;
+        await Promise.resolve();
+        for (const at of changes) cache.forgetId('id-a', at);
+        return { id: 'id-a', value: { v: loads }, at: readAt };
+      });
+      await cache.get('a', () =>
+        Promise.resolve({ id: 'id-a', value: { v: ++loads }, at: readAt }),
+      );
+      return loads === 1;
+    };
+    expect(
+      await keptWith([
+        { t: 100, i: 4 },
+        { t: 100, i: 5 },
+      ]),
+    ).to.equal(true);
+    expect(
+      await keptWith([
+        { t: 100, i: 4 },
+        { t: 101, i: 1 },
+      ]),
+    ).to.equal(false);
+    expect(await keptWith([{ t: 100, i: 4 }, null])).to.equal(false);
+    expect(await keptWith([null, { t: 100, i: 4 }])).to.equal(false);
+  });
+
   it('neither serves nor keeps entries while the feed is down', async () => {
     const feed = fakeFeed();
     const cache = newCache(feed);

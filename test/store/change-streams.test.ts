@@ -72,6 +72,24 @@ describe('store: change streams', function () {
     await token;
   });
 
+  it('answers a find with the operationTime of the data it read: changes it holds are at or before it, later ones after', async function () {
+    if (onRealMongo) this.skip(); // MongoDB's read times need not order against oplog holes
+    const stream = watch(t.db.watch([], { maxAwaitTimeMS: 100 }));
+    const events = await listen(stream);
+    const c = t.db.collection('read_times');
+    await c.insertOne({ _id: 'x' as never, v: 1 });
+    await c.updateOne({ _id: 'x' as never }, { $set: { v: 2 } });
+    const reply = await t.db.command({ find: 'read_times', filter: { _id: 'x' } });
+    expect(reply.cursor.firstBatch).to.deep.equal([{ _id: 'x', v: 2 }]);
+    const readAt = reply.operationTime as Timestamp;
+    expect(readAt).to.be.instanceOf(Timestamp);
+    await c.updateOne({ _id: 'x' as never }, { $set: { v: 3 } });
+    await until(() => events.length >= 3);
+    const [insert, held, later] = events.map((e) => e.clusterTime as Timestamp);
+    expect(insert.lte(readAt) && held.lte(readAt), 'changes the reply holds').to.equal(true);
+    expect(later.gt(readAt), 'the change after it').to.equal(true);
+  });
+
   it('db.watch reports insert, update, replace and delete in order, shaped as MongoDB does', async () => {
     const stream = watch(t.db.watch([], { maxAwaitTimeMS: 100 }));
     const events = await listen(stream);
