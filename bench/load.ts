@@ -28,7 +28,8 @@
  * BENCH_FAILED_LOGINS (20 a second), BENCH_PHASES (e.g. "0,1": a subset of 0,1,2,3,4), STORE_FSYNC
  * (always), BENCH_CPU_PROF=<dir> (each app process writes a V8 CPU profile there when it exits),
  * BENCH_COST_SECONDS (10: phase 0's user requests), BENCH_COST_SIGNINS (40: its failed
- * sign-ins), BENCH_COST_PROF=<file> (a CPU profile of the app's main thread during phase 0).
+ * sign-ins), BENCH_COST_PROF=<file> (a CPU profile of the app's main thread during phase 0),
+ * BENCH_HEAP_SNAPSHOT=<dir> (a heap snapshot of the app at the end of each phase).
  * BENCH_KILL=N runs the crash check instead: N rounds of the no-think load on one process, each
  * ended by a SIGKILL of the app at a random moment; after a restart on the same data, every
  * acknowledged write (a 303 to 読了にする or to a quiz submission) must be there, and no lesson
@@ -172,6 +173,13 @@ async function serve(): Promise<void> {
       if (message.kind === 'costs') {
         const report = costs.report();
         await profiler.stop();
+        if (process.env.BENCH_HEAP_SNAPSHOT) {
+          // Where the memory is, at the end of each phase (Chrome DevTools → Memory → Load).
+          const { writeHeapSnapshot } = await import('node:v8');
+          writeHeapSnapshot(
+            path.join(process.env.BENCH_HEAP_SNAPSHOT, `app-${Date.now()}.heapsnapshot`),
+          );
+        }
         process.send!({ kind: 'costs', ...report, memory: memoryMb() } satisfies CostsReply);
       }
       if (message.kind === 'stop') {

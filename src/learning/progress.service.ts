@@ -407,7 +407,7 @@ async function addToSummary(
           $inc: { secondsSpent: seconds },
           $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
         },
-        { upsert: true, new: true, projection: SUMMARY_FIELDS },
+        { upsert: true, returnDocument: 'after', projection: SUMMARY_FIELDS },
       ).lean<Partial<ProgressSummary>>(),
     );
     return toSummary(doc);

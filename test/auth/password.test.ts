@@ -218,6 +218,26 @@ describe('password hashing under load', () => {
     expect(Date.now() - started).to.be.below(10_000);
   });
 
+  it('refuses a hash that has waited half a second without starting, and goes on with the rest', async function () {
+    this.timeout(30_000);
+    // A costly hash (about a second or more here) holds the slot.
+    const slow = await hashPassword('a long enough passphrase', { N: 2 ** 17, r: 8, p: 1 });
+    const cheap = await hashPassword('a long enough passphrase', { N: 1024, r: 8, p: 1 });
+    const started = Date.now();
+    const holding = verifyPassword('a long enough passphrase', slow);
+    const waiting = verifyPassword('a long enough passphrase', cheap).then(
+      () => ({ refused: false, ms: Date.now() - started }),
+      (error: unknown) => ({ refused: isHashingBusy(error), ms: Date.now() - started }),
+    );
+    const outcome = await waiting;
+    expect(outcome.refused, 'refused as busy').to.equal(true);
+    expect(outcome.ms).to.be.within(450, 1_500);
+    expect(await holding).to.equal(true);
+    expect(hashingSaturated()).to.equal(false);
+    // The refused hash left the queue: the next one runs at once.
+    expect(await verifyPassword('a long enough passphrase', cheap)).to.equal(true);
+  });
+
   it('checks unknown addresses against a dummy hash, which waits its turn like a real check', async () => {
     const hash = await hashPassword('a long enough passphrase', { N: 1024, r: 8, p: 1 });
     await verifyAgainstDummy('a guess for an unknown address');
