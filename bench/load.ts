@@ -3,7 +3,8 @@
  * quizzes against the real app in production mode (child processes, as bench/learning.ts starts
  * it), with failed sign-ins in the background:
  *
- *   1. one app process on the embedded store (in the app process, as in production), one second
+ *   1. one app process on the embedded store (in the app process, in a worker thread unless
+ *      STORE_THREAD=false, as in production), one second
  *      of think time between a user's requests (BENCH_USERS users ≈ BENCH_USERS req/s offered);
  *   2. the same users without think time: the saturation throughput of that process;
  *   3. two app processes sharing one store started as `npm run db` does (src/store/cli.ts),
@@ -91,17 +92,10 @@ async function serve(): Promise<void> {
   const { LearnerProgress } = await import('../src/learning/learner-progress.model.js');
   const { QuizAttempt } = await import('../src/learning/quiz-attempt.model.js');
   const mongoose = (await import('mongoose')).default;
-  const { startStore } = await import('../src/store/index.js');
 
-  // The embedded store in this process, as connectDatabase would start it (DATA_DIR/store), but
-  // held here so that its command counts can be read (costs below).
+  // The embedded store as the app starts it (DATA_DIR/store, in a thread unless STORE_THREAD is
+  // false), or the one of BENCH_MONGODB_URI.
   const externalUri = process.env.BENCH_MONGODB_URI || null;
-  const store = externalUri
-    ? null
-    : await startStore({
-        dataDir: path.join(process.env.BENCH_DATA_DIR!, 'store'),
-        fsync: (process.env.STORE_FSYNC ?? 'always') as 'always' | 'batch' | 'never',
-      });
   const config = loadConfig({
     NODE_ENV: 'production',
     PORT: '0',
@@ -112,7 +106,8 @@ async function serve(): Promise<void> {
     SESSION_SECRET: process.env.BENCH_SESSION_SECRET!,
     STORE_FSYNC: process.env.STORE_FSYNC ?? 'always',
     LOG_LEVEL: 'error',
-    ...databaseEnv(externalUri ?? `${store!.uri}/tsunagu`),
+    STORE_THREAD: process.env.STORE_THREAD ?? 'true',
+    ...databaseEnv(externalUri),
   });
   const logger = createLogger(config.log);
   const catalog = await loadCatalog(config.coursesDir);
@@ -150,7 +145,7 @@ async function serve(): Promise<void> {
 
   const app = createApp({ config, logger, database, catalog });
   const server = http.createServer(app);
-  const costs = costAccounting(server, store);
+  const costs = costAccounting(server, commandCounter(database.connection.getClient()));
   const profiler = costProfiler();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   process.send!({
@@ -288,6 +283,23 @@ function memoryMb(): Record<string, number> {
 
 /** Driver housekeeping, not caused by requests. */
 const HOUSEKEEPING = new Set(['hello', 'ismaster', 'isMaster', 'ping', 'endSessions']);
+
+/**
+ * The commands this process sends to the database, by "<command> <collection>" (e.g. "find
+ * users"), counted by the driver's command monitoring: the same whether the store is in this
+ * process, in its thread or elsewhere.
+ */
+function commandCounter(client: import('mongodb').MongoClient) {
+  const counts: Record<string, number> = {};
+  client.on('commandStarted', (event) => {
+    const target = event.command[event.commandName] as unknown;
+    const collection =
+      typeof target === 'string' ? target : String(event.command.collection ?? '');
+    const key = `${event.commandName} ${collection}`.trim();
+    counts[key] = (counts[key] ?? 0) + 1;
+  });
+  return { commandCounts: () => ({ ...counts }) };
+}
 
 /**
  * Counts CPU time and store commands of the app process between a reset and a report: in total,
@@ -539,13 +551,19 @@ const newStats = (): Stats => ({
 });
 
 async function signIn(port: number, user: User): Promise<void> {
-  const page = await send(port, 'GET', '/login', { address: user.address });
-  const cookie = cookieIn(page.setCookie);
-  const res = await send(port, 'POST', '/login', {
-    cookie,
-    address: user.address,
-    form: { email: user.email, password: PASSWORD, _csrf: csrfIn(page.body) },
-  });
+  let res: Reply;
+  for (let attempt = 1; ; attempt++) {
+    const page = await send(port, 'GET', '/login', { address: user.address });
+    const cookie = cookieIn(page.setCookie);
+    res = await send(port, 'POST', '/login', {
+      cookie,
+      address: user.address,
+      form: { email: user.email, password: PASSWORD, _csrf: csrfIn(page.body) },
+    });
+    // 503: the password hashing is busy (signing everyone in at once); try again, as the page says.
+    if (res.status !== 503 || attempt === 20) break;
+    await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+  }
   if (res.status !== 302) throw new Error(`sign-in of ${user.email}: ${res.status}`);
   user.cookie = cookieIn(res.setCookie);
   const home = await send(port, 'GET', '/', { cookie: user.cookie, address: user.address });

@@ -58,6 +58,11 @@ const envSchema = z.object({
   /** Durability policy of the embedded store: always (fsync before acknowledging), batch, never. */
   STORE_FSYNC: z.enum(['always', 'batch', 'never']).default('always'),
   /**
+   * Run the embedded store in a worker thread of the app process (its work beside the event loop
+   * that answers pages); `false` runs it on the event loop. No effect with MONGODB_URI.
+   */
+  STORE_THREAD: z.enum(['true', 'false']).default('true'),
+  /**
    * Keep sessions, signed-in users and progress in memory between requests, coherent through a
    * change stream (src/cache). `false` reads them from the database on every request.
    */
@@ -238,6 +243,7 @@ export interface Config {
   dataDir: string;
   mongodbUri: string | undefined;
   storeFsync: Env['STORE_FSYNC'];
+  storeThread: boolean;
   readCaches: boolean;
   sessionSecret: string;
   baseUrl: string;
@@ -332,6 +338,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     mongodbUri: env.MONGODB_URI,
     storeFsync: env.STORE_FSYNC,
+    storeThread: env.STORE_THREAD === 'true',
     readCaches: env.READ_CACHES === 'true',
     sessionSecret: env.SESSION_SECRET ?? persistedSessionSecret(dataDir),
     baseUrl: (env.BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),

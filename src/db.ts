@@ -3,6 +3,7 @@ import mongoose from 'mongoose';
 import type { Config } from './config.js';
 import type { Logger } from './lib/logger.js';
 import { startStore, type RunningStore } from './store/index.js';
+import { startStoreThread } from './store/thread.js';
 import { startReadCaches, stopReadCaches } from './cache/read-caches.js';
 
 /** The database the app runs on: the embedded store or an external MongoDB. */
@@ -18,7 +19,8 @@ export interface Database {
 }
 
 export interface ConnectOptions {
-  config: Pick<Config, 'mongodbUri' | 'dataDir' | 'storeFsync' | 'readCaches'>;
+  config: Pick<Config, 'mongodbUri' | 'dataDir' | 'storeFsync' | 'readCaches'> &
+    Partial<Pick<Config, 'storeThread' | 'log'>>;
   logger: Logger;
   /** Database name; defaults to the one in MONGODB_URI, or "tsunagu". */
   dbName?: string;
@@ -47,6 +49,16 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
   let uri: string;
   if (config.mongodbUri) {
     uri = config.mongodbUri;
+  } else if (config.storeThread && !options.inMemory) {
+    store = await startStoreThread(
+      {
+        dataDir: path.join(config.dataDir, 'store'),
+        fsync: config.storeFsync,
+        logLevel: config.log?.level ?? 'info',
+      },
+      logger.child({ component: 'store' }),
+    );
+    uri = store.uri;
   } else {
     store = await startStore({
       dataDir: options.inMemory ? null : path.join(config.dataDir, 'store'),
