@@ -11,6 +11,9 @@ import { securePrivateDir } from './lib/private-dir.js';
 import { MigrationFailed, runMigrations } from './operations/migrations/runner.js';
 import { startBackupSchedule } from './operations/scheduled-backup.js';
 
+/** How long an idle kept-alive connection stays open (above proxies' 60 s). */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -75,6 +78,10 @@ async function main(): Promise<void> {
       `Tsunagu is running: open ${config.baseUrl}`,
     );
   });
+  // An idle kept-alive connection stays open longer than a proxy's or a load balancer's (nginx,
+  // AWS ALB: 60 s), so that the server never closes one just as the proxy reuses it (a 502).
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   server.on('error', (error) => {
     logger.fatal({ err: error }, 'could not start the web server');
     void database.close().finally(() => process.exit(1));

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, statSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -96,6 +97,18 @@ describe('src/server.ts (the process npm start runs)', function () {
     });
     const home = await request(base).get('/').expect(200);
     expect(home.text).to.contain('ひきこもり支援者 多職種基礎研修');
+    // Idle connections outlive a proxy's (60 s): it never reuses one the app is closing.
+    const agent = new http.Agent({ keepAlive: true });
+    const kept = await new Promise<http.IncomingHttpHeaders>((resolve, reject) =>
+      http
+        .get(`${base}/login`, { agent }, (res) => {
+          res.resume();
+          resolve(res.headers);
+        })
+        .on('error', reject),
+    );
+    agent.destroy();
+    expect(kept['keep-alive']).to.equal('timeout=65');
 
     server.child.kill('SIGTERM');
     expect(await server.exited).to.equal(0);
