@@ -3,6 +3,7 @@ import mongoose from 'mongoose';
 import type { Module, Program, Quiz } from '../courses/catalog.types.js';
 import { LearnerProgress } from './learner-progress.model.js';
 import { upsertWithRetry, type Learner } from './learner.js';
+import { getProgress } from './progress.service.js';
 import { QuizAttempt } from './quiz-attempt.model.js';
 
 /** An unsubmitted attempt is reused when the learner opens the quiz again within this time. */
@@ -69,16 +70,21 @@ export async function startAttempt(
     total: quiz.questions.length,
     startedAt: new Date(),
   });
-  await upsertWithRetry(() =>
-    LearnerProgress.updateOne(
-      { userId: { $eq: learner.userId }, programId: { $eq: program.id } },
-      {
-        $addToSet: { openedModules: module.id },
-        $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
-      },
-      { upsert: true },
-    ),
-  );
+  // The module counts as opened; nearly always it is already (its lessons came first), and the
+  // summary is then left alone (no write, and the summary stays in the read cache).
+  const summary = await getProgress(learner, program.id);
+  if (!summary.openedModules.includes(module.id)) {
+    await upsertWithRetry(() =>
+      LearnerProgress.updateOne(
+        { userId: { $eq: learner.userId }, programId: { $eq: program.id } },
+        {
+          $addToSet: { openedModules: module.id },
+          $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
+        },
+        { upsert: true },
+      ),
+    );
+  }
   return attemptId;
 }
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { readCaches } from '../../src/cache/read-caches.js';
+import { LearnerProgress } from '../../src/learning/learner-progress.model.js';
 import { createTestApp, testStore, type TestApp } from '../helpers/app.js';
 import { signIn } from '../helpers/auth.js';
 import { eventually } from '../helpers/eventually.js';
@@ -66,5 +67,24 @@ describe('database round trips of opening a lesson and marking it read (bench:lo
       me.get('/learn/basic-training/understanding/municipalities').expect(200),
     );
     expect(commands).to.deep.equal({ 'update learner_progress': 1 });
+  });
+
+  it('starts a quiz without writing the summary when the module is already opened', async () => {
+    const { user, password } = await buildUser({ roles: ['trainee'] });
+    const me = await signIn(t.app, user, password);
+    await me.get(LESSON).expect(200);
+    await me.get(LESSON).expect(200);
+    const commands = await commandsDuring(() =>
+      me.post('/learn/basic-training/understanding/quiz/start').expect(303),
+    );
+    expect(commands).to.deep.equal({ 'find quiz_attempts': 1, 'insert quiz_attempts': 1 });
+  });
+
+  it('marks the module opened when its quiz is the first thing started', async () => {
+    const { user, password } = await buildUser({ roles: ['trainee'] });
+    const me = await signIn(t.app, user, password);
+    await me.post('/learn/basic-training/understanding/quiz/start').expect(303);
+    const summary = await LearnerProgress.findOne({ userId: user._id }).lean();
+    expect(summary!.openedModules).to.deep.equal(['understanding']);
   });
 });
