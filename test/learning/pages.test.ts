@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import request from 'supertest';
+import type { Types } from 'mongoose';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { signIn, type SignedIn } from '../helpers/auth.js';
 import { buildUser } from '../helpers/factories.js';
@@ -169,6 +170,25 @@ describe('learning pages', () => {
     });
   });
 
+  /**
+   * The record of the lesson "numbers" as a crash left it (read, the summary not yet written) or
+   * an earlier version did (opened, not read).
+   */
+  const numbersRecord = (
+    userId: Types.ObjectId,
+    openedAt: Date,
+    reading: { readAt?: Date; secondsSpent?: number } = {},
+  ) =>
+    LessonProgress.create({
+      userId,
+      programId: PROGRAM,
+      moduleId: MODULE,
+      lessonId: 'numbers',
+      firstOpenedAt: openedAt,
+      lastOpenedAt: openedAt,
+      ...reading,
+    });
+
   describe('POST /learn/:program/:module/:lesson/read', () => {
     it('marks the lesson as read once, shows the mark, and counts time spent', async () => {
       const { user, me } = await newLearner();
@@ -209,16 +229,7 @@ describe('learning pages', () => {
       await me.get(lessonUrl('numbers')).expect(200);
       // The first of the two writes happened, the process died before the second.
       const now = new Date();
-      await LessonProgress.create({
-        userId: user._id,
-        programId: PROGRAM,
-        moduleId: MODULE,
-        lessonId: 'numbers',
-        firstOpenedAt: now,
-        lastOpenedAt: now,
-        readAt: now,
-        secondsSpent: 120,
-      });
+      await numbersRecord(user._id, now, { readAt: now, secondsSpent: 120 });
       const before = await me.get(lessonUrl('numbers')).expect(200);
       expect(before.text).to.contain('>読了にする</button>');
 
@@ -243,16 +254,7 @@ describe('learning pages', () => {
     it('completes a half-written mark when the learner has no summary yet', async () => {
       const { user, me } = await newLearner();
       const now = new Date();
-      await LessonProgress.create({
-        userId: user._id,
-        programId: PROGRAM,
-        moduleId: MODULE,
-        lessonId: 'numbers',
-        firstOpenedAt: now,
-        lastOpenedAt: now,
-        readAt: now,
-        secondsSpent: 30,
-      });
+      await numbersRecord(user._id, now, { readAt: now, secondsSpent: 30 });
       expect(await LearnerProgress.countDocuments({ userId: user._id })).to.equal(0);
       await me.post(`${lessonUrl('numbers')}/read`).expect(303);
       const summary = await LearnerProgress.findOne({ userId: user._id }).lean();
@@ -280,14 +282,7 @@ describe('learning pages', () => {
     it('counts the time of a lesson opened before this version (a record without readAt)', async () => {
       const { user, me } = await newLearner();
       const openedAt = new Date(Date.now() - 240_000);
-      await LessonProgress.create({
-        userId: user._id,
-        programId: PROGRAM,
-        moduleId: MODULE,
-        lessonId: 'numbers',
-        firstOpenedAt: openedAt,
-        lastOpenedAt: openedAt,
-      });
+      await numbersRecord(user._id, openedAt);
       await me.post(`${lessonUrl('numbers')}/read`).expect(303);
       const records = await LessonProgress.find({ userId: user._id, lessonId: 'numbers' }).lean();
       expect(records).to.have.length(1);
