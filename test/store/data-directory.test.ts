@@ -162,6 +162,23 @@ describe('store durability: the data directory', () => {
     await persistence.close();
   });
 
+  it('replays every journal after the snapshot, in order', async () => {
+    // What a crash before a compaction's rename leaves: the old snapshot, its journal and the next.
+    const dir = await compactedDirectory();
+    const next = tempDir();
+    for (const name of [J2, 'snapshot.bson'])
+      writeFileSync(path.join(next, name), readFileSync(path.join(dir, name)));
+    const compacting = await openFilePersistence(next, { compactAfterBytes: 1 });
+    await loadAll(compacting);
+    await compacting.compact([{ k: 'a' }, { k: 'b' }]);
+    await compacting.append([{ k: 'c' }]);
+    await compacting.close();
+    writeFileSync(path.join(dir, J3), readFileSync(path.join(next, J3)));
+    const persistence = await openFilePersistence(dir);
+    expect((await loadAll(persistence)).map((r) => r.k as string)).to.deep.equal(['a', 'b', 'c']);
+    await persistence.close();
+  });
+
   it('creates the journal of the snapshot’s generation when there is none', async () => {
     const dir = await compactedDirectory();
     rmSync(path.join(dir, J2));
