@@ -58,7 +58,7 @@ export const MODULES = [
   {
     name: 'review-release',
     // decide (recording the decision and releasing the round), saveAnswers, decidedRounds.
-    mutate: ['src/reviews/review.service.ts:90-214'],
+    mutate: ['src/reviews/review.service.ts:90-219'],
     // Called directly against the store (test/reviews/flow.test.ts walks the same pages over
     // HTTP, too slow to run for each mutant).
     spec: ['test/reviews/review-release-rules.test.ts'],
