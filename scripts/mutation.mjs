@@ -4,7 +4,7 @@
  * scripts/mutation/modules.mjs in turn (all of them without a name) and prints one line per
  * module: `policy 87.5 % (112 killed / 128)`. Exits non-zero when a module scores below 80 %.
  * `--no-typecheck` skips the TypeScript checker (faster). Other arguments starting with `--` go to Stryker (e.g. `--force` to ignore the incremental
- * results, `--concurrency 1`). Reports land in reports/mutation/ (git-ignored).
+ * results, `--concurrency=1`: with `=`, as a bare word is taken for a module name). Reports land in reports/mutation/ (git-ignored).
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -50,10 +50,9 @@ function isPhoneNumber(match: string): boolean {
   return digits.startsWith('0') && (digits.length === 10 || digits.length === 11);
 }
 
+/** The month and day (the last two of the three numbers the pattern matched) exist. */
 function isCalendarDate(match: string): boolean {
-  const parts = match.match(/\d+/g) ?? [];
-  if (parts.length < 3) return true; // kanji numerals: accepted as written
-  const [month, day] = parts.slice(-2).map(Number);
+  const [month, day] = (match.match(/\d+/g) ?? []).slice(-2).map(Number);
   return month >= 1 && month <= 12 && day >= 1 && day <= 31;
 }
 
@@ -143,8 +142,9 @@ const RULES: Rule[] = [
 
 /** A place name (town, district) written right before a house number is part of the address. */
 function extendAddressBack(text: string, start: number): number {
+  const limit = Math.max(start - 12, 0); // 12 letters at most
   let begin = start;
-  while (begin > 0 && start - begin < 12 && /[\p{sc=Han}々ヶケ]/u.test(text[begin - 1])) begin--;
+  while (begin > limit && /[\p{sc=Han}々ヶケ]/u.test(text[begin - 1])) begin--;
   return begin;
 }
 

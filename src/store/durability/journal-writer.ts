@@ -91,6 +91,7 @@ export class JournalWriter {
     try {
       await this.flush();
     } finally {
+      // Stryker disable next-line ArrowFunction: null or undefined, handle?.close() skips both
       const handle = this.handle ?? (await this.opened.then((o) => o.handle).catch(() => null));
       this.handle = null;
       await handle?.close().catch(() => undefined);
