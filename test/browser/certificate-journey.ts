@@ -13,14 +13,7 @@ import type { UserDocument } from '../../src/users/user.model.js';
 import { decodeQrOnPage, pdfText } from '../certificates/helpers.js';
 import { testCatalog } from '../helpers/app.js';
 import { buildUser } from '../helpers/factories.js';
-import {
-  displayOf,
-  Journey,
-  signInAs,
-  startBrowserRun,
-  WIDTHS,
-  type BrowserRun,
-} from './harness.js';
+import { displayOf, Journey, signInAs, startBrowserRun, type BrowserRun } from './harness.js';
 
 /** A 1×1 PNG: a small real attachment (the type is read from the bytes). */
 const PNG = Buffer.from(
@@ -77,29 +70,32 @@ async function confirmFindings(page: Page): Promise<number> {
 }
 
 /**
- * The trainee's journey after the quizzes: the last module, the case study with an attachment and
- * the anonymisation check, a supervisor's request for revision, the revised version approved, the
- * certificate downloaded and verified on the public page. Four people, each in their own browser
- * context; axe on every page. Screenshots: test-results/browser/certificate-<who>-<width>/.
+ * The trainee's journey after the quizzes, at one width: the last module, the case study with an
+ * attachment and the anonymisation check, a supervisor's request for revision, the revised version
+ * approved, the certificate downloaded and verified on the public page. Four people, each in their
+ * own browser context; axe on every page. Screenshots: test-results/browser/certificate-<who>-<width>/.
+ *
+ * One test file per width (certificate-journey-<width>.test.ts), each with its own app and
+ * Chromium, so that `npm test` runs the two widths side by side.
  */
-describe('browser journey: from the last module to the certificate', function () {
-  // Four people and about thirty pages: a minute or two on a quiet machine, more under load.
-  this.timeout(900_000);
-  let run: BrowserRun;
+export function describeCertificateJourney(width: number): void {
+  describe(`browser journey: from the last module to the certificate (${width} px)`, function () {
+    // About thirty pages: a minute or two on a quiet machine, more under load.
+    this.timeout(900_000);
+    let run: BrowserRun;
 
-  before(async function () {
-    this.timeout(120_000);
-    run = await startBrowserRun();
-    // The anonymisation check's dictionary loads on first use (seconds on a busy machine): here,
-    // not inside a step's wait.
-    await findIdentifiers('Aさんは県内の市部に住んでいる。');
-  });
+    before(async function () {
+      this.timeout(120_000);
+      run = await startBrowserRun();
+      // The anonymisation check's dictionary loads on first use (seconds on a busy machine): here,
+      // not inside a step's wait.
+      await findIdentifiers('Aさんは県内の市部に住んでいる。');
+    });
 
-  after(async () => {
-    await run?.close();
-  });
+    after(async () => {
+      await run?.close();
+    });
 
-  for (const width of WIDTHS) {
     it(`a trainee writes the case study, revises it and gets the certificate (${width} px)`, async () => {
       const catalog = await testCatalog(run.testApp.config);
       const program = catalog.programs[0];
@@ -336,5 +332,5 @@ describe('browser journey: from the last module to the certificate', function ()
       expect(certificate?.valid).to.equal(true);
       expect((await CaseStudy.findById(caseStudyId).lean())?.state).to.equal('approved');
     });
-  }
-});
+  });
+}

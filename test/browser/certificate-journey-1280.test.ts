@@ -1,0 +1,3 @@
+import { describeCertificateJourney } from './certificate-journey.js';
+
+describeCertificateJourney(1280);
