@@ -3,8 +3,8 @@
  * quizzes against the real app in production mode (child processes, as bench/learning.ts starts
  * it), with failed sign-ins in the background:
  *
- *   1. one app process on the embedded store (in the app process, in a worker thread unless
- *      STORE_THREAD=false, as in production), one second
+ *   1. one app process on the embedded store (in the app process, as in production; in a worker
+ *      thread with STORE_THREAD=true), one second
  *      of think time between a user's requests (BENCH_USERS users ≈ BENCH_USERS req/s offered);
  *   2. the same users without think time: the saturation throughput of that process;
  *   3. two app processes sharing one store started as `npm run db` does (src/store/cli.ts),
@@ -93,8 +93,8 @@ async function serve(): Promise<void> {
   const { QuizAttempt } = await import('../src/learning/quiz-attempt.model.js');
   const mongoose = (await import('mongoose')).default;
 
-  // The embedded store as the app starts it (DATA_DIR/store, in a thread unless STORE_THREAD is
-  // false), or the one of BENCH_MONGODB_URI.
+  // The embedded store as the app starts it (DATA_DIR/store; in a thread with STORE_THREAD=true),
+  // or the one of BENCH_MONGODB_URI.
   const externalUri = process.env.BENCH_MONGODB_URI || null;
   const config = loadConfig({
     NODE_ENV: 'production',
@@ -106,7 +106,7 @@ async function serve(): Promise<void> {
     SESSION_SECRET: process.env.BENCH_SESSION_SECRET!,
     STORE_FSYNC: process.env.STORE_FSYNC ?? 'always',
     LOG_LEVEL: 'error',
-    STORE_THREAD: process.env.STORE_THREAD ?? 'true',
+    STORE_THREAD: process.env.STORE_THREAD ?? 'false',
     ...databaseEnv(externalUri),
   });
   const logger = createLogger(config.log);
@@ -293,8 +293,7 @@ function commandCounter(client: import('mongodb').MongoClient) {
   const counts: Record<string, number> = {};
   client.on('commandStarted', (event) => {
     const target = event.command[event.commandName] as unknown;
-    const collection =
-      typeof target === 'string' ? target : String(event.command.collection ?? '');
+    const collection = typeof target === 'string' ? target : String(event.command.collection ?? '');
     const key = `${event.commandName} ${collection}`.trim();
     counts[key] = (counts[key] ?? 0) + 1;
   });

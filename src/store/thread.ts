@@ -7,8 +7,8 @@ import type { Logger } from '../lib/logger.js';
 import type { RunningStore, StoreStats } from './index.js';
 
 /**
- * The embedded store started in a worker thread of this process (STORE_THREAD=true, the
- * default): the store's share of each request — decoding the command, running it, encoding the
+ * The embedded store started in a worker thread of this process (STORE_THREAD=true; off by
+ * default, see README "Speed"): the store's share of each request — decoding the command, running it, encoding the
  * reply, journaling — runs beside the event loop instead of on it. The app reaches it exactly
  * as before, through the MongoDB driver on the store's Unix socket; the data directory, its lock
  * and durability are those of startStore() (the lock names this process: a thread is not a
