@@ -100,7 +100,11 @@ describe('sign-in attempts are counted before the password is checked', () => {
     const statuses = answers.map((res) => res.status);
     const checked = statuses.filter((status) => status === 401 || status === 302);
     expect(checked.length, `statuses: ${statuses.join(',')}`).to.be.at.most(5);
-    expect(statuses.filter((status) => status === 429)).to.have.length(60 - checked.length);
+    // The rest refused at once (429); one of the 5 that had its turn may be refused as busy
+    // (503) when its hash waits over 0.5 s on a loaded machine: not checked either.
+    expect(statuses.filter((status) => status === 429 || status === 503)).to.have.length(
+      60 - checked.length,
+    );
     for (const res of answers.filter((answer) => answer.status === 429)) {
       expect(res.text).to.contain('一時的にログインを制限しています');
       expect(res.text).to.match(/約\d+分後にもう一度お試しください/);
