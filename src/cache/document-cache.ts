@@ -32,16 +32,20 @@ interface Entry<V> {
   at: ClusterTime | null;
 }
 
+/** Negative, zero or positive as `a` is before, at or after `b`. */
+function compareTimes(a: ClusterTime, b: ClusterTime): number {
+  return a.t !== b.t ? a.t - b.t : a.i - b.i;
+}
+
 /** A change made at `changedAt` is already in data read at `readAt` (unknown times: it is not). */
 function alreadyRead(readAt: ClusterTime | null, changedAt: ClusterTime | null): boolean {
-  if (!readAt || !changedAt) return false;
-  return changedAt.t < readAt.t || (changedAt.t === readAt.t && changedAt.i <= readAt.i);
+  return !!readAt && !!changedAt && compareTimes(changedAt, readAt) <= 0;
 }
 
 /** The later of two change times; unknown if either is. */
 function later(a: ClusterTime | null, b: ClusterTime | null): ClusterTime | null {
   if (!a || !b) return null;
-  return a.t > b.t || (a.t === b.t && a.i >= b.i) ? a : b;
+  return compareTimes(a, b) >= 0 ? a : b;
 }
 
 /** What a database reply to a one-document `find` command holds for the caches. */

@@ -97,7 +97,6 @@ export function startStoreThread(
 ): Promise<ThreadStore> {
   const worker = newWorker(options);
   let figures: { stats: StoreStats; commandCounts: Record<string, number> } | null = null;
-  let addresses: ReturnType<RunningStore['addresses']> = [];
   let closing: Promise<void> | null = null;
   let closed = false;
   const waiting: { kind: ThreadReply['kind']; resolve(reply: ThreadReply): void }[] = [];
@@ -135,7 +134,6 @@ export function startStoreThread(
       }
       if (reply.kind === 'ready') {
         started = true;
-        addresses = reply.addresses;
         resolve(running(reply));
       }
       answer(reply);
@@ -159,7 +157,7 @@ export function startStoreThread(
     return {
       uri: ready.uri,
       socketPath: ready.socketPath,
-      addresses: () => addresses,
+      addresses: () => ready.addresses,
       tcp: null,
       stats: () => figures!.stats,
       commandCounts: () => ({ ...figures!.commandCounts }),

@@ -51,14 +51,7 @@ export async function runCommand(body: Document, ctx: CommandContext): Promise<D
       ? handlers[name]
       : undefined;
     if (!handler) throw new StoreError(59, `no such command: '${name}'`);
-    if (name !== 'find') return await handler(body, ctx);
-    // A find's reply carries, like a replica set's, the operationTime of the data it read: every
-    // change at or before it is in the reply (the read caches compare it with change events).
-    const readAt = ctx.engine.changes.committed();
-    const reply = await handler(body, ctx);
-    return reply.ok === 1 && reply.operationTime === undefined
-      ? { ...reply, operationTime: readAt }
-      : reply;
+    return await handler(body, ctx);
   } catch (err) {
     if (err instanceof StoreError || err instanceof MingoError) return toStoreError(err).toReply();
     ctx.logger.warn(

@@ -106,13 +106,17 @@ function readFind(
 }
 
 const find: Handler = (body, ctx) => {
+  // Like a replica set's, the reply carries the operationTime of the data it read: every change
+  // at or before it is in the reply (the read caches compare it with change events). The query
+  // runs synchronously below, so nothing is committed in between.
+  const operationTime = ctx.engine.changes.committed();
   const name = collectionName(body, 'find');
   const ns = `${ctx.db}.${name}`;
   const spec = readFind(body);
   const { docs } = query(ctx.engine.getCollection(ctx.db, name), spec, ctx, ns);
   const out = project(docs, spec.projection, spec.filter);
   const batchSize = spec.limit > 0 && !spec.batchSize ? Math.min(spec.limit, 101) : spec.batchSize;
-  return ctx.cursors.firstBatch(ns, out, batchSize, spec.single);
+  return { ...ctx.cursors.firstBatch(ns, out, batchSize, spec.single), operationTime };
 };
 
 const getMore: Handler = (body, ctx) => {
