@@ -4,14 +4,7 @@ import type { Page } from 'playwright-core';
 import { Organisation } from '../../src/organisations/organisation.model.js';
 import { User } from '../../src/users/user.model.js';
 import { buildMunicipality, buildUser } from '../helpers/factories.js';
-import {
-  displayOf,
-  Journey,
-  signInAs,
-  startBrowserRun,
-  WIDTHS,
-  type BrowserRun,
-} from './harness.js';
+import { displayOf, Journey, signInAs, useBrowserRun, WIDTHS } from './harness.js';
 
 /**
  * The shorter journeys in a real browser, with axe on every page: an administrator editing a person
@@ -22,16 +15,7 @@ import {
 describe('browser journeys: an administrator, a regional viewer, an applicant', function () {
   // Under a minute per journey on a quiet machine; several under load (shared CI runners).
   this.timeout(300_000);
-  let run: BrowserRun;
-
-  before(async function () {
-    this.timeout(60_000);
-    run = await startBrowserRun();
-  });
-
-  after(async () => {
-    await run?.close();
-  });
+  const run = useBrowserRun();
 
   for (const width of WIDTHS) {
     it(`an administrator edits a person (${width} px)`, async () => {
@@ -42,7 +26,7 @@ describe('browser journeys: an administrator, a regional viewer, an applicant', 
       await buildMunicipality('松本市');
       const { user: person } = await buildUser({ name: `異動 三郎${width}` });
 
-      const journey = await Journey.open(run, 'admin', width);
+      const journey = await Journey.open(run(), 'admin', width);
       try {
         await journey.step('signed-in', async (page) => {
           await signInAs(page, admin.email, password);
@@ -108,7 +92,7 @@ describe('browser journeys: an administrator, a regional viewer, an applicant', 
     });
     await buildMunicipality('長野市');
 
-    const journey = await Journey.open(run, 'regional-viewer', 1280);
+    const journey = await Journey.open(run(), 'regional-viewer', 1280);
     try {
       await journey.step('signed-in', async (page) => {
         await signInAs(page, viewer.email, password);
@@ -158,7 +142,7 @@ describe('browser journeys: an administrator, a regional viewer, an applicant', 
     ]);
     const labels = (page: Page) => page.locator('#field-organisationId option').allTextContents();
 
-    const journey = await Journey.open(run, 'applicant', 390);
+    const journey = await Journey.open(run(), 'applicant', 390);
     try {
       await journey.step('register', async (page) => {
         await page.goto('/register');

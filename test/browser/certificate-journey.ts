@@ -13,7 +13,7 @@ import type { UserDocument } from '../../src/users/user.model.js';
 import { decodeQrOnPage, pdfText } from '../certificates/helpers.js';
 import { testCatalog } from '../helpers/app.js';
 import { buildUser } from '../helpers/factories.js';
-import { displayOf, Journey, signInAs, startBrowserRun, type BrowserRun } from './harness.js';
+import { displayOf, Journey, signInAs, useBrowserRun } from './harness.js';
 
 /** A 1×1 PNG: a small real attachment (the type is read from the bytes). */
 const PNG = Buffer.from(
@@ -82,22 +82,12 @@ export function describeCertificateJourney(width: number): void {
   describe(`browser journey: from the last module to the certificate (${width} px)`, function () {
     // About thirty pages: a minute or two on a quiet machine, more under load.
     this.timeout(900_000);
-    let run: BrowserRun;
-
-    before(async function () {
-      this.timeout(120_000);
-      run = await startBrowserRun();
-      // The anonymisation check's dictionary loads on first use (seconds on a busy machine): here,
-      // not inside a step's wait.
-      await findIdentifiers('Aさんは県内の市部に住んでいる。');
-    });
-
-    after(async () => {
-      await run?.close();
-    });
+    // The anonymisation check's dictionary loads on first use (seconds on a busy machine): here,
+    // not inside a step's wait.
+    const run = useBrowserRun(120_000, () => findIdentifiers('Aさんは県内の市部に住んでいる。'));
 
     it(`a trainee writes the case study, revises it and gets the certificate (${width} px)`, async () => {
-      const catalog = await testCatalog(run.testApp.config);
+      const catalog = await testCatalog(run().testApp.config);
       const program = catalog.programs[0];
       const assignment = program.caseStudy!;
       const lastModule = program.modules[program.modules.length - 1];
@@ -111,10 +101,10 @@ export function describeCertificateJourney(width: number): void {
       ]);
       await learnAllButTheLastSteps(trainee.user, program);
 
-      const learner = await Journey.open(run, 'certificate-trainee', width);
-      const allocator = await Journey.open(run, 'certificate-admin', width);
-      const reviewer = await Journey.open(run, 'certificate-supervisor', width);
-      const visitor = await Journey.open(run, 'certificate-verify', width);
+      const learner = await Journey.open(run(), 'certificate-trainee', width);
+      const allocator = await Journey.open(run(), 'certificate-admin', width);
+      const reviewer = await Journey.open(run(), 'certificate-supervisor', width);
+      const visitor = await Journey.open(run(), 'certificate-verify', width);
       let caseStudyId = '';
       try {
         // ── The last module, in the browser ─────────────────────────────────────────────────

@@ -2,14 +2,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { User } from '../../src/users/user.model.js';
 import { buildUser } from '../helpers/factories.js';
-import {
-  displayOf,
-  Journey,
-  signInAs,
-  startBrowserRun,
-  WIDTHS,
-  type BrowserRun,
-} from './harness.js';
+import { displayOf, Journey, signInAs, useBrowserRun, WIDTHS } from './harness.js';
 
 /**
  * A coordinator's daily work in a real browser, at a phone's and a desktop's width, with axe on
@@ -19,16 +12,7 @@ import {
 describe('browser journey: a coordinator and their municipality', function () {
   // A minute or so per width on a quiet machine; several under load (shared CI runners).
   this.timeout(300_000);
-  let run: BrowserRun;
-
-  before(async function () {
-    this.timeout(60_000);
-    run = await startBrowserRun();
-  });
-
-  after(async () => {
-    await run?.close();
-  });
+  const run = useBrowserRun();
 
   for (const width of WIDTHS) {
     it(`a coordinator approves, invites, imports and reads their municipality (${width} px)`, async () => {
@@ -44,7 +28,7 @@ describe('browser journey: a coordinator and their municipality', function () {
       const invitee = `invitee-${width}@example.jp`;
       const imported = `imported-${width}@example.jp`;
 
-      const journey = await Journey.open(run, 'coordinator', width);
+      const journey = await Journey.open(run(), 'coordinator', width);
       try {
         await journey.step('signed-in', async (page) => {
           await signInAs(page, coordinator.email, password);

@@ -40,6 +40,26 @@ export interface BrowserRun {
 }
 
 /**
+ * Within a describe: starts a browser run before its tests (`prepare` then runs, e.g. to warm up
+ * what the journey needs) and closes it after them. The returned function gives the run.
+ */
+export function useBrowserRun(
+  startTimeoutMs = 60_000,
+  prepare: () => Promise<unknown> = () => Promise.resolve(),
+): () => BrowserRun {
+  let run: BrowserRun | undefined;
+  before(async function () {
+    this.timeout(startTimeoutMs);
+    run = await startBrowserRun();
+    await prepare();
+  });
+  after(async () => {
+    await run?.close();
+  });
+  return () => run!;
+}
+
+/**
  * Starts the app on a free port and launches Chromium. Each journey clears its own screenshots
  * (Journey.open), so several browser test files can run, one after another or side by side.
  */

@@ -5,7 +5,7 @@ import { createInvitation } from '../../src/users/invitations.service.js';
 import { User } from '../../src/users/user.model.js';
 import { testCatalog } from '../helpers/app.js';
 import { buildUser } from '../helpers/factories.js';
-import { displayOf, Journey, startBrowserRun, WIDTHS, type BrowserRun } from './harness.js';
+import { displayOf, Journey, useBrowserRun, WIDTHS } from './harness.js';
 
 /**
  * A trainee in a real browser (Debian's Chromium through playwright-core), at a phone's and a
@@ -15,16 +15,7 @@ import { displayOf, Journey, startBrowserRun, WIDTHS, type BrowserRun } from './
 describe('browser journey: a trainee from the invitation to a passed quiz', function () {
   // A minute or so per width on a quiet machine; several under load (shared CI runners).
   this.timeout(300_000);
-  let run: BrowserRun;
-
-  before(async function () {
-    this.timeout(60_000);
-    run = await startBrowserRun();
-  });
-
-  after(async () => {
-    await run?.close();
-  });
+  const run = useBrowserRun();
 
   for (const width of WIDTHS) {
     it(`a trainee goes from the invitation to a passed quiz (${width} px)`, async () => {
@@ -36,12 +27,12 @@ describe('browser journey: a trainee from the invitation to a passed quiz', func
         municipalityId: String(coordinator.municipalityId),
         invitedBy: String(coordinator._id),
       });
-      const catalog = await testCatalog(run.testApp.config);
+      const catalog = await testCatalog(run().testApp.config);
       const program = catalog.programs[0];
       const module = program.modules[0];
       const quiz = module.quiz!;
 
-      const journey = await Journey.open(run, 'trainee', width);
+      const journey = await Journey.open(run(), 'trainee', width);
       try {
         await journey.step('invitation', async (page) => {
           await page.goto(`/invitations/accept?token=${token}`);
