@@ -78,19 +78,41 @@ function databaseEnv(uri: string | null): Record<string, string> {
   return uri ? { MONGODB_URI: uri } : {};
 }
 
+/**
+ * A module of the app as the bench runs it: the build in dist/ that `npm start` serves (made by
+ * `npm run bench:load` when stale), or the TypeScript in src/ with BENCH_FROM=src.
+ */
+function importApp<T>(module: string): Promise<T> {
+  const from = process.env.BENCH_FROM === 'src' ? '../src/' : '../dist/';
+  return import(from + module) as Promise<T>;
+}
+
 async function serve(): Promise<void> {
-  const { createApp } = await import('../src/app.js');
-  const { loadConfig } = await import('../src/config.js');
-  const { loadCatalog } = await import('../src/courses/loader.js');
-  const { connectDatabase } = await import('../src/db.js');
-  const { createLogger } = await import('../src/lib/logger.js');
-  const { firstStart } = await import('../src/bootstrap/first-start.js');
-  const { hashPassword } = await import('../src/auth/password.js');
-  const { User } = await import('../src/users/user.model.js');
-  const { Municipality } = await import('../src/organisations/municipality.model.js');
-  const { LessonProgress } = await import('../src/learning/lesson-progress.model.js');
-  const { LearnerProgress } = await import('../src/learning/learner-progress.model.js');
-  const { QuizAttempt } = await import('../src/learning/quiz-attempt.model.js');
+  const { createApp } = await importApp<typeof import('../src/app.js')>('app.js');
+  const { loadConfig } = await importApp<typeof import('../src/config.js')>('config.js');
+  const { loadCatalog } =
+    await importApp<typeof import('../src/courses/loader.js')>('courses/loader.js');
+  const { connectDatabase } = await importApp<typeof import('../src/db.js')>('db.js');
+  const { createLogger } = await importApp<typeof import('../src/lib/logger.js')>('lib/logger.js');
+  const { firstStart } = await importApp<typeof import('../src/bootstrap/first-start.js')>(
+    'bootstrap/first-start.js',
+  );
+  const { hashPassword } =
+    await importApp<typeof import('../src/auth/password.js')>('auth/password.js');
+  const { User } =
+    await importApp<typeof import('../src/users/user.model.js')>('users/user.model.js');
+  const { Municipality } = await importApp<
+    typeof import('../src/organisations/municipality.model.js')
+  >('organisations/municipality.model.js');
+  const { LessonProgress } = await importApp<
+    typeof import('../src/learning/lesson-progress.model.js')
+  >('learning/lesson-progress.model.js');
+  const { LearnerProgress } = await importApp<
+    typeof import('../src/learning/learner-progress.model.js')
+  >('learning/learner-progress.model.js');
+  const { QuizAttempt } = await importApp<typeof import('../src/learning/quiz-attempt.model.js')>(
+    'learning/quiz-attempt.model.js',
+  );
   const mongoose = (await import('mongoose')).default;
 
   // The embedded store as the app starts it (DATA_DIR/store; in a thread with STORE_THREAD=true),
@@ -158,7 +180,7 @@ async function serve(): Promise<void> {
     void (async () => {
       if (message.kind === 'costs-reset') {
         if (message.profile) await profiler.start();
-        costs.reset();
+        costs.reset(message.perKind ?? false);
         process.send!({
           kind: 'costs',
           ...costs.report(),
@@ -231,6 +253,12 @@ interface CostsRequest {
   kind: 'costs-reset' | 'costs';
   /** With costs-reset: write a CPU profile of the main thread until the next report (BENCH_COST_PROF). */
   profile?: boolean;
+  /**
+   * With costs-reset: attribute CPU time and commands to each request kind (phase 0). It reads
+   * the process's CPU time and copies the command counts twice a request: the load phases
+   * leave it off, so that the bench does not add its own work to the app it measures.
+   */
+  perKind?: boolean;
 }
 interface RouteCost {
   requests: number;
@@ -332,10 +360,11 @@ function costAccounting(
   let start = { cpu: cpuUs(), commands: commandCounts() };
   let requests = 0;
   let byKind = new Map<string, RouteCost>();
+  let perKind = false;
   server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     requests++;
     const kind = req.headers['x-bench-kind'];
-    if (typeof kind !== 'string') return;
+    if (!perKind || typeof kind !== 'string') return;
     const before = { cpu: cpuUs(), commands: commandCounts() };
     res.once('finish', () => {
       const key = `${kind} ${res.statusCode}`;
@@ -347,10 +376,11 @@ function costAccounting(
     });
   });
   return {
-    reset() {
+    reset(attribute: boolean) {
       start = { cpu: cpuUs(), commands: commandCounts() };
       requests = 0;
       byKind = new Map();
+      perKind = attribute;
     },
     report(): Omit<CostsReply, 'kind' | 'memory'> {
       return {
@@ -766,6 +796,8 @@ interface PhaseResult {
   errors: number;
   slow: number;
   rss: number;
+  /** CPU time of this bench process (the users and the failed sign-ins) over the phase, in cores. */
+  clientCores: number;
   attack?: string;
   errorKinds: Map<string, number>;
   costs?: CostsReply[];
@@ -810,6 +842,7 @@ async function phase(
     );
   }, 500);
   const started = performance.now();
+  const clientCpu = process.cpuUsage();
   const deadline = Date.now() + options.seconds * 1000;
   // Users start spread over one think time, as people do.
   await Promise.all(
@@ -820,6 +853,7 @@ async function phase(
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const clientCpuUsed = process.cpuUsage(clientCpu);
   const costs = options.apps
     ? await Promise.all(options.apps.map((app) => askCosts(app, 'costs')))
     : undefined;
@@ -844,6 +878,7 @@ async function phase(
     errors: stats.errors,
     slow: stats.slow,
     rss,
+    clientCores: (clientCpuUsed.user + clientCpuUsed.system) / 1e6 / elapsed,
     attack: attackResult
       ? `${attackResult.sent} failed sign-ins (${[...attackResult.byStatus]
           .map(([status, n]) => `${status}: ${n}`)
@@ -858,7 +893,7 @@ async function phase(
 function askCosts(
   app: AppProcess,
   kind: CostsRequest['kind'],
-  profile = false,
+  { profile = false, perKind = false } = {},
 ): Promise<CostsReply> {
   return new Promise((resolve) => {
     const listener = (message: { kind: string }) => {
@@ -867,7 +902,7 @@ function askCosts(
       resolve(message as CostsReply);
     };
     app.child.on('message', listener);
-    app.child.send({ kind, profile } satisfies CostsRequest);
+    app.child.send({ kind, profile, perKind } satisfies CostsRequest);
   });
 }
 
@@ -898,7 +933,7 @@ async function costPhase(app: AppProcess, users: User[], lessons: Lesson[], seco
     for (const user of users) await runUser([app.port], user, lessons, Date.now() + each, 0, stats);
   };
   await run(Math.min(3000, seconds * 300)); // warm-up (JIT, caches), not counted
-  await askCosts(app, 'costs-reset', !!process.env.BENCH_COST_PROF);
+  await askCosts(app, 'costs-reset', { profile: !!process.env.BENCH_COST_PROF, perKind: true });
   await run(seconds * 1000);
   const realEmails = users.map((u) => u.email);
   for (let n = 0; n < Number(process.env.BENCH_COST_SIGNINS ?? 40); n++) {
@@ -961,6 +996,11 @@ function printPhase(result: PhaseResult): void {
     `  latency p50 ${ms(result.p50)}, p95 ${ms(result.p95)}, p99 ${ms(result.p99)}, max ${ms(result.max)}; over 1 s: ${result.slow}`,
   );
   console.log(`  errors ${result.errors}; RSS of the app process(es) ${result.rss.toFixed(0)} MB`);
+  // On a machine shared with the app, what the client itself takes counts against the app.
+  const appCores = (result.costs ?? []).reduce((sum, cost) => sum + cost.total.cpuUs, 0) / 1e6;
+  console.log(
+    `  CPU: the app process(es) ${(appCores / result.seconds).toFixed(2)} cores, this bench (client and failed sign-ins) ${result.clientCores.toFixed(2)} cores`,
+  );
   if (result.errorKinds.size > 0)
     console.log(
       `  errors by kind: ${[...result.errorKinds].map(([k, n]) => `${k} ×${n}`).join(', ')}`,

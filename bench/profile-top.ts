@@ -11,6 +11,8 @@ interface ProfileNode {
   children?: number[];
 }
 interface Profile {
+  startTime: number;
+  endTime: number;
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -28,10 +30,18 @@ const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
+// PROFILE_LAST=<seconds>: only the samples of the profile's last seconds (e.g. one bench phase
+// before the process exited); PROFILE_SKIP_LAST=<seconds> leaves out its very end.
+const last = Number(process.env.PROFILE_LAST ?? 0) * 1e6;
+const skipLast = Number(process.env.PROFILE_SKIP_LAST ?? 0) * 1e6;
 const self = new Map<number, number>();
 let total = 0;
+let at = profile.startTime;
 profile.samples.forEach((id, i) => {
   const dt = profile.timeDeltas[i] ?? 0;
+  at += dt;
+  if (last && at < profile.endTime - skipLast - last) return;
+  if (at > profile.endTime - skipLast) return;
   self.set(id, (self.get(id) ?? 0) + dt);
   total += dt;
 });
@@ -42,7 +52,7 @@ function where(url: string): string {
     const rest = url.slice(nm + 'node_modules/'.length).split('/');
     return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
   }
-  const src = url.indexOf('/src/');
+  const src = Math.max(url.indexOf('/src/'), url.indexOf('/dist/'));
   if (src >= 0) return url.slice(src + 1).replace(/\/[^/]*$/, '');
   if (url.startsWith('node:')) return 'node';
   return url ? url.replace(/^.*\//, '') : '(native)';
@@ -50,7 +60,7 @@ function where(url: string): string {
 
 const label = (n: ProfileNode) => {
   const f = n.callFrame;
-  const file = f.url.replace(/^.*\/(node_modules|src)\//, '$1/');
+  const file = f.url.replace(/^.*\/(node_modules|src|dist)\//, '$1/');
   return `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
 };
 
@@ -66,7 +76,7 @@ for (const [id, t] of self) {
   const seen = new Set<string>();
   for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
     const node = byId.get(cur)!;
-    if (!node.callFrame.url.includes('/src/')) continue;
+    if (!/\/(src|dist)\//.test(node.callFrame.url)) continue;
     const key = label(node);
     if (seen.has(key)) continue;
     seen.add(key);
