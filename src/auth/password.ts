@@ -20,10 +20,10 @@ const SALT_BYTES = 16;
  * instead of taking every core (a burst of failed sign-ins would otherwise hold up every page);
  * one at a time leaves the second core of the 2-core server to the event loop (measured with
  * bench/signin-burst.ts: clearly better lesson-page times than two at a time). When
- * MAX_WAITING_HASHES already wait (about 1.6 s of work), the request is refused at once with
- * hashingBusy() rather than queued without end; and a hash that has not started within
- * 0.5 s is refused then, so a sign-in is answered within about a second even when the
- * hashing thread (below) gets little CPU. bench/load.ts, 20 failed sign-ins/s with 200 users
+ * MAX_WAITING_HASHES already wait (about 1.6 s of work), or when the recent hashes' times say it
+ * would not start within 0.5 s, the request is refused at once with hashingBusy() rather than
+ * queued; and a hash that has not started within 0.5 s all the same is refused then, so a
+ * sign-in is answered within about a second even when the hashing thread (below) gets little CPU. bench/load.ts, 20 failed sign-ins/s with 200 users
  * reading: the failed sign-ins' p95 was 6–17 s with the queue bounded by length alone.
  *
  * The hash itself runs synchronously in a worker thread of its own (hashWorker below), at the
@@ -67,14 +67,39 @@ export function setHashWaitLimit(ms: number): () => void {
   };
 }
 
-/** True when a hash asked for now would be refused: callers can answer before doing any work. */
+/**
+ * How long recent hashes took, from their start to their answer (weighted towards the latest;
+ * 0 before the first), and when the running one started. On a busy machine the low-priority
+ * thread takes far longer than its 0.1 s of CPU.
+ */
+let recentHashMs = 0;
+let runningSince = 0;
+const RECENT_WEIGHT = 0.3;
+
+/** How long a hash asked for now would wait for its turn, as far as recent hashes tell. */
+function expectedWaitMs(): number {
+  if (runningHashes < MAX_CONCURRENT_HASHES) return 0;
+  const remaining = Math.max(0, recentHashMs - (performance.now() - runningSince));
+  return remaining + waitingHashes.length * recentHashMs;
+}
+
+/**
+ * True when a hash asked for now would be refused: MAX_WAITING_HASHES wait already, or recent
+ * hashes say it would not start within the wait limit. Callers answer before doing any work
+ * (the sign-in route then reserves no attempt and writes nothing), and the hash is refused at
+ * once instead of after half a second in the queue. The deadline in the queue stays for when
+ * the estimate was wrong (a hash slower than the ones before).
+ */
 export function hashingSaturated(): boolean {
-  return runningHashes >= MAX_CONCURRENT_HASHES && waitingHashes.length >= MAX_WAITING_HASHES;
+  return (
+    runningHashes >= MAX_CONCURRENT_HASHES &&
+    (waitingHashes.length >= MAX_WAITING_HASHES || expectedWaitMs() > maxHashWaitMs)
+  );
 }
 
 async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
   if (runningHashes >= MAX_CONCURRENT_HASHES) {
-    if (waitingHashes.length >= MAX_WAITING_HASHES) throw hashingBusy();
+    if (hashingSaturated()) throw hashingBusy();
     // The slot is handed over by the hash that finishes (runningHashes stays counted), unless
     // the wait runs out first.
     await new Promise<void>((resolve, reject) => {
@@ -93,9 +118,14 @@ async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
   } else {
     runningHashes++;
   }
+  const started = performance.now();
+  runningSince = started;
   try {
     return await work();
   } finally {
+    const took = performance.now() - started;
+    recentHashMs =
+      recentHashMs === 0 ? took : (1 - RECENT_WEIGHT) * recentHashMs + RECENT_WEIGHT * took;
     const next = waitingHashes.shift();
     if (next) next.start();
     else runningHashes--;

@@ -234,6 +234,9 @@ describe('password hashing under load', () => {
     // A costly hash (about a second or more here) holds the slot.
     const slow = await hashPassword('a long enough passphrase', { N: 2 ** 17, r: 8, p: 1 });
     const cheap = await hashPassword('a long enough passphrase', { N: 1024, r: 8, p: 1 });
+    // Cheap hashes just before: the queue expects the slot back soon and lets the next one
+    // wait (the estimate is wrong this time: the deadline refuses it).
+    for (let i = 0; i < 20; i++) await verifyPassword('a long enough passphrase', cheap);
     const started = Date.now();
     const holding = verifyPassword('a long enough passphrase', slow);
     const waiting = verifyPassword('a long enough passphrase', cheap).then(
@@ -246,6 +249,27 @@ describe('password hashing under load', () => {
     expect(await holding).to.equal(true);
     expect(hashingSaturated()).to.equal(false);
     // The refused hash left the queue: the next one runs at once.
+    expect(await verifyPassword('a long enough passphrase', cheap)).to.equal(true);
+  });
+
+  it('refuses at once a hash that recent hashes say would not start within half a second', async function () {
+    this.timeout(30_000);
+    // Hashes of about a second or more (N = 2^17): the next one waits at least that long.
+    const slow = await hashPassword('a long enough passphrase', { N: 2 ** 17, r: 8, p: 1 });
+    const cheap = await hashPassword('a long enough passphrase', { N: 1024, r: 8, p: 1 });
+    expect(await verifyPassword('a long enough passphrase', slow)).to.equal(true);
+    const holding = verifyPassword('a long enough passphrase', slow);
+    expect(hashingSaturated(), 'saturated while a slow hash runs').to.equal(true);
+    const started = Date.now();
+    const refused = await verifyPassword('a long enough passphrase', cheap).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(isHashingBusy(refused), 'refused as busy').to.equal(true);
+    expect(Date.now() - started, 'refused without waiting').to.be.below(250);
+    expect(await holding).to.equal(true);
+    // Idle again: the next hash runs at once, whatever the last ones took.
+    expect(hashingSaturated()).to.equal(false);
     expect(await verifyPassword('a long enough passphrase', cheap)).to.equal(true);
   });
 
