@@ -30,7 +30,8 @@
  * (always), BENCH_CPU_PROF=<dir> (each app process writes a V8 CPU profile there when it exits),
  * BENCH_COST_SECONDS (10: phase 0's user requests), BENCH_COST_SIGNINS (40: its failed
  * sign-ins), BENCH_COST_PROF=<file> (a CPU profile of the app's main thread during phase 0),
- * BENCH_HEAP_SNAPSHOT=<dir> (a heap snapshot of the app at the end of each phase).
+ * BENCH_HEAP_SNAPSHOT=<dir> (a heap snapshot of the app at the end of each phase), BENCH_NODE_ARGS
+ * (more options for the app processes' node, e.g. "--heap-prof --heap-prof-dir=<dir>").
  * BENCH_KILL=N runs the crash check instead: N rounds of the no-think load on one process, each
  * ended by a SIGKILL of the app at a random moment; after a restart on the same data, every
  * acknowledged write (a 303 to 読了にする or to a quiz submission) must be there, and no lesson
@@ -88,6 +89,8 @@ function importApp<T>(module: string): Promise<T> {
 }
 
 async function serve(): Promise<void> {
+  const { keepConnectionsAlive } =
+    await importApp<typeof import('../src/http/keep-alive.js')>('http/keep-alive.js');
   const { createApp } = await importApp<typeof import('../src/app.js')>('app.js');
   const { loadConfig } = await importApp<typeof import('../src/config.js')>('config.js');
   const { loadCatalog } =
@@ -166,7 +169,9 @@ async function serve(): Promise<void> {
   ).map((user) => ({ email: user.email, id: String(user._id) }));
 
   const app = createApp({ config, logger, database, catalog });
+  // The server as src/server.ts sets it up: connections kept alive longer than a client's pool keeps them.
   const server = http.createServer(app);
+  keepConnectionsAlive(server);
   const costs = costAccounting(server, commandCounter(database.connection.getClient()));
   const profiler = costProfiler();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -414,6 +419,8 @@ function startApp(env: Record<string, string>): Promise<AppProcess> {
       ...(process.env.BENCH_CPU_PROF
         ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_CPU_PROF]
         : []),
+      // e.g. "--heap-prof --heap-prof-dir=/tmp/heap" (where the app allocates) or V8 flags.
+      ...(process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
     ],
     cwd: root,
     env: { ...process.env, NODE_ENV: 'production', ...env },

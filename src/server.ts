@@ -10,9 +10,7 @@ import { startRetentionSweep } from './case-studies/retention.js';
 import { securePrivateDir } from './lib/private-dir.js';
 import { MigrationFailed, runMigrations } from './operations/migrations/runner.js';
 import { startBackupSchedule } from './operations/scheduled-backup.js';
-
-/** How long an idle kept-alive connection stays open (above proxies' 60 s). */
-const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+import { keepConnectionsAlive } from './http/keep-alive.js';
 
 async function main(): Promise<void> {
   let config;
@@ -78,10 +76,7 @@ async function main(): Promise<void> {
       `Tsunagu is running: open ${config.baseUrl}`,
     );
   });
-  // An idle kept-alive connection stays open longer than a proxy's or a load balancer's (nginx,
-  // AWS ALB: 60 s), so that the server never closes one just as the proxy reuses it (a 502).
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
+  keepConnectionsAlive(server);
   server.on('error', (error) => {
     logger.fatal({ err: error }, 'could not start the web server');
     void database.close().finally(() => process.exit(1));
