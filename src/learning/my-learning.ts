@@ -10,7 +10,7 @@ import { listAttempts, type AttemptSummary } from './quiz.service.js';
 export interface MyProgram {
   progress: ProgramProgress;
   /** Lessons read, in content order, with when. */
-  done: { module: Module; lesson: Lesson; readAt: Date }[];
+  done: { module: Module; lesson: Lesson; readAt: Date | null }[];
   attempts: (AttemptSummary & { module: Module | undefined; quizTitle: string })[];
   minutesSpent: number;
 }
@@ -27,13 +27,16 @@ export async function myLearning(
         listLessonProgress(learner, program.id),
         listAttempts(learner, program.id),
       ]);
+      // Which lessons are read is the summary's to say; the lesson's record adds when. A record
+      // without its date (a process stopped between the two writes of a mark) shows none.
       const readAt = new Map(
         lessonRecords.filter((r) => r.readAt).map((r) => [r.lessonId, r.readAt!]),
       );
+      const read = new Set(progress.summary.readLessons);
       const done = program.modules.flatMap((module) =>
         module.lessons
-          .filter((l) => readAt.has(l.id))
-          .map((lesson) => ({ module, lesson, readAt: readAt.get(lesson.id)! })),
+          .filter((l) => read.has(l.id))
+          .map((lesson) => ({ module, lesson, readAt: readAt.get(lesson.id) ?? null })),
       );
       return {
         progress,

@@ -319,9 +319,15 @@ export async function recordLessonOpened(
  * lesson was last opened, capped. Returns the learner's summary after the mark, or null when the
  * lesson was already read.
  *
- * Two writes: the lesson's record, then the learner's summary (which the pages show). The second
- * is safe to repeat, and runs again when the lesson's record is already marked: a process killed
- * between the two leaves the lesson unread on the pages, and pressing 読了にする again completes it.
+ * Two writes, the one that counts first: the learner's summary (which the pages, completion and
+ * reports read) takes the lesson in one atomic update, and only then the lesson's own record gets
+ * its reading time and date (shown on the learning record page). A process killed between the two
+ * leaves the lesson read everywhere, its record without the date (the learning record page lists
+ * it from the summary all the same); never read in its record but unread on the pages.
+ *
+ * Records written by earlier versions, which wrote the lesson's record first: a lesson read there
+ * but missing from the summary (a crash between the writes) is completed by the next mark, with
+ * the time the record holds.
  */
 export async function markLessonRead(
   learner: Learner,
@@ -341,8 +347,8 @@ export async function markLessonRead(
     LessonProgress.findOne(record, { lastOpenedAt: 1, readAt: 1, secondsSpent: 1 }).lean();
   let openedAt: Date | null = summary.lessonOpenedAt[lesson.id] ?? null;
   if (!openedAt) {
-    // Opened before openings were kept in the summary (a record without readAt), or marked by
-    // a mark that a crash cut short.
+    // Opened before openings were kept in the summary (a record without readAt), or read by an
+    // earlier version that a crash stopped before the summary.
     const existing = await readRecord();
     if (existing?.readAt)
       return addToSummary(learner, program, module, lesson, existing.secondsSpent);
@@ -354,9 +360,11 @@ export async function markLessonRead(
         Math.max(0, Math.round((now.getTime() - new Date(openedAt).getTime()) / 1000)),
       )
     : 0;
+  // The summary's filter on readLessons makes the mark atomic: a concurrent second mark matches
+  // nothing, writes nothing and gets null.
+  const after = await addToSummary(learner, program, module, lesson, seconds);
+  if (!after) return null;
   try {
-    // The readAt: null filter makes marking atomic: a concurrent second mark matches nothing and
-    // its upsert collides with the unique index.
     await LessonProgress.updateOne(
       { ...record, readAt: { $eq: null } },
       {
@@ -372,12 +380,20 @@ export async function markLessonRead(
     );
   } catch (error) {
     if (!isDuplicateKey(error)) throw error;
-    // Already marked: by a concurrent mark, or by one a crash cut short before the summary.
+    // The record was read already: by an earlier version that a crash stopped before the
+    // summary. Its time is the one that counts; the summary just counted this mark's instead.
     const existing = await readRecord();
     if (!existing?.readAt) throw error;
-    return addToSummary(learner, program, module, lesson, existing.secondsSpent);
+    const difference = existing.secondsSpent - seconds;
+    if (difference === 0) return after;
+    const corrected = await LearnerProgress.findOneAndUpdate(
+      { userId: { $eq: learner.userId }, programId: { $eq: program.id } },
+      { $inc: { secondsSpent: difference } },
+      { returnDocument: 'after', projection: SUMMARY_FIELDS },
+    ).lean<Partial<ProgressSummary>>();
+    return corrected ? toSummary(corrected) : after;
   }
-  return addToSummary(learner, program, module, lesson, seconds);
+  return after;
 }
 
 /**

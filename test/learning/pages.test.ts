@@ -264,6 +264,53 @@ describe('learning pages', () => {
       expect(overview.text).to.match(/lesson-list__item--read">\s*<a href="[^"]+numbers">/);
     });
 
+    it('writes the summary first: a mark stopped before its summary leaves nothing half-marked', async () => {
+      const { user, me } = await newLearner();
+      await me.get(lessonUrl('numbers')).expect(200);
+      // The process dies as the summary is written (the first write of a mark): the model's
+      // own findOneAndUpdate (inherited from mongoose's Model) is shadowed for one request.
+      Object.defineProperty(LearnerProgress, 'findOneAndUpdate', {
+        configurable: true,
+        value: () => {
+          throw new Error('the process stopped here');
+        },
+      });
+      try {
+        await me.post(`${lessonUrl('numbers')}/read`).expect(500);
+      } finally {
+        delete (LearnerProgress as { findOneAndUpdate?: unknown }).findOneAndUpdate;
+      }
+      // Nothing of the mark was written: not the lesson's record either.
+      const record = await LessonProgress.findOne({ userId: user._id, lessonId: 'numbers' }).lean();
+      expect(record?.readAt ?? null).to.equal(null);
+      expect((await me.get(lessonUrl('numbers')).expect(200)).text).to.contain(
+        '>読了にする</button>',
+      );
+      await me.post(`${lessonUrl('numbers')}/read`).expect(303);
+      const summary = await LearnerProgress.findOne({ userId: user._id }).lean();
+      expect(summary!.readLessons).to.deep.equal(['numbers']);
+    });
+
+    it('shows a lesson read when a mark stopped before the lesson’s record (read, no date)', async () => {
+      const { user, me } = await newLearner();
+      await me.get(lessonUrl('numbers')).expect(200);
+      // The summary took the lesson; the process died before the lesson's record got its date.
+      await LearnerProgress.updateOne(
+        { userId: user._id },
+        { $addToSet: { readLessons: 'numbers' }, $inc: { secondsSpent: 90 } },
+      );
+      const page = await me.get(lessonUrl('numbers')).expect(200);
+      expect(page.text).to.contain('このレッスンは読了しています。');
+      const record = await me.get('/learn/me').expect(200);
+      expect(record.text).to.contain('読了したレッスン（1）');
+      expect(record.text).to.contain(`${first.lessons[0].title}</a> <span class="small muted">（`);
+      // Pressing again counts nothing twice.
+      await me.post(`${lessonUrl('numbers')}/read`).expect(303);
+      const summary = await LearnerProgress.findOne({ userId: user._id }).lean();
+      expect(summary!.readLessons).to.deep.equal(['numbers']);
+      expect(summary!.secondsSpent).to.equal(90);
+    });
+
     it('caps the time counted for a lesson left open for hours', async () => {
       const { user, me } = await newLearner();
       await me.get(lessonUrl('numbers')).expect(200);
