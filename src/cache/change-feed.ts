@@ -11,7 +11,7 @@ export interface FeedSubscriber {
 }
 
 /** Server answers meaning "this deployment has no change streams" (standalone MongoDB, old store). */
-const NO_CHANGE_STREAMS = new Set([40573, 115, 40324]);
+const NO_CHANGE_STREAMS: ReadonlySet<unknown> = new Set([40573, 115, 40324]);
 
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
@@ -46,7 +46,6 @@ export class ChangeFeed {
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
-    private readonly maxAwaitTimeMS = 1_000,
     private readonly compareTimes = false,
   ) {}
 
@@ -71,9 +70,8 @@ export class ChangeFeed {
   start(): void {
     if (this.closed || this.stream) return;
     const collections = [...new Set(this.subscribers.map((s) => s.collection))];
-    const stream = this.db.watch([{ $match: { 'ns.coll': { $in: collections } } }], {
-      maxAwaitTimeMS: this.maxAwaitTimeMS,
-    });
+    // An idle getMore waits the server's default second (MongoDB's and the embedded store's).
+    const stream = this.db.watch([{ $match: { 'ns.coll': { $in: collections } } }]);
     this.stream = stream;
     stream.on('change', (event: ChangeStreamDocument) => this.apply(event));
     // Emitted with the first reply (the stream is open) and after every later batch.
@@ -103,7 +101,7 @@ export class ChangeFeed {
       this.clearAll();
       return;
     }
-    const id = (event.documentKey as { _id?: unknown } | undefined)?._id;
+    const id = (event.documentKey as { _id?: unknown })._id;
     const at = this.compareTimes && 'clusterTime' in event ? (event.clusterTime ?? null) : null;
     for (const s of this.subscribers) if (s.collection === event.ns.coll) s.forgetId(id, at);
   }
@@ -123,12 +121,10 @@ export class ChangeFeed {
     this.stream = null;
     this.reset();
     void stream.close().catch(() => undefined);
-    if (this.closed) return;
-    if (error && typeof error.code === 'number' && NO_CHANGE_STREAMS.has(error.code)) {
-      this.logger.info(
-        { code: error.code },
-        'read caches off: the database offers no change streams',
-      );
+    // (After close() no stream is current, so a closed feed never gets here.)
+    const code = error?.code;
+    if (NO_CHANGE_STREAMS.has(code)) {
+      this.logger.info({ code }, 'read caches off: the database offers no change streams');
       return;
     }
     this.logger.warn(

@@ -45,6 +45,7 @@ function alreadyRead(readAt: ClusterTime | null, changedAt: ClusterTime | null):
 /** The later of two change times; unknown if either is. */
 function later(a: ClusterTime | null, b: ClusterTime | null): ClusterTime | null {
   if (!a || !b) return null;
+  // Stryker disable next-line EqualityOperator: at equal times a and b are the same time
   return compareTimes(a, b) >= 0 ? a : b;
 }
 
@@ -155,6 +156,7 @@ export class DocumentCache<V extends object> implements FeedSubscriber {
     const idText = String(id);
     this.remember(this.changedIds, idText, at);
     const key = this.keysById.get(idText);
+    // Stryker disable next-line ConditionalExpression: only saves a lookup (peek and delete of an absent key do nothing)
     if (key === undefined) return;
     const entry = this.entries.peek(key);
     if (!entry || !alreadyRead(entry.at, at)) this.entries.delete(key);

@@ -40,8 +40,8 @@ export function currentFeed(): ChangeFeed | null {
  * @param compareTimes The database is the embedded store, whose read and change times can be
  *   compared (see ChangeFeed).
  */
-export function startReadCaches(db: Db, logger: Logger, compareTimes = false): ReadCaches {
-  const feed = new ChangeFeed(db, logger, undefined, compareTimes);
+export function startReadCaches(db: Db, logger: Logger, compareTimes: boolean): ReadCaches {
+  const feed = new ChangeFeed(db, logger, compareTimes);
   const caches: ReadCaches = {
     feed,
     sessions: new DocumentCache('sessions', feed, OPTIONS),

@@ -1,7 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { MongoClient, type Db } from 'mongodb';
 import type { Types } from 'mongoose';
-import { readCaches } from '../../src/cache/read-caches.js';
+import {
+  currentFeed,
+  readCaches,
+  startReadCaches,
+  stopReadCaches,
+} from '../../src/cache/read-caches.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { LearnerProgress } from '../../src/learning/learner-progress.model.js';
 import { User } from '../../src/users/user.model.js';
 import { createTestApp, testServerUri, testStore, type TestApp } from '../helpers/app.js';
@@ -209,5 +216,52 @@ describe('READ_CACHES=false', () => {
     expect(
       (health.body as { database: { readCaches: unknown } }).database.readCaches,
     ).to.deep.equal({ live: false, off: true });
+  });
+});
+
+describe('startReadCaches and stopReadCaches', () => {
+  let client: MongoClient;
+  let db: Db;
+  before(async function () {
+    if (!testStore()) this.skip();
+    client = await MongoClient.connect(await testServerUri());
+    db = client.db(`caches_${randomUUID().replaceAll('-', '').slice(0, 12)}`);
+  });
+  after(async () => {
+    await db?.dropDatabase();
+    await client?.close();
+  });
+
+  it('starts the sessions, users and progress caches on one live feed, each dropping what changes in its collection', async () => {
+    const caches = startReadCaches(db, silentLogger, true);
+    try {
+      expect(readCaches()).to.equal(caches);
+      expect(currentFeed()).to.equal(caches.feed);
+      await eventually(() => caches.feed.live, 'the feed is live');
+      for (const [cache, collection] of [
+        [caches.sessions, 'sessions'],
+        [caches.users, 'users'],
+        [caches.progress, 'learner_progress'],
+      ] as const) {
+        await cache.get('k', () => Promise.resolve({ id: 'k', value: { json: '{}' } as never }));
+        expect(cache.size).to.equal(1);
+        await db.collection<{ _id: string }>(collection).insertOne({ _id: 'k' });
+        await eventually(() => cache.size === 0, `the ${collection} cache drops the entry`);
+      }
+    } finally {
+      await stopReadCaches(caches);
+    }
+    expect(caches.feed.live).to.equal(false);
+    expect(readCaches()).to.equal(null);
+    expect(currentFeed()).to.equal(null);
+  });
+
+  it('stopping caches that are no longer current leaves the current ones', async () => {
+    const first = startReadCaches(db, silentLogger, true);
+    const second = startReadCaches(db, silentLogger, true);
+    await stopReadCaches(first);
+    expect(readCaches()).to.equal(second);
+    await stopReadCaches(second);
+    expect(readCaches()).to.equal(null);
   });
 });

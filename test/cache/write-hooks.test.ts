@@ -1,8 +1,7 @@
 import { expect } from 'chai';
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, type ChangeStreamDocument, type Db } from 'mongodb';
 import type { Types } from 'mongoose';
 import type { ChangeFeed } from '../../src/cache/change-feed.js';
-import { DocumentCache } from '../../src/cache/document-cache.js';
 import { readCaches } from '../../src/cache/read-caches.js';
 import { LearnerProgress } from '../../src/learning/learner-progress.model.js';
 import { User } from '../../src/users/user.model.js';
@@ -14,10 +13,36 @@ import { buildUser } from '../helpers/factories.js';
 const LESSON = '/learn/basic-training/understanding/numbers';
 const READ_MARK = 'このレッスンは読了しています';
 
+/** Reads of each cached collection the store has answered so far. */
+async function reads(): Promise<{ sessions: number; users: number; progress: number }> {
+  const counts = (await testStore()!).commandCounts();
+  return {
+    sessions: counts['find sessions'] ?? 0,
+    users: counts['find users'] ?? 0,
+    progress: counts['find learner_progress'] ?? 0,
+  };
+}
+
+/** The reads made since `before`, per collection. */
+async function readsSince(before: Awaited<ReturnType<typeof reads>>) {
+  const now = await reads();
+  return {
+    sessions: now.sessions - before.sessions,
+    users: now.users - before.users,
+    progress: now.progress - before.progress,
+  };
+}
+
+/** The event is a change of document `id` in `collection`. */
+const isChangeOf = (event: ChangeStreamDocument, collection: string, id: unknown) =>
+  'documentKey' in event &&
+  (event.ns as { coll?: string }).coll === collection &&
+  String((event.documentKey as { _id: unknown })._id) === String(id);
+
 /**
- * The models' write hooks, alone: the change feed stays live but delivers nothing, so a test
- * passes only if this process's own writes drop the cached entries themselves (with the feed
- * delivering, the tests in read-caches.test.ts can pass by racing it).
+ * The models' write hooks, alone: the change feed stays live but delivers nothing (it holds the
+ * events back), so a test passes only if this process's own writes drop the cached entries
+ * themselves (with the feed delivering, the tests in read-caches.test.ts can pass by racing it).
  */
 describe('read caches: this process’s writes, with the change feed live but silent', function () {
   let t: TestApp;
@@ -26,7 +51,9 @@ describe('read caches: this process’s writes, with the change feed live but si
   let trainee: SignedIn;
   let userId: Types.ObjectId;
   let feed: ChangeFeed;
-  let deliver: unknown;
+  let deliver: (event: ChangeStreamDocument) => void;
+  /** The events the feed received and held back. */
+  let held: ChangeStreamDocument[];
 
   before(async function () {
     if (!testStore()) this.skip();
@@ -47,9 +74,10 @@ describe('read caches: this process’s writes, with the change feed live but si
     trainee = await signIn(t.app, user, password);
     // Fill the caches: the first opening creates the progress record, the next two read it.
     for (let i = 0; i < 3; i++) await trainee.get(LESSON).expect(200);
-    const silent = feed as unknown as { apply: unknown };
+    const silent = feed as unknown as { apply: (event: ChangeStreamDocument) => void };
     deliver = silent.apply;
-    silent.apply = () => undefined;
+    held = [];
+    silent.apply = (event) => held.push(event);
   });
   afterEach(() => {
     (feed as unknown as { apply: unknown }).apply = deliver;
@@ -64,7 +92,11 @@ describe('read caches: this process’s writes, with the change feed live but si
         { userId, programId: 'basic-training' },
         { $addToSet: { readLessons: 'numbers' } },
       );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const { _id } = (await LearnerProgress.findOne({ userId }).lean())!;
+    await eventually(
+      () => held.some((event) => isChangeOf(event, 'learner_progress', _id)),
+      'the change reaches the feed',
+    );
     expect(feed.live).to.equal(true);
     expect((await trainee.get(LESSON)).text).not.to.contain(READ_MARK);
   });
@@ -85,146 +117,47 @@ describe('read caches: this process’s writes, with the change feed live but si
     await User.findOneAndUpdate({ _id: userId }, { $set: { status: 'suspended' } });
     expect((await trainee.get('/learn')).status).to.equal(302);
   });
-});
 
-describe('DocumentCache: a read overtaken by a change is not kept', () => {
-  /** A feed object with only what the cache uses: live and subscribe. */
-  const fakeFeed = () => ({ live: true, subscribe: () => undefined });
-  const newCache = (feed: ReturnType<typeof fakeFeed>) =>
-    new DocumentCache<{ v: number }>('things', feed as unknown as ChangeFeed, {
-      max: 10,
-      ttlMs: 60_000,
-    });
-
-  /**
-   * Reads key "a" (document id "id-a") once while `change` happens on the way, then again: returns
-   * how many loads the three reads made (2 when the first read was not kept, 1 when it was).
-   */
-  async function loadsAfter(change: (cache: DocumentCache<{ v: number }>) => void) {
-    const cache = newCache(fakeFeed());
-    let loads = 0;
-    const overtaken = async () => {
-      loads++;
-      await Promise.resolve();
-      change(cache); // the change arrives while the read is on its way
-      return { id: 'id-a', value: { v: loads } };
-    };
-    expect(await cache.get('a', overtaken)).to.deep.equal({ v: 1 });
-    const plain = () => Promise.resolve({ id: 'id-a', value: { v: ++loads } });
-    await cache.get('a', plain);
-    await cache.get('a', plain);
-    return loads;
-  }
-
-  it('reads again after a load during which its document changed (by key, by _id, or all)', async () => {
-    expect(await loadsAfter((cache) => cache.forget('a'))).to.equal(2);
-    expect(await loadsAfter((cache) => cache.forgetId('id-a'))).to.equal(2);
-    expect(await loadsAfter((cache) => cache.clear())).to.equal(2);
+  it('empties the collection’s cache for a write it cannot name (by e-mail address), and only that one', async () => {
+    const user = (await User.findById(userId).lean())!;
+    const before = await reads();
+    await User.updateOne({ email: user.email }, { $set: { name: '宛先 花子' } });
+    expect((await trainee.get(LESSON)).text).to.contain('宛先 花子');
+    expect(await readsSince(before)).to.deep.equal({ sessions: 0, users: 1, progress: 0 });
   });
 
-  it('keeps a load during which only other documents changed', async () => {
-    expect(
-      await loadsAfter((cache) => {
-        cache.forget('b');
-        cache.forgetId('id-b');
-      }),
-    ).to.equal(1);
+  it('drops only the entry of a write that names its document with $eq', async () => {
+    const { user: otherUser, password } = await buildUser({ roles: ['trainee'] });
+    const otherTrainee = await signIn(t.app, otherUser, password);
+    for (let i = 0; i < 3; i++) await otherTrainee.get(LESSON).expect(200);
+    const before = await reads();
+    await User.updateOne({ _id: { $eq: userId } }, { $set: { name: '等号 花子' } });
+    await LearnerProgress.updateOne(
+      { userId: { $eq: userId }, programId: { $eq: 'basic-training' } },
+      { $addToSet: { readLessons: 'numbers' } },
+    );
+    await otherTrainee.get(LESSON).expect(200);
+    expect(await readsSince(before)).to.deep.equal({ sessions: 0, users: 0, progress: 0 });
+    const page = await trainee.get(LESSON).expect(200);
+    expect(page.text).to.contain('等号 花子').and.contain(READ_MARK);
+    expect(await readsSince(before)).to.deep.equal({ sessions: 0, users: 1, progress: 1 });
   });
 
-  it('does not keep a load overtaken while other loads were in flight before and after it', async () => {
-    const cache = newCache(fakeFeed());
-    let release!: () => void;
-    const slow = new Promise<void>((resolve) => (release = resolve));
-    // A long read of "b" keeps reads in flight throughout.
-    const longRead = cache.get('b', async () => {
-      await slow;
-      return { id: 'id-b', value: { v: 0 } };
-    });
-    cache.forgetId('id-a'); // a change before the read of "a" starts does not matter to it
-    let loads = 0;
-    await cache.get('a', () => Promise.resolve({ id: 'id-a', value: { v: ++loads } }));
-    await cache.get('a', () => Promise.resolve({ id: 'id-a', value: { v: ++loads } }));
-    expect(loads).to.equal(1);
-    cache.forget('a');
-    await cache.get('a', async () => {
-      loads++;
-      await Promise.resolve();
-      cache.forgetId('id-a');
-      return { id: 'id-a', value: { v: loads } };
-    });
-    await cache.get('a', () => Promise.resolve({ id: 'id-a', value: { v: ++loads } }));
-    expect(loads).to.equal(3);
-    release();
-    await longRead;
-  });
-
-  it('compares cluster times: keeps what already holds a change, drops what does not', async () => {
-    const cache = newCache(fakeFeed());
-    let loads = 0;
-    const readAt = { t: 100, i: 5 };
-    const load = () => Promise.resolve({ id: 'id-a', value: { v: ++loads }, at: readAt });
-    await cache.get('a', load);
-    // The echo of a change the read already holds (at or before its time): kept.
-    cache.forgetId('id-a', { t: 100, i: 5 });
-    cache.forgetId('id-a', { t: 99, i: 9 });
-    await cache.get('a', load);
-    expect(loads).to.equal(1);
-    // A later change, or one of unknown time: dropped.
-    cache.forgetId('id-a', { t: 100, i: 6 });
-    await cache.get('a', load);
-    expect(loads).to.equal(2);
-    cache.forgetId('id-a', null);
-    await cache.get('a', load);
-    expect(loads).to.equal(3);
-    // A read without a time is dropped by any change.
-    const untimed = () => Promise.resolve({ id: 'id-a', value: { v: ++loads } });
-    cache.clear();
-    await cache.get('a', untimed);
-    cache.forgetId('id-a', { t: 1, i: 1 });
-    await cache.get('a', untimed);
-    expect(loads).to.equal(5);
-  });
-
-  it('keeps a read during which only changes it already holds arrived', async () => {
-    const readAt = { t: 100, i: 5 };
-    const keptWith = async (changes: ({ t: number; i: number } | null)[]) => {
-      const cache = newCache(fakeFeed());
-      let loads = 0;
-      await cache.get('a', async () => {
-        loads++;
-        await Promise.resolve();
-        for (const at of changes) cache.forgetId('id-a', at);
-        return { id: 'id-a', value: { v: loads }, at: readAt };
-      });
-      await cache.get('a', () =>
-        Promise.resolve({ id: 'id-a', value: { v: ++loads }, at: readAt }),
-      );
-      return loads === 1;
-    };
-    expect(
-      await keptWith([
-        { t: 100, i: 4 },
-        { t: 100, i: 5 },
-      ]),
-    ).to.equal(true);
-    expect(
-      await keptWith([
-        { t: 100, i: 4 },
-        { t: 101, i: 1 },
-      ]),
-    ).to.equal(false);
-    expect(await keptWith([{ t: 100, i: 4 }, null])).to.equal(false);
-    expect(await keptWith([null, { t: 100, i: 4 }])).to.equal(false);
-  });
-
-  it('neither serves nor keeps entries while the feed is down', async () => {
-    const feed = fakeFeed();
-    const cache = newCache(feed);
-    let loads = 0;
-    const load = () => Promise.resolve({ id: 'a', value: { v: ++loads } });
-    await cache.get('a', load);
-    feed.live = false;
-    expect(await cache.get('a', load)).to.deep.equal({ v: 2 });
-    expect(await cache.get('a', load)).to.deep.equal({ v: 3 });
+  it('keeps what it read back after its own write when the echo of the write arrives later', async () => {
+    const { _id } = (await LearnerProgress.findOne({ userId }).lean())!;
+    await LearnerProgress.updateOne(
+      { userId, programId: 'basic-training' },
+      { $addToSet: { readLessons: 'numbers' } },
+    );
+    expect((await trainee.get(LESSON)).text).to.contain(READ_MARK); // read back
+    await eventually(
+      () => held.some((event) => isChangeOf(event, 'learner_progress', _id)),
+      'the echo of the write',
+    );
+    // The feed catches up: the echo holds a time the read back already holds.
+    for (const event of held.splice(0)) deliver.call(feed, event);
+    const before = await reads();
+    expect((await trainee.get(LESSON)).text).to.contain(READ_MARK);
+    expect((await readsSince(before)).progress).to.equal(0);
   });
 });
