@@ -71,7 +71,13 @@ export class ChangeFeed {
     if (this.closed || this.stream) return;
     const collections = [...new Set(this.subscribers.map((s) => s.collection))];
     // An idle getMore waits the server's default second (MongoDB's and the embedded store's).
-    const stream = this.db.watch([{ $match: { 'ns.coll': { $in: collections } } }]);
+    const stream = this.db.watch([
+      { $match: { 'ns.coll': { $in: collections } } },
+      // What a cache needs of a change: which document, and when. An update's fields and an
+      // insert's whole document are left in the database (less to encode, send and decode for
+      // every write). _id is the resume token, which a change stream must keep.
+      { $project: { _id: 1, operationType: 1, ns: 1, documentKey: 1, clusterTime: 1 } },
+    ]);
     this.stream = stream;
     stream.on('change', (event: ChangeStreamDocument) => this.apply(event));
     // Emitted with the first reply (the stream is open) and after every later batch.
