@@ -68,6 +68,47 @@ describe('module quizzes', () => {
       expect(page.text).to.contain('name="_csrf"');
     });
 
+    it('stores the attempt as the model would: the schema validates it, same fields and types as create()', async () => {
+      const { user, me } = await newLearner();
+      const { attempt } = await startQuiz(me);
+      const stored = (await QuizAttempt.collection.findOne({ attemptId: attempt.attemptId }))!;
+      // The schema's own checks, on the stored document as mongoose would load it.
+      await QuizAttempt.hydrate(stored).validate();
+      // The same attempt made through the model: the same fields, each of the same type.
+      const { _id, createdAt, updatedAt, ...values } = stored;
+      const reference = await QuizAttempt.create({
+        ...values,
+        attemptId: `${values.attemptId}-ref`,
+      });
+      const made = (await QuizAttempt.collection.findOne({ _id: reference._id }))!;
+      const shape = (doc: Record<string, unknown>) =>
+        Object.fromEntries(
+          Object.entries(doc)
+            .map(([key, value]): [string, string] => [
+              key,
+              value === null
+                ? 'null'
+                : Array.isArray(value)
+                  ? 'array'
+                  : (value?.constructor?.name ?? typeof value),
+            ])
+            .sort(),
+        );
+      expect(shape(stored)).to.deep.equal(shape(made));
+      expect(stored.questions).to.deep.equal(made.questions);
+      expect(String(stored.userId)).to.equal(String(user._id));
+      expect(stored).to.include({
+        score: null,
+        correctCount: null,
+        passed: null,
+        submittedAt: null,
+        __v: 0,
+      });
+      expect(_id).to.not.equal(undefined);
+      expect(createdAt).to.be.instanceOf(Date);
+      expect(updatedAt).to.deep.equal(createdAt);
+    });
+
     it('shuffles: across attempts, the order of questions varies', async () => {
       const { me } = await newLearner();
       const orders = new Set<string>();
