@@ -18,6 +18,21 @@ describe('module quizzes', () => {
     await t.close();
   });
 
+  /** Each field of a stored document with the type of its value. */
+  const shape = (doc: Record<string, unknown>) =>
+    Object.fromEntries(
+      Object.entries(doc)
+        .map(([key, value]): [string, string] => [
+          key,
+          value === null
+            ? 'null'
+            : Array.isArray(value)
+              ? 'array'
+              : (value?.constructor?.name ?? typeof value),
+        ])
+        .sort(),
+    );
+
   async function newLearner() {
     const { user, password } = await buildUser({ roles: ['trainee'] });
     return { user, me: await signIn(t.app, user, password) };
@@ -81,19 +96,6 @@ describe('module quizzes', () => {
         attemptId: `${values.attemptId}-ref`,
       });
       const made = (await QuizAttempt.collection.findOne({ _id: reference._id }))!;
-      const shape = (doc: Record<string, unknown>) =>
-        Object.fromEntries(
-          Object.entries(doc)
-            .map(([key, value]): [string, string] => [
-              key,
-              value === null
-                ? 'null'
-                : Array.isArray(value)
-                  ? 'array'
-                  : (value?.constructor?.name ?? typeof value),
-            ])
-            .sort(),
-        );
       expect(shape(stored)).to.deep.equal(shape(made));
       expect(stored.questions).to.deep.equal(made.questions);
       expect(String(stored.userId)).to.equal(String(user._id));
@@ -230,6 +232,43 @@ describe('module quizzes', () => {
       });
       const history = await me.get(quizUrl()).expect(200);
       expect(history.text.match(/結果を見る/g)).to.have.length(3);
+    });
+
+    it('records a submission as the model would: the schema validates it, same fields and types', async () => {
+      const { me } = await newLearner();
+      const { url, attempt } = await startQuiz(me);
+      // A copy of the attempt, submitted through the model with the same grading.
+      const { _id, ...copy } = (await QuizAttempt.collection.findOne({
+        attemptId: attempt.attemptId,
+      }))!;
+      const referenceId = `${copy.attemptId}-ref`;
+      await QuizAttempt.collection.insertOne({ ...copy, attemptId: referenceId });
+      // Every answer right but the first question's.
+      const form = {
+        ...correctForm(attempt.questions),
+        ...wrongForm(attempt.questions.slice(0, 1)),
+      };
+      await me.post(url, form).expect(303);
+      const stored = (await QuizAttempt.collection.findOne({ _id }))!;
+      await QuizAttempt.hydrate(stored).validate();
+      await QuizAttempt.findOneAndUpdate(
+        { attemptId: referenceId },
+        {
+          $set: {
+            answers: stored.answers,
+            correctCount: stored.correctCount,
+            score: stored.score,
+            passed: stored.passed,
+            submittedAt: stored.submittedAt,
+          },
+        },
+      );
+      const reference = (await QuizAttempt.collection.findOne({ attemptId: referenceId }))!;
+      expect(shape(stored)).to.deep.equal(shape(reference));
+      expect(stored.answers).to.deep.equal(reference.answers);
+      expect(stored.answers.filter((a: { correct: boolean }) => !a.correct)).to.have.length(1);
+      expect(stored.updatedAt.getTime()).to.be.above(stored.createdAt.getTime() - 1);
+      expect(stored.updatedAt).to.deep.equal(stored.submittedAt);
     });
 
     it('refuses a second submission of the same attempt and records nothing twice', async () => {
