@@ -1,7 +1,25 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * Part of a file as Stryker takes it (`file:firstLine-lastLine`): from the line that starts with
+ * `from` to the end of the declaration whose first line starts with `to` (the next line closing a
+ * block at the left margin), found in the file as it is now, so that the range follows its code
+ * when lines above it come or go.
+ */
+function declarations(file, from, to) {
+  const lines = readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8').split('\n');
+  const first = lines.findIndex((line) => line.startsWith(from));
+  const last = lines.findIndex((line, i) => i >= first && line.startsWith(to));
+  const end = lines.findIndex((line, i) => i > last && /^[}\]]/.test(line));
+  if (first < 0 || last < 0 || end < 0)
+    throw new Error(`mutation modules: no "${from}" … "${to}" in ${file}`);
+  return `${file}:${first + 1}-${end + 1}`;
+}
+
 /**
  * The modules under mutation testing (issue #18): where a silent bug costs most. Each names the
- * source it mutates (a file, or `file:firstLine-lastLine` for part of one) and the focused test
- * files that exercise it, so a module's run stays short. `npm run test:mutation -- <name>` runs one.
+ * source it mutates (a file, or part of one) and the focused test files that exercise it, so a
+ * module's run stays short. `npm run test:mutation -- <name>` runs one.
  */
 export const MODULES = [
   {
@@ -22,7 +40,13 @@ export const MODULES = [
   {
     name: 'quiz-grading',
     // checkAnswers, gradeAnswers and secondsCounted: the rules submitAttempt records.
-    mutate: ['src/learning/quiz.service.ts:128-209'],
+    mutate: [
+      declarations(
+        'src/learning/quiz.service.ts',
+        'export type AnswerCheck',
+        'export function secondsCounted',
+      ),
+    ],
     spec: ['test/learning/quiz-grading-rules.test.ts'],
   },
   {
@@ -58,7 +82,13 @@ export const MODULES = [
   {
     name: 'review-release',
     // decide (recording the decision and releasing the round), saveAnswers, decidedRounds.
-    mutate: ['src/reviews/review.service.ts:90-219'],
+    mutate: [
+      declarations(
+        'src/reviews/review.service.ts',
+        'export type DecideOutcome',
+        'export function decidedRounds',
+      ),
+    ],
     // Called directly against the store (test/reviews/flow.test.ts walks the same pages over
     // HTTP, too slow to run for each mutant).
     spec: ['test/reviews/review-release-rules.test.ts'],
