@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { URL } from 'node:url';
 
 /**
  * Part of a file as Stryker takes it (`file:firstLine-lastLine`): from the line that starts with
