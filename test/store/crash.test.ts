@@ -7,11 +7,12 @@ import { capturingLogger, tempDir } from './fixtures/crash-helpers.js';
 
 /**
  * Each kill crashes STORES stores at once (one child process holds them all, see crash-child.ts),
- * so KILLS × STORES store crashes cost KILLS process starts: 7 × 3 = 21 crashes, as 21 rounds of
- * one store each did before, in about a third of the time.
+ * so KILLS × STORES store crashes cost KILLS process starts: 5 × 4 = 20 crashes, as 21 rounds of
+ * one store each did before, in about a quarter of the time (a start of the child is most of a
+ * round's CPU; 7 × 3 took two more starts for one more crash).
  */
-const KILLS = 7;
-const STORES = 3;
+const KILLS = 5;
+const STORES = 4;
 const CHILD = path.join(import.meta.dirname, 'fixtures/crash-child.ts');
 /** Small, so each store compacts every few hundred writes. */
 const COMPACT_AFTER_BYTES = 32 * 1024;
