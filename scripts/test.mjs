@@ -25,22 +25,30 @@ import path from 'node:path';
 const root = path.resolve(import.meta.dirname, '..');
 
 /**
- * Started first in a parallel run: the longest files, longest first (wall times in `npm test` on
- * the shared 2-core machine, December 2026: the certificate journeys about 4.5 minutes each at a
- * load average of 10-20, the SIGKILL test and the other journeys 2-3, the access matrix and the
- * server starts about 2; a folder prefix would rank each of its files). The rest follow in name
- * order; with these first, the three processes end within seconds of each other.
+ * Started first in a parallel run: the longest files, longest first (wall times from
+ * `npm test -- --timings` on the shared 2-core machine, December 2026, at a load average of
+ * 15-18: the certificate journeys 4-5 minutes each, the other journeys, the SIGKILL test, the
+ * server starts and the access matrix 2-3, the files that start CLIs and the CSRF walk 1.5-2; a
+ * folder prefix would rank each of its files). The rest follow in name order; with these first,
+ * the three processes end within seconds of each other.
  */
 const LONGEST_FIRST = [
   'test/browser/certificate-journey-1280.test.ts',
   'test/browser/certificate-journey-390.test.ts',
   'test/browser/coordinator-journey.test.ts',
-  'test/store/crash.test.ts',
-  'test/browser/trainee-journey.test.ts',
   'test/auth/access-matrix.test.ts',
-  'test/browser/admin-viewer-applicant-journeys.test.ts',
+  'test/browser/trainee-journey.test.ts',
+  'test/store/crash.test.ts',
   'test/server.test.ts',
+  'test/operations/move-to-mongodb.test.ts',
+  'test/security/csrf.test.ts',
+  'test/certificates/flow.test.ts',
+  'test/browser/admin-viewer-applicant-journeys.test.ts',
+  'test/certificates/preview-cli.test.ts',
+  'test/courses/loader.test.ts',
+  'test/security/xss.test.ts',
   'test/auth/throttle.test.ts',
+  'test/courses/quiz-warnings.test.ts',
   'test/auth/password.test.ts',
   'test/operations/migrations.test.ts',
 ];
