@@ -8,6 +8,7 @@
  *   node scripts/test.mjs --shuffle       one process, files in a random order (the seed is printed)
  *   node scripts/test.mjs --seed 42       one process, files in the order seed 42 shuffles them to
  *   node scripts/test.mjs --seed 42 --jobs 3   that order, spread over 3 processes
+ *   node scripts/test.mjs --timings       in parallel, then wall and CPU seconds per file, longest first
  *
  * Anything else is passed on to mocha (e.g. `--grep`, `--bail`).
  *
@@ -17,28 +18,37 @@
  * can disturb each other (module state, the shared embedded store, mongoose's default connection).
  */
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
 
 /**
- * Started first in a parallel run: the longest files, longest first (wall times in `npm test` on
- * the shared 2-core machine, December 2026: the certificate journeys about 4.5 minutes each at a
- * load average of 10-20, the SIGKILL test and the other journeys 2-3, the access matrix and the
- * server starts about 2; a folder prefix would rank each of its files). The rest follow in name
- * order; with these first, the three processes end within seconds of each other.
+ * Started first in a parallel run: the longest files, longest first (wall times from
+ * `npm test -- --timings` on the shared 2-core machine, December 2026, at a load average of
+ * 15-18: the certificate journeys 4-5 minutes each, the other journeys, the SIGKILL test, the
+ * server starts and the access matrix 2-3, the files that start CLIs and the CSRF walk 1.5-2; a
+ * folder prefix would rank each of its files). The rest follow in name order; with these first,
+ * the three processes end within seconds of each other.
  */
 const LONGEST_FIRST = [
   'test/browser/certificate-journey-1280.test.ts',
   'test/browser/certificate-journey-390.test.ts',
   'test/browser/coordinator-journey.test.ts',
-  'test/store/crash.test.ts',
-  'test/browser/trainee-journey.test.ts',
   'test/auth/access-matrix.test.ts',
-  'test/browser/admin-viewer-applicant-journeys.test.ts',
+  'test/browser/trainee-journey.test.ts',
+  'test/store/crash.test.ts',
   'test/server.test.ts',
+  'test/operations/move-to-mongodb.test.ts',
+  'test/security/csrf.test.ts',
+  'test/certificates/flow.test.ts',
+  'test/browser/admin-viewer-applicant-journeys.test.ts',
+  'test/certificates/preview-cli.test.ts',
+  'test/courses/loader.test.ts',
+  'test/security/xss.test.ts',
   'test/auth/throttle.test.ts',
+  'test/courses/quiz-warnings.test.ts',
   'test/auth/password.test.ts',
   'test/operations/migrations.test.ts',
 ];
@@ -82,6 +92,7 @@ let jobs = 3;
 let jobsGiven = false;
 let serial = false;
 let seed;
+let timings = false;
 const passOn = [];
 for (let i = 0; i < args.length; i++) {
   const arg = args[i];
@@ -91,6 +102,7 @@ for (let i = 0; i < args.length; i++) {
     jobsGiven = true;
   } else if (arg === '--shuffle') seed ??= Math.floor(Math.random() * 1e6);
   else if (arg === '--seed') seed = Number(args[++i]);
+  else if (arg === '--timings') timings = true;
   else passOn.push(arg);
 }
 if (!Number.isInteger(jobs) || jobs < 1) {
@@ -117,13 +129,45 @@ if (seed !== undefined) {
   mode = ['--parallel', '--jobs', String(jobs)];
 }
 
+let timingsDir;
+if (timings) {
+  timingsDir = mkdtempSync(path.join(tmpdir(), 'tsunagu-timings-'));
+  passOn.push('--require', path.join(root, 'scripts/file-timings.mjs'));
+}
+const started = Date.now();
 const mocha = path.join(root, 'node_modules/mocha/bin/mocha.js');
 const child = spawn(process.execPath, [mocha, ...mode, ...passOn, ...files], {
   cwd: root,
   stdio: 'inherit',
+  env: timingsDir
+    ? { ...process.env, TEST_TIMINGS_FILE: path.join(timingsDir, 'files.jsonl') }
+    : process.env,
 });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+
+/** The per-file table of a --timings run, longest wall time first. */
+function printTimings() {
+  let lines = [];
+  try {
+    lines = readFileSync(path.join(timingsDir, 'files.jsonl'), 'utf8').trim().split('\n');
+  } catch {
+    console.log('no timings recorded (they need a parallel run)');
+  }
+  rmSync(timingsDir, { recursive: true, force: true });
+  const rows = lines.filter(Boolean).map((line) => JSON.parse(line));
+  rows.sort((a, b) => b.wall - a.wall);
+  const fmt = (n) => n.toFixed(1).padStart(7);
+  console.log(`\n   wall     cpu  child   file   (seconds; cpu: the worker, child: its children)`);
+  for (const r of rows) console.log(`${fmt(r.wall)} ${fmt(r.cpu)} ${fmt(r.childCpu)}   ${r.file}`);
+  const sum = (key) => rows.reduce((total, r) => total + r[key], 0);
+  console.log(
+    `${fmt(sum('wall'))} ${fmt(sum('cpu'))} ${fmt(sum('childCpu'))}   all ${rows.length} files`,
+  );
+  console.log(`wall time of the run: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
 child.on('exit', (code, signal) => {
+  if (timingsDir) printTimings();
   if (seed !== undefined) console.log(`(test files shuffled with --seed ${seed})`);
   process.exit(code ?? (signal ? 1 : 0));
 });

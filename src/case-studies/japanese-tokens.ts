@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import kuromoji from 'kuromoji';
+import type kuromoji from 'kuromoji';
 import { wellFormed } from '../lib/text.js';
 
 /** One morpheme of a text, with its place in the text as string (UTF-16) indices. */
@@ -36,14 +36,17 @@ let tokenizer: Promise<Tokenizer> | undefined;
  * A failed build is forgotten so that the next call tries again.
  */
 function loadTokenizer(): Promise<Tokenizer> {
-  tokenizer ??= new Promise<Tokenizer>((resolve, reject) => {
-    kuromoji.builder({ dicPath: dictionaryPath() }).build((error, built) => {
-      if (error) {
-        tokenizer = undefined;
-        reject(error);
-      } else resolve(built);
-    });
-  });
+  // The package too is loaded here, with the dictionary, not with the app.
+  tokenizer ??= import('kuromoji').then(
+    ({ default: kuromoji }) =>
+      new Promise<Tokenizer>((resolve, reject) => {
+        kuromoji.builder({ dicPath: dictionaryPath() }).build((error, built) => {
+          if (error) reject(error);
+          else resolve(built);
+        });
+      }),
+  );
+  tokenizer.catch(() => (tokenizer = undefined));
   return tokenizer;
 }
 

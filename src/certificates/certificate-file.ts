@@ -1,6 +1,6 @@
 import type { Catalog, Program } from '../courses/catalog.types.js';
 import type { CertificateAttrs } from './certificate.model.js';
-import { renderCertificatePdf, type CertificatePage } from './certificate.pdf.js';
+import type { CertificatePage } from './certificate.pdf.js';
 
 /** Wording for a certificate whose program has left the catalogue (the record still prints). */
 const FALLBACK = {
@@ -8,6 +8,15 @@ const FALLBACK = {
   body: 'あなたは{program}の全課程を修了したことをここに証します。',
   issuer: '長野県ひきこもり支援センター',
 };
+
+/**
+ * Draws the page. The drawing module (pdfkit, fontkit, qrcode: about 0.4 s of CPU to load) is
+ * loaded with the first certificate, not with the app.
+ */
+async function renderCertificatePdf(page: CertificatePage): Promise<Buffer> {
+  const pdf = await import('./certificate.pdf.js');
+  return pdf.renderCertificatePdf(page);
+}
 
 export function verificationUrl(baseUrl: string, code: string): string {
   return `${baseUrl}/verify/${code}`;

@@ -67,7 +67,7 @@ describe('the course loader', () => {
     });
 
     it('npm run courses:check prints a summary and exits 0', async () => {
-      const { stdout } = await run('npx', ['tsx', 'src/courses/check.ts'], {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/courses/check.ts'], {
         env: { ...process.env, COURSES_DIR: 'courses' },
       });
       expect(stdout).to.contain('研修コンテンツに問題はありません');
@@ -199,7 +199,7 @@ describe('the course loader', () => {
     });
 
     it('npm run courses:check lists every problem and exits 1', async () => {
-      const failure = await run('npx', ['tsx', 'src/courses/check.ts'], {
+      const failure = await run(process.execPath, ['--import', 'tsx', 'src/courses/check.ts'], {
         env: { ...process.env, COURSES_DIR: dir },
       }).then(
         () => null,
