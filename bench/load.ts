@@ -135,7 +135,7 @@ async function serve(): Promise<void> {
     SESSION_SECRET: process.env.BENCH_SESSION_SECRET!,
     STORE_FSYNC: process.env.STORE_FSYNC ?? 'always',
     LOG_LEVEL: 'error',
-    STORE_THREAD: process.env.STORE_THREAD ?? 'false',
+    STORE_THREAD: process.env.STORE_THREAD ?? 'true',
     ...databaseEnv(externalUri),
   });
   const logger = createLogger(config.log);

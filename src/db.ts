@@ -3,7 +3,7 @@ import mongoose from 'mongoose';
 import type { Config } from './config.js';
 import type { Logger } from './lib/logger.js';
 import { startStore, type RunningStore } from './store/index.js';
-import { startStoreThread } from './store/thread.js';
+import { startStoreThread, type ThreadStore } from './store/thread.js';
 import { startReadCaches, stopReadCaches } from './cache/read-caches.js';
 
 /** The database the app runs on: the embedded store or an external MongoDB. */
@@ -15,6 +15,8 @@ export interface Database {
   ping(): Promise<{ ok: boolean; ms: number }>;
   /** Figures for /healthz; nothing personal. */
   stats(): Record<string, unknown>;
+  /** Brings stats() up to date: a store in its thread sends its figures only every second. */
+  refresh(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,11 +48,12 @@ async function isEmbeddedStore(connection: mongoose.Connection): Promise<boolean
 export async function connectDatabase(options: ConnectOptions): Promise<Database> {
   const { config, logger } = options;
   let store: RunningStore | undefined;
+  let thread: ThreadStore | undefined;
   let uri: string;
   if (config.mongodbUri) {
     uri = config.mongodbUri;
   } else if (config.storeThread && !options.inMemory) {
-    store = await startStoreThread(
+    store = thread = await startStoreThread(
       {
         dataDir: path.join(config.dataDir, 'store'),
         fsync: config.storeFsync,
@@ -110,6 +113,9 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
           }
         : { live: false, off: true };
       return store ? { ...store.stats(), readCaches } : { readCaches };
+    },
+    async refresh() {
+      await thread?.refreshFigures();
     },
     async close() {
       if (caches) await stopReadCaches(caches);

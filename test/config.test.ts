@@ -24,6 +24,13 @@ describe('config', () => {
     expect(parseEnv({}).DATA_DIR).to.equal('./data');
   });
 
+  it('runs the embedded store in its own thread unless STORE_THREAD=false', () => {
+    expect(parseEnv({}).STORE_THREAD).to.equal('true');
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'tsunagu-config-'));
+    expect(loadConfig({ DATA_DIR: dataDir }).storeThread).to.equal(true);
+    expect(loadConfig({ DATA_DIR: dataDir, STORE_THREAD: 'false' }).storeThread).to.equal(false);
+  });
+
   it('lists every bad variable in one message', () => {
     try {
       parseEnv({ PORT: 'eighty', MONGODB_URI: 'postgres://x', LOG_LEVEL: 'loud' });

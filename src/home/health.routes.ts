@@ -18,6 +18,7 @@ export function healthRouter(database: Database, config?: Pick<Config, 'backup'>
     const status = ping.ok ? 'ok' : 'error';
     res.status(ping.ok ? 200 : 503);
     if (!can(req.user, 'system.health')) return res.json({ status });
+    if (ping.ok) await database.refresh();
     res.json({
       status,
       uptimeSeconds: Math.round(process.uptime()),

@@ -126,8 +126,9 @@ export function configureMetrics({
     client.on('commandFailed', timeCommand);
   }
 
-  const storeFigure = (key: 'journalBytes' | 'snapshotBytes' | 'documents') => () => {
+  const storeFigure = (key: 'journalBytes' | 'snapshotBytes' | 'documents') => async () => {
     if (database.kind !== 'embedded') return null;
+    await database.refresh();
     const value = database.stats()[key];
     return typeof value === 'number' ? value : null;
   };
