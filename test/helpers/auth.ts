@@ -41,10 +41,15 @@ export async function signIn(
   password: string,
 ): Promise<SignedIn> {
   const { agent, csrfToken: loginToken } = await anonymousAgent(app);
-  const res = await agent
-    .post('/login')
-    .type('form')
-    .send({ email: user.email, password, _csrf: loginToken });
+  const send = () =>
+    agent.post('/login').type('form').send({ email: user.email, password, _csrf: loginToken });
+  let res = await send();
+  // 503: the password hashes are saturated (tests signing in several users at once on a loaded
+  // machine); nothing was counted, and the page asks to try again a little later, as a person would.
+  for (let retry = 0; res.status === 503 && retry < 20; retry++) {
+    await new Promise((resolve) => setTimeout(resolve, 250 + Math.random() * 250));
+    res = await send();
+  }
   if (res.status !== 302) throw new Error(`sign-in failed with ${res.status}`);
   // The session was regenerated at sign-in; read the new session's token.
   const home = await agent.get('/').expect(200);
