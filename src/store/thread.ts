@@ -7,9 +7,9 @@ import type { Logger } from '../lib/logger.js';
 import type { RunningStore, StoreStats } from './index.js';
 
 /**
- * The embedded store started in a worker thread of this process (STORE_THREAD=true; off by
- * default, see README "Speed"): the store's share of each request — decoding the command, running it, encoding the
- * reply, journaling — runs beside the event loop instead of on it. The app reaches it exactly
+ * The embedded store started in a worker thread of this process (STORE_THREAD, on by default;
+ * see README "Speed"): the store's share of each request — decoding the command, running it,
+ * encoding the reply, journaling — runs beside the event loop instead of on it. The app reaches it exactly
  * as before, through the MongoDB driver on the store's Unix socket; the data directory, its lock
  * and durability are those of startStore() (the lock names this process: a thread is not a
  * process of its own).
@@ -98,6 +98,8 @@ export function startStoreThread(
   const worker = newWorker(options);
   let figures: { stats: StoreStats; commandCounts: Record<string, number> } | null = null;
   let closing: Promise<void> | null = null;
+  /** A request for figures on its way: callers at the same moment (a /metrics scrape's gauges) share it. */
+  let refreshing: Promise<void> | null = null;
   let closed = false;
   const waiting: { kind: ThreadReply['kind']; resolve(reply: ThreadReply): void }[] = [];
 
@@ -163,8 +165,11 @@ export function startStoreThread(
       commandCounts: () => ({ ...figures!.commandCounts }),
       lastPlan: () => undefined,
       expireNow: async () => (await ask({ kind: 'expire' }, 'expired')).removed ?? 0,
-      refreshFigures: async () => {
-        await ask({ kind: 'stats' }, 'stats');
+      refreshFigures: () => {
+        refreshing ??= ask({ kind: 'stats' }, 'stats').then(() => {
+          refreshing = null;
+        });
+        return refreshing;
       },
       close: () => {
         closing ??= (async () => {

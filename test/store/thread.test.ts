@@ -43,17 +43,40 @@ describe('store: in a worker thread of the app process (STORE_THREAD)', function
       component: 'store',
       level: 30,
     });
-    // Figures for /healthz and /metrics come from the thread.
+    // Figures for /healthz and /metrics come from the thread: sent every second, or asked for.
     await new Promise((resolve) => setTimeout(resolve, 1_200));
     expect(first.stats()).to.include({ documents: 3 });
     expect(first.stats().journalBytes).to.be.above(0);
+    await first.connection.db!.collection('things').insertOne({ n: 4 });
+    await first.refresh();
+    expect(first.stats()).to.include({ documents: 4 });
     await first.close();
     expect(lines.some((line) => line.msg === 'store: closed')).to.equal(true);
 
     const second = await connectDatabase({ config, logger });
     const docs = await second.connection.db!.collection('things').find().sort({ n: 1 }).toArray();
-    expect(docs.map((d) => d.n as number)).to.deep.equal([1, 2, 3]);
+    expect(docs.map((d) => d.n as number)).to.deep.equal([1, 2, 3, 4]);
     await second.close();
+  });
+
+  it('asks the thread once for figures wanted at the same moment (the gauges of one scrape)', async () => {
+    const { logger } = capturingLogger();
+    const store = await startStoreThread(
+      { dataDir: path.join(dataDir, 'store'), fsync: 'always', logLevel: 'info' },
+      logger,
+    );
+    try {
+      const asked = [store.refreshFigures(), store.refreshFigures(), store.refreshFigures()];
+      expect(asked[1]).to.equal(asked[0]);
+      expect(asked[2]).to.equal(asked[0]);
+      await Promise.all(asked);
+      // Once answered, the next call asks again.
+      const again = store.refreshFigures();
+      expect(again).to.not.equal(asked[0]);
+      await again;
+    } finally {
+      await store.close();
+    }
   });
 
   it('reports a data directory in use as a start-up error, and runs TTL passes on request', async () => {
