@@ -23,8 +23,9 @@ const SALT_BYTES = 16;
  * MAX_WAITING_HASHES already wait (about 1.6 s of work), or when the recent hashes' times say it
  * would not start within 0.5 s, the request is refused at once with hashingBusy() rather than
  * queued; and a hash that has not started within 0.5 s all the same is refused then, so a
- * sign-in is answered within about a second even when the hashing thread (below) gets little CPU. bench/load.ts, 20 failed sign-ins/s with 200 users
- * reading: the failed sign-ins' p95 was 6–17 s with the queue bounded by length alone.
+ * sign-in is answered within about a second even when the hashing thread (below) gets little
+ * CPU. bench/load.ts, 20 failed sign-ins/s with 200 users reading: the failed sign-ins' p95 was
+ * 6–17 s with the queue bounded by length alone.
  *
  * The hash itself runs synchronously in a worker thread of its own (hashWorker below), at the
  * lowest CPU priority (nice 19, per thread on Linux). node's asynchronous scrypt ran on libuv's

@@ -268,11 +268,7 @@ export async function submitAttempt(
     { attemptId: attempt.attemptId, userId: learner.userId, submittedAt: null },
     {
       $set: {
-        answers: graded.map(({ questionId, optionIds, correct }) => ({
-          questionId,
-          optionIds: [...optionIds],
-          correct,
-        })),
+        answers: graded,
         correctCount,
         score,
         passed,
