@@ -8,6 +8,7 @@ import { HASHING_BUSY, hashingSaturated, isHashingBusy } from './password.js';
 import type { SessionUser } from './session-user.js';
 import {
   THROTTLE_WINDOW_MINUTES,
+  blockingLimit,
   accountKey,
   clearAttempts,
   loginLimits,
@@ -111,22 +112,32 @@ export function authRouter(passport: PassportInstance): Router {
     }
     const { email } = parsed.data;
 
-    // Refused at once, before any write, while the password hashes are saturated.
-    if (hashingSaturated()) return renderLogin(res, 503, { values, message: HASHING_BUSY, next });
-    // The attempt is counted before the password is checked, so parallel guesses cannot all
-    // pass the limit; it is given back when it turns out not to be a failure.
-    const reserved = await reserveAttempt(loginLimits(email, req.ip));
-    if ('wait' in reserved) {
-      const byAccount = reserved.key.startsWith('account:');
+    const limits = loginLimits(email, req.ip);
+    const refuseBlocked = async ({ wait, key }: { wait: number; key: string }) => {
       await recordRepeatedAudit({
         action: 'auth.login_blocked',
         ip: req.ip,
-        groupKey: reserved.key,
+        groupKey: key,
         windowMinutes: THROTTLE_WINDOW_MINUTES,
-        details: byAccount ? { emailHash: emailHash(email), limit: 'account' } : { limit: 'ip' },
+        details: key.startsWith('account:')
+          ? { emailHash: emailHash(email), limit: 'account' }
+          : { limit: 'ip' },
       });
-      return renderLogin(res, 429, { values, message: waitMessage(reserved.wait), next });
+      renderLogin(res, 429, { values, message: waitMessage(wait), next });
+    };
+
+    // While the password hashes are saturated, nothing is reserved or hashed: an address
+    // already at its limit is told so (its answer does not depend on the load), any other is
+    // asked to try again.
+    if (hashingSaturated()) {
+      const blocking = await blockingLimit(limits);
+      if (blocking) return refuseBlocked(blocking);
+      return renderLogin(res, 503, { values, message: HASHING_BUSY, next });
     }
+    // The attempt is counted before the password is checked, so parallel guesses cannot all
+    // pass the limit; it is given back when it turns out not to be a failure.
+    const reserved = await reserveAttempt(limits);
+    if ('wait' in reserved) return refuseBlocked(reserved);
     const { reservations } = reserved;
 
     let outcome;

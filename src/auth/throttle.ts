@@ -139,17 +139,29 @@ export async function releaseAttempts(reservations: Reservation[]): Promise<void
 }
 
 /**
+ * The limit that refuses an attempt now and how long it waits (the longest wait when several
+ * do), or undefined when every limit allows it. Reserves nothing.
+ */
+export async function blockingLimit(
+  limits: Limit[],
+  now = new Date(),
+): Promise<{ wait: number; key: string } | undefined> {
+  let blocking: { wait: number; key: string } | undefined;
+  for (const { key, max } of limits) {
+    // Stryker disable next-line ObjectLiteral: the projection only saves reading the rest
+    const counter = await ThrottleCounter.findOne({ key: { $eq: key } }, { attempts: 1 }).lean();
+    const wait = counter ? waitFor(counter.attempts, max, now) : 0;
+    if (wait > (blocking?.wait ?? 0)) blocking = { wait, key };
+  }
+  return blocking;
+}
+
+/**
  * Milliseconds until the next attempt is allowed, or 0 when it is allowed now: a check that
  * reserves nothing, for forms that count only what they accepted (recordAttempt afterwards).
  */
 export async function waitBeforeAttempt(limits: Limit[], now = new Date()): Promise<number> {
-  let wait = 0;
-  for (const { key, max } of limits) {
-    // Stryker disable next-line ObjectLiteral: the projection only saves reading the rest
-    const counter = await ThrottleCounter.findOne({ key: { $eq: key } }, { attempts: 1 }).lean();
-    if (counter) wait = Math.max(wait, waitFor(counter.attempts, max, now));
-  }
-  return wait;
+  return (await blockingLimit(limits, now))?.wait ?? 0;
 }
 
 /** Counts one attempt under each key whatever its limit (the key keeps its last `max`). */
