@@ -41,11 +41,12 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { startStoreProcess } from '../test/helpers/store-process.js';
 
@@ -288,6 +289,16 @@ interface CostsReply {
   total: RouteCost;
   /** Per request kind (the client's x-bench-kind header), exact only when requests run one at a time. */
   byKind: Record<string, RouteCost>;
+  /** Where the main thread's time went since the reset (see mainThreadTiming). */
+  timing: MainThreadTiming;
+}
+interface MainThreadTiming {
+  /** Time from a request's arrival at the app (its headers parsed) to the end of its response, ms. */
+  server: { p50: number; p95: number; p99: number; max: number };
+  /** How late the main thread's timers ran (the event loop's delay), ms. */
+  loopDelay: { p50: number; p99: number; max: number };
+  /** Garbage collections: how many, their pauses' total and longest, ms. */
+  gc: { count: number; totalMs: number; maxMs: number };
 }
 
 /**
@@ -374,8 +385,10 @@ function costAccounting(
   let requests = 0;
   let byKind = new Map<string, RouteCost>();
   let perKind = false;
+  const timing = mainThreadTiming();
   server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     requests++;
+    timing.request(res);
     const kind = req.headers['x-bench-kind'];
     if (!perKind || typeof kind !== 'string') return;
     const before = { cpu: cpuUs(), commands: commandCounts() };
@@ -394,6 +407,7 @@ function costAccounting(
       requests = 0;
       byKind = new Map();
       perKind = attribute;
+      timing.reset();
     },
     report(): Omit<CostsReply, 'kind' | 'memory'> {
       return {
@@ -403,6 +417,56 @@ function costAccounting(
           commands: diff(commandCounts(), start.commands),
         },
         byKind: Object.fromEntries(byKind),
+        timing: timing.report(),
+      };
+    },
+  };
+}
+
+/**
+ * The main thread's side of latency: each request's time inside the app, how late the event
+ * loop ran timers, and the garbage collector's pauses. Together with the client's latency they
+ * say whether a slow answer waited for the main thread (loop delay, GC), for the store or for
+ * the CPU. One clock reading per request: cheap enough for the load phases.
+ */
+function mainThreadTiming() {
+  let times: number[] = [];
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  let gc = { count: 0, totalMs: 0, maxMs: 0 };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gc.count++;
+      gc.totalMs += entry.duration;
+      gc.maxMs = Math.max(gc.maxMs, entry.duration);
+    }
+  }).observe({ entryTypes: ['gc'] });
+  const ms = (ns: number) => ns / 1e6;
+  return {
+    request(res: http.ServerResponse) {
+      const arrived = performance.now();
+      res.once('finish', () => times.push(performance.now() - arrived));
+    },
+    reset() {
+      times = [];
+      loop.reset();
+      gc = { count: 0, totalMs: 0, maxMs: 0 };
+    },
+    report(): MainThreadTiming {
+      const sorted = [...times].sort((a, b) => a - b);
+      return {
+        server: {
+          p50: percentile(sorted, 50),
+          p95: percentile(sorted, 95),
+          p99: percentile(sorted, 99),
+          max: sorted[sorted.length - 1] ?? NaN,
+        },
+        loopDelay: {
+          p50: ms(loop.percentile(50)),
+          p99: ms(loop.percentile(99)),
+          max: ms(loop.max),
+        },
+        gc: { ...gc },
       };
     },
   };
@@ -447,6 +511,47 @@ async function stopApp(app: AppProcess): Promise<void> {
   const exited = new Promise((resolve) => app.child.once('exit', resolve));
   app.child.send({ kind: 'stop' });
   await exited;
+}
+
+/**
+ * CPU time of each thread of a process by its name (Linux /proc): the app's main thread
+ * ("main"), the store's thread ("tsunagu-store"), the password hashes' ("tsunagu-hash"), and the
+ * rest (V8's garbage-collection helpers and libuv's pool, all named "node"), in clock ticks.
+ */
+function threadTicks(pid: number | undefined): Map<string, number> {
+  const ticks = new Map<string, number>();
+  if (!pid) return ticks;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // "tid (comm) state …": fields after the comm's closing parenthesis; utime, stime are 14, 15.
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const used = Number(fields[11]) + Number(fields[12]);
+      const name = Number(tid) === pid ? 'main' : comm.startsWith('tsunagu-') ? comm : 'other';
+      ticks.set(name, (ticks.get(name) ?? 0) + used);
+    }
+  } catch {
+    // The process ended, or no /proc.
+  }
+  return ticks;
+}
+
+/** Cores used by each thread group between two threadTicks readings over `seconds`. */
+function threadCores(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  seconds: number,
+): string {
+  const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+  return [...after]
+    .map(([name, used]): [string, number] => [
+      name.replace('tsunagu-', ''),
+      (used - (before.get(name) ?? 0)) / TICKS_PER_SECOND / seconds,
+    ])
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, cores]) => `${name} ${cores.toFixed(2)}`)
+    .join(', ');
 }
 
 /** Resident set size of a process, MB (Linux /proc). */
@@ -816,6 +921,8 @@ interface PhaseResult {
   attack?: string;
   errorKinds: Map<string, number>;
   costs?: CostsReply[];
+  /** Cores used by each thread of each process watched (pids), e.g. "main 0.81, store 0.40". */
+  threads: string[];
 }
 
 const percentile = (sorted: number[], p: number) =>
@@ -858,6 +965,7 @@ async function phase(
   }, 500);
   const started = performance.now();
   const clientCpu = process.cpuUsage();
+  const ticksBefore = pids.map(threadTicks);
   const deadline = Date.now() + options.seconds * 1000;
   // Users start spread over one think time, as people do.
   await Promise.all(
@@ -869,6 +977,7 @@ async function phase(
   );
   const elapsed = (performance.now() - started) / 1000;
   const clientCpuUsed = process.cpuUsage(clientCpu);
+  const threads = pids.map((pid, i) => threadCores(ticksBefore[i], threadTicks(pid), elapsed));
   const costs = options.apps
     ? await Promise.all(options.apps.map((app) => askCosts(app, 'costs')))
     : undefined;
@@ -901,6 +1010,7 @@ async function phase(
       : undefined,
     errorKinds: stats.errorKinds,
     costs,
+    threads,
     stats,
   };
 }
@@ -1021,7 +1131,20 @@ function printPhase(result: PhaseResult): void {
       `  errors by kind: ${[...result.errorKinds].map(([k, n]) => `${k} ×${n}`).join(', ')}`,
     );
   if (result.attack) console.log(`  background: ${result.attack}`);
+  for (const [i, cores] of result.threads.entries()) {
+    if (cores)
+      console.log(
+        `  threads${result.threads.length > 1 ? ` (process ${i + 1})` : ''}, cores: ${cores}`,
+      );
+  }
   for (const [i, cost] of (result.costs ?? []).entries()) {
+    const { server, loopDelay, gc } = cost.timing;
+    const app = `app${result.costs!.length > 1 ? ` ${i + 1}` : ''}`;
+    console.log(
+      `  ${app} main thread: in the app p50 ${ms(server.p50)}, p95 ${ms(server.p95)}, p99 ${ms(server.p99)}, max ${ms(server.max)}; ` +
+        `event-loop delay p50 ${ms(loopDelay.p50)}, p99 ${ms(loopDelay.p99)}, max ${ms(loopDelay.max)}; ` +
+        `GC ${gc.count} pauses, ${(gc.totalMs / result.seconds / 10).toFixed(1)} % of the time, longest ${ms(gc.maxMs)}`,
+    );
     console.log(
       `  app${result.costs!.length > 1 ? ` ${i + 1}` : ''} per request served (${cost.total.requests}, failed sign-ins included): ${describeCost(cost.total)}`,
     );

@@ -141,8 +141,10 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { scryptSync } = require('node:crypto');
 const { setPriority } = require('node:os');
-// On Linux the nice value is per thread: only this thread yields to the event loop.
+// On Linux the nice value is per thread: only this thread yields to the event loop. Its name
+// shows in \`top -H\` and \`ps -L\` (Linux; elsewhere the line does nothing).
 try { setPriority(19); } catch {}
+try { require('node:fs').writeFileSync('/proc/thread-self/comm', 'tsunagu-hash'); } catch {}
 parentPort.on('message', ({ id, password, salt, options }) => {
   try {
     const key = scryptSync(password, salt, ${KEY_LENGTH}, options);

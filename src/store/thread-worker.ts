@@ -8,8 +8,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { startStore, type RunningStore } from './index.js';
 import type { ThreadReply, ThreadRequest, ThreadStoreOptions } from './thread.js';
+import { nameThread } from '../lib/thread-name.js';
 
 const options = workerData as ThreadStoreOptions;
+nameThread('tsunagu-store');
 const port = parentPort!;
 const send = (reply: ThreadReply) => port.postMessage(reply);
 

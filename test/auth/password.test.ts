@@ -25,6 +25,7 @@ import {
   passwordProblem,
   verifyPassword,
 } from '../../src/auth/password.js';
+import { threadNames } from '../helpers/threads.js';
 
 describe('passwords', () => {
   describe('hashPassword / verifyPassword', () => {
@@ -204,6 +205,9 @@ describe('password hashing under load', () => {
     const one = verifyPassword('a long enough passphrase', hash);
     expect(hashingSaturated()).to.equal(false); // one running, none waiting
     await one;
+    if (process.platform === 'linux') {
+      expect(threadNames(), 'named for top -H and ps -L').to.include('tsunagu-hash');
+    }
     const pending = Promise.allSettled(
       Array.from({ length: 30 }, () => verifyPassword('a long enough passphrase', hash)),
     );

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { connectDatabase } from '../../src/db.js';
 import { startStoreThread } from '../../src/store/thread.js';
 import { testConfig } from '../helpers/app.js';
+import { threadNames } from '../helpers/threads.js';
 
 /** A logger whose lines are kept, parsed. */
 function capturingLogger() {
@@ -50,6 +51,9 @@ describe('store: in a worker thread of the app process (STORE_THREAD)', function
     await first.connection.db!.collection('things').insertOne({ n: 4 });
     await first.refresh();
     expect(first.stats()).to.include({ documents: 4 });
+    if (process.platform === 'linux') {
+      expect(threadNames(), 'named for top -H and ps -L').to.include('tsunagu-store');
+    }
     await first.close();
     expect(lines.some((line) => line.msg === 'store: closed')).to.equal(true);
 
