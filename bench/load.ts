@@ -682,6 +682,8 @@ interface User {
 
 interface Stats {
   samples: number[];
+  /** The same latencies by request kind (e.g. "lesson", "read"). */
+  byKind: Map<string, number[]>;
   errors: number;
   errorKinds: Map<string, number>;
   slow: number;
@@ -692,6 +694,7 @@ interface Stats {
 
 const newStats = (): Stats => ({
   samples: [],
+  byKind: new Map(),
   errors: 0,
   errorKinds: new Map(),
   slow: 0,
@@ -738,6 +741,7 @@ let quizEvery = 3;
 
 /** How quizzes are started: POST (issue 17 item 9) or, on older code, GET. Found on first use. */
 let quizStartMethod: 'POST' | 'GET' | null = null;
+const JITTER = Number(process.env.BENCH_THINK_JITTER ?? 0);
 
 /**
  * One user's session of work until `deadline`: for each lesson, open it, mark it read (following
@@ -764,6 +768,9 @@ async function runUser(
       return false;
     }
     stats.samples.push(reply.ms);
+    const ofKind = stats.byKind.get(kind) ?? [];
+    ofKind.push(reply.ms);
+    stats.byKind.set(kind, ofKind);
     if (reply.ms > 1000) stats.slow++;
     if (!expected.includes(reply.status)) {
       stats.errors++;
@@ -796,7 +803,9 @@ async function runUser(
   };
   const pause = () =>
     think > 0 && Date.now() < deadline
-      ? new Promise((resolve) => setTimeout(resolve, think))
+      ? new Promise((resolve) =>
+          setTimeout(resolve, think * (1 - JITTER + 2 * JITTER * Math.random())),
+        )
       : Promise.resolve();
 
   while (Date.now() < deadline && !aborted) {
@@ -923,6 +932,8 @@ interface PhaseResult {
   costs?: CostsReply[];
   /** Cores used by each thread of each process watched (pids), e.g. "main 0.81, store 0.40". */
   threads: string[];
+  /** Latency p50/p95 by request kind, ms: "lesson 20/150, read 35/210 …". */
+  byKind: string;
 }
 
 const percentile = (sorted: number[], p: number) =>
@@ -1011,6 +1022,13 @@ async function phase(
     errorKinds: stats.errorKinds,
     costs,
     threads,
+    byKind: [...stats.byKind]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([kind, samples]) => {
+        const ordered = [...samples].sort((a, b) => a - b);
+        return `${kind} ${percentile(ordered, 50).toFixed(0)}/${percentile(ordered, 95).toFixed(0)}`;
+      })
+      .join(', '),
     stats,
   };
 }
@@ -1120,6 +1138,7 @@ function printPhase(result: PhaseResult): void {
   console.log(
     `  latency p50 ${ms(result.p50)}, p95 ${ms(result.p95)}, p99 ${ms(result.p99)}, max ${ms(result.max)}; over 1 s: ${result.slow}`,
   );
+  console.log(`  by kind, p50/p95 ms: ${result.byKind}`);
   console.log(`  errors ${result.errors}; RSS of the app process(es) ${result.rss.toFixed(0)} MB`);
   // On a machine shared with the app, what the client itself takes counts against the app.
   const appCores = (result.costs ?? []).reduce((sum, cost) => sum + cost.total.cpuUs, 0) / 1e6;

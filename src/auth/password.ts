@@ -77,11 +77,69 @@ let recentHashMs = 0;
 let runningSince = 0;
 const RECENT_WEIGHT = 0.3;
 
+/**
+ * Hashing's budget: on average at most HASH_BUDGET.share of the time, after a burst of
+ * HASH_BUDGET.burstMs of hashing (a token bucket counted in milliseconds of hashing). Past it,
+ * the slot rests after each hash until the budget is back to zero, and sign-ins meanwhile are
+ * refused as busy (at once when the rest is longer than the wait limit). Nice 19 does not keep
+ * a stream of failed sign-ins from slowing pages: scrypt's 32 MB per hash crowds the caches and
+ * memory bandwidth the event loop needs, and on a machine whose two cores are hyperthreads of one
+ * it shares the core itself. bench/load.ts, 20 failed sign-ins a second: the hashing thread took
+ * 0.61 cores and the pages' p95 went from 284 to 513 ms. Only failed checks and new hashes are
+ * paid (withHashSlot's `free`): a class signing in at once never rests, and 10 s of failed
+ * checks (50–100 typos) pass before any rest.
+ */
+const HASH_BUDGET = { share: 0.25, burstMs: 10_000 };
+let budget = { ...HASH_BUDGET };
+let budgetMs = budget.burstMs;
+let budgetAt = performance.now();
+/** When the resting slot is handed on (0: not resting). */
+let restingUntil = 0;
+
+/** The budget now: refilled for the time since it was last counted, up to the burst. */
+function budgetNow(now = performance.now()): number {
+  budgetMs = Math.min(budget.burstMs, budgetMs + (now - budgetAt) * budget.share);
+  budgetAt = now;
+  return budgetMs;
+}
+
+/** How long the slot rests after a hash of `ms`, when the hash leaves the budget below zero. */
+function restAfter(ms: number, budgetLeft: number): number {
+  return budgetLeft - ms >= 0 ? 0 : (ms - budgetLeft) / budget.share;
+}
+
+/**
+ * Sets hashing's budget (a fresh one, full) and returns a function that puts the previous
+ * settings back, full again. For tests: those of the budget itself, and those that run seconds of
+ * deliberately slow hashes, which would leave the next test files of their process an empty one.
+ */
+export function setHashBudget(settings: { share: number; burstMs: number }): () => void {
+  const previous = budget;
+  const fill = (next: typeof budget) => {
+    budget = next;
+    budgetMs = next.burstMs;
+    budgetAt = performance.now();
+  };
+  fill(settings);
+  return () => fill(previous);
+}
+
 /** How long a hash asked for now would wait for its turn, as far as recent hashes tell. */
 function expectedWaitMs(): number {
   if (runningHashes < MAX_CONCURRENT_HASHES) return 0;
-  const remaining = Math.max(0, recentHashMs - (performance.now() - runningSince));
-  return remaining + waitingHashes.length * recentHashMs;
+  const now = performance.now();
+  const left = budgetNow(now);
+  const remaining =
+    restingUntil > 0
+      ? restingUntil - now
+      : Math.max(0, recentHashMs - (now - runningSince)) + restAfter(recentHashMs, left);
+  // Each hash ahead runs about as long as the recent ones; when the budget cannot pay for them
+  // all, each also rests for what it cost beyond what the budget earned meanwhile.
+  const restPerHash =
+    left >= recentHashMs * (waitingHashes.length + 1)
+      ? 0
+      : (recentHashMs * (1 - budget.share)) / budget.share;
+  return Math.max(0, remaining) + waitingHashes.length * (recentHashMs + restPerHash);
 }
 
 /**
@@ -98,7 +156,15 @@ export function hashingSaturated(): boolean {
   );
 }
 
-async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
+/**
+ * Runs `work` (one hash) in the slot. `free` says, from its result, that the hash costs the
+ * budget nothing: a right password is not what the budget guards against (a class signing in at
+ * once never rests), only failed checks and new hashes are paid.
+ */
+async function withHashSlot<T>(
+  work: () => Promise<T>,
+  free: (result: T) => boolean = () => false,
+): Promise<T> {
   if (runningHashes >= MAX_CONCURRENT_HASHES) {
     if (hashingSaturated()) throw hashingBusy();
     // The slot is handed over by the hash that finishes (runningHashes stays counted), unless
@@ -121,16 +187,36 @@ async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
   }
   const started = performance.now();
   runningSince = started;
+  let paid = true;
   try {
-    return await work();
+    const result = await work();
+    paid = !free(result);
+    return result;
   } finally {
-    const took = performance.now() - started;
+    const finished = performance.now();
+    const took = finished - started;
     recentHashMs =
       recentHashMs === 0 ? took : (1 - RECENT_WEIGHT) * recentHashMs + RECENT_WEIGHT * took;
-    const next = waitingHashes.shift();
-    if (next) next.start();
-    else runningHashes--;
+    // A paid hash comes out of the budget (refilled for its own time too); below zero, the slot
+    // rests until the budget is back to zero before the next hash may start.
+    const left = budgetNow(finished);
+    const rest = paid ? restAfter(took, left) : 0;
+    if (paid) budgetMs -= took;
+    if (rest > 0) {
+      restingUntil = finished + rest;
+      setTimeout(handOver, rest).unref();
+    } else {
+      handOver();
+    }
   }
+}
+
+/** The slot goes to the next waiting hash, or is free. */
+function handOver(): void {
+  restingUntil = 0;
+  const next = waitingHashes.shift();
+  if (next) next.start();
+  else runningHashes--;
 }
 
 /**
@@ -194,7 +280,12 @@ function hashWorker(): Worker {
   return started;
 }
 
-function scryptAsync(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
+function scryptAsync(
+  password: string,
+  salt: Buffer,
+  options: ScryptOptions,
+  free?: (key: Buffer) => boolean,
+): Promise<Buffer> {
   return withHashSlot(
     () =>
       new Promise<Buffer>((resolve, reject) => {
@@ -205,6 +296,7 @@ function scryptAsync(password: string, salt: Buffer, options: ScryptOptions): Pr
         thread.ref();
         thread.postMessage({ id, password: password.normalize('NFKC'), salt, options });
       }),
+    free,
   );
 }
 
@@ -230,8 +322,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const cost = { N: Number(n), r: Number(r), p: Number(p) };
   if (cost.N > 2 ** 20 || cost.r > 32 || cost.p > 16) return false;
   const expected = Buffer.from(keyText, 'base64url');
-  const actual = await scryptAsync(password, Buffer.from(saltText, 'base64url'), withMaxmem(cost));
-  return expected.length === actual.length && timingSafeEqual(expected, actual);
+  const matches = (actual: Buffer) =>
+    expected.length === actual.length && timingSafeEqual(expected, actual);
+  // A right password is not paid from hashing's budget.
+  return matches(
+    await scryptAsync(password, Buffer.from(saltText, 'base64url'), withMaxmem(cost), matches),
+  );
 }
 
 let dummyHash: Promise<string> | undefined;

@@ -18,6 +18,7 @@ import {
   generatePassword,
   hashPassword,
   hashingSaturated,
+  setHashBudget,
   setHashWaitLimit,
   verifyAgainstDummy,
   isCommonPassword,
@@ -191,12 +192,17 @@ describe('passwords', () => {
 describe('password hashing under load', () => {
   // The queue's counts: no wait may run out on a loaded machine (the limit has its own test).
   let restore: () => void;
+  // Seconds of slow hashes here: without a budget of their own they would leave the next test
+  // files of this process an empty one (the budget has its own tests below).
+  let restoreBudget: () => void;
   beforeEach(function () {
+    restoreBudget = setHashBudget({ share: 1, burstMs: Infinity });
     if (/counts the queue/.test(this.currentTest?.title ?? '')) restore = setHashWaitLimit(60_000);
   });
   afterEach(() => {
     restore?.();
     restore = () => undefined;
+    restoreBudget();
   });
 
   it('runs one hash at a time, lets 16 wait, and refuses the rest at once (503, Japanese; counts the queue)', async () => {
@@ -332,5 +338,68 @@ describe('password hashing under load', () => {
     expect(threads).to.include(19);
     expect(threads.filter((nice) => nice === 19)).to.have.length(1);
     expect(niceOf(String(process.pid))).to.equal(main);
+  });
+});
+
+describe('password hashing budget', () => {
+  let restoreBudget: () => void = () => undefined;
+  afterEach(() => restoreBudget());
+
+  it('runs a burst of failed checks within the budget without rests', async () => {
+    const cheap = await hashPassword('a long enough passphrase', { N: 1024, r: 8, p: 1 });
+    restoreBudget = setHashBudget({ share: 0.01, burstMs: 60_000 });
+    for (let i = 0; i < 20; i++) {
+      expect(await verifyPassword('a wrong guess', cheap)).to.equal(false);
+      expect(hashingSaturated(), `free again after hash ${i + 1}`).to.equal(false);
+    }
+  });
+
+  it('rests after a failed check past the budget: a sign-in meanwhile is refused at once, and hashing resumes after the rest', async function () {
+    this.timeout(30_000);
+    // About 0.1 s or more of hashing; a 10 % share then rests for about 0.9 s or more.
+    const costly = await hashPassword('a long enough passphrase', { N: 2 ** 15, r: 8, p: 1 });
+    const cheap = await hashPassword('a long enough passphrase', { N: 1024, r: 8, p: 1 });
+    restoreBudget = setHashBudget({ share: 0.1, burstMs: 0 });
+    const started = Date.now();
+    expect(await verifyPassword('a wrong guess', costly)).to.equal(false);
+    const took = Date.now() - started;
+    expect(hashingSaturated(), 'resting after a hash that spent the budget').to.equal(true);
+    const asked = Date.now();
+    const refused = await verifyPassword('a long enough passphrase', cheap).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(isHashingBusy(refused), 'refused as busy').to.equal(true);
+    expect(Date.now() - asked, 'at once').to.be.below(250);
+    // The rest is what the hash cost beyond what the budget earned meanwhile: took × 0.9 / 0.1.
+    const rest = (took * 0.9) / 0.1;
+    await new Promise((resolve) => setTimeout(resolve, rest * 0.5));
+    expect(hashingSaturated(), 'still resting halfway').to.equal(true);
+    await new Promise((resolve) => setTimeout(resolve, rest * 0.6 + 50));
+    expect(hashingSaturated(), 'the rest is over').to.equal(false);
+    expect(await verifyPassword('a long enough passphrase', cheap)).to.equal(true);
+  });
+
+  it('lets a hash wait behind a short rest, as behind a running hash', async function () {
+    this.timeout(30_000);
+    const cheap = await hashPassword('a long enough passphrase', { N: 1024, r: 8, p: 1 });
+    // A cheap hash (a few ms) at a 50 % share rests about as long as it ran: the next one waits.
+    restoreBudget = setHashBudget({ share: 0.5, burstMs: 0 });
+    const first = verifyPassword('a wrong guess', cheap);
+    const second = verifyPassword('a long enough passphrase', cheap);
+    expect(await first).to.equal(false);
+    expect(await second).to.equal(true);
+  });
+
+  it('charges nothing for a right password, and charges a new hash', async function () {
+    this.timeout(30_000);
+    const costly = await hashPassword('a long enough passphrase', { N: 2 ** 15, r: 8, p: 1 });
+    restoreBudget = setHashBudget({ share: 0.05, burstMs: 0 }); // a rest of 19 times the hash
+    for (let i = 0; i < 3; i++) {
+      expect(await verifyPassword('a long enough passphrase', costly)).to.equal(true);
+      expect(hashingSaturated(), `no rest after right password ${i + 1}`).to.equal(false);
+    }
+    await hashPassword('a new passphrase here', { N: 2 ** 15, r: 8, p: 1 });
+    expect(hashingSaturated(), 'resting after a new hash').to.equal(true);
   });
 });

@@ -7,6 +7,7 @@ import { User } from '../../src/users/user.model.js';
 import {
   hashPassword,
   hashingSaturated,
+  setHashBudget,
   setHashWaitLimit,
   verifyPassword,
 } from '../../src/auth/password.js';
@@ -191,12 +192,17 @@ describe('sign-in while password hashing is saturated', () => {
   // The hashes that fill the queue, waited for even when the test fails or times out: a full
   // queue would answer 503 to the sign-ins of the next test files in this process.
   let load: Promise<unknown>[] = [];
+  // Seconds of deliberately slow hashes: paid from a budget of their own, not the one the next
+  // test files of this process sign in with.
+  let restoreBudget: () => void;
   beforeEach(async () => {
+    restoreBudget = setHashBudget({ share: 1, burstMs: Infinity });
     u = await createTestApp();
   });
   afterEach(async function () {
     this.timeout(300_000);
     await Promise.allSettled(load);
+    restoreBudget();
     await u?.close();
   });
 
