@@ -30,6 +30,7 @@
  * (always), BENCH_CPU_PROF=<dir> (each app process writes a V8 CPU profile there when it exits),
  * BENCH_COST_SECONDS (10: phase 0's user requests), BENCH_COST_SIGNINS (40: its failed
  * sign-ins), BENCH_COST_PROF=<file> (a CPU profile of the app's main thread during phase 0),
+ * BENCH_THINK_JITTER (0: every think time exactly BENCH_THINK_MS; 0.5: uniformly 50–150 % of it),
  * BENCH_HEAP_SNAPSHOT=<dir> (a heap snapshot of the app at the end of each phase), BENCH_NODE_ARGS
  * (more options for the app processes' node, e.g. "--heap-prof --heap-prof-dir=<dir>").
  * BENCH_KILL=N runs the crash check instead: N rounds of the no-think load on one process, each
