@@ -514,44 +514,68 @@ async function stopApp(app: AppProcess): Promise<void> {
   await exited;
 }
 
+/** One thread group's counters: CPU time and time runnable but waiting for a CPU (ns), preemptions. */
+interface ThreadCounters {
+  cpuNs: number;
+  waitNs: number;
+  preempted: number;
+}
+
 /**
- * CPU time of each thread of a process by its name (Linux /proc): the app's main thread
- * ("main"), the store's thread ("tsunagu-store"), the password hashes' ("tsunagu-hash"), and the
- * rest (V8's garbage-collection helpers and libuv's pool, all named "node"), in clock ticks.
+ * The scheduler's counters of each thread of a process by its name (Linux /proc schedstat and
+ * status): the app's main thread ("main"), the store's thread ("tsunagu-store"), the password
+ * hashes' ("tsunagu-hash"), and the rest (V8's garbage-collection helpers and libuv's pool, all
+ * named "node"). The wait says how long a thread was ready to run while the CPUs ran others.
  */
-function threadTicks(pid: number | undefined): Map<string, number> {
-  const ticks = new Map<string, number>();
-  if (!pid) return ticks;
+function threadCounters(pid: number | undefined): Map<string, ThreadCounters> {
+  const groups = new Map<string, ThreadCounters>();
+  if (!pid) return groups;
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      // "tid (comm) state …": fields after the comm's closing parenthesis; utime, stime are 14, 15.
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const used = Number(fields[11]) + Number(fields[12]);
+      const dir = `/proc/${pid}/task/${tid}`;
+      const comm = readFileSync(`${dir}/comm`, 'utf8').trim();
+      const [cpuNs, waitNs] = readFileSync(`${dir}/schedstat`, 'utf8').split(' ').map(Number);
+      const status = readFileSync(`${dir}/status`, 'utf8');
+      const preempted = Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
       const name = Number(tid) === pid ? 'main' : comm.startsWith('tsunagu-') ? comm : 'other';
-      ticks.set(name, (ticks.get(name) ?? 0) + used);
+      const group = groups.get(name) ?? { cpuNs: 0, waitNs: 0, preempted: 0 };
+      group.cpuNs += cpuNs;
+      group.waitNs += waitNs;
+      group.preempted += preempted;
+      groups.set(name, group);
     }
   } catch {
     // The process ended, or no /proc.
   }
-  return ticks;
+  return groups;
 }
 
-/** Cores used by each thread group between two threadTicks readings over `seconds`. */
+/**
+ * Per thread group between two readings over `seconds`: cores used, and for the main and store
+ * threads the share of the time they waited for a CPU while ready, and preemptions a second.
+ */
 function threadCores(
-  before: Map<string, number>,
-  after: Map<string, number>,
+  before: Map<string, ThreadCounters>,
+  after: Map<string, ThreadCounters>,
   seconds: number,
 ): string {
-  const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+  const zero = { cpuNs: 0, waitNs: 0, preempted: 0 };
   return [...after]
-    .map(([name, used]): [string, number] => [
-      name.replace('tsunagu-', ''),
-      (used - (before.get(name) ?? 0)) / TICKS_PER_SECOND / seconds,
-    ])
-    .sort((a, b) => b[1] - a[1])
-    .map(([name, cores]) => `${name} ${cores.toFixed(2)}`)
+    .map(([name, now]) => {
+      const then = before.get(name) ?? zero;
+      return {
+        name: name.replace('tsunagu-', ''),
+        cores: (now.cpuNs - then.cpuNs) / 1e9 / seconds,
+        waiting: (now.waitNs - then.waitNs) / 1e9 / seconds,
+        preempted: (now.preempted - then.preempted) / seconds,
+      };
+    })
+    .sort((a, b) => b.cores - a.cores)
+    .map(({ name, cores, waiting, preempted }) =>
+      name === 'main' || name === 'store'
+        ? `${name} ${cores.toFixed(2)} (waiting for a CPU ${(waiting * 100).toFixed(0)} % of the time, preempted ${preempted.toFixed(0)}/s)`
+        : `${name} ${cores.toFixed(2)}`,
+    )
     .join(', ');
 }
 
@@ -977,7 +1001,7 @@ async function phase(
   }, 500);
   const started = performance.now();
   const clientCpu = process.cpuUsage();
-  const ticksBefore = pids.map(threadTicks);
+  const ticksBefore = pids.map(threadCounters);
   const deadline = Date.now() + options.seconds * 1000;
   // Users start spread over one think time, as people do.
   await Promise.all(
@@ -989,7 +1013,7 @@ async function phase(
   );
   const elapsed = (performance.now() - started) / 1000;
   const clientCpuUsed = process.cpuUsage(clientCpu);
-  const threads = pids.map((pid, i) => threadCores(ticksBefore[i], threadTicks(pid), elapsed));
+  const threads = pids.map((pid, i) => threadCores(ticksBefore[i], threadCounters(pid), elapsed));
   const costs = options.apps
     ? await Promise.all(options.apps.map((app) => askCosts(app, 'costs')))
     : undefined;
