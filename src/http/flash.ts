@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import type { Request, RequestHandler } from 'express';
+import onHeaders from 'on-headers';
 
 export type FlashKind = 'success' | 'info' | 'error';
 export interface FlashMessage {
@@ -92,29 +93,6 @@ export function flashKey(secret: string): Buffer {
   return Buffer.from(hkdfSync('sha256', secret, '', 'tsunagu flash cookie', 32));
 }
 
-function cookieValue(req: IncomingMessage, name: string): string | null {
-  const header = req.headers.cookie;
-  if (!header) return null;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return null;
-}
-
-/** Runs `listener` just before the response's headers are written (as on-headers does). */
-function beforeHeaders(res: ServerResponse, listener: () => void): void {
-  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
-  let fired = false;
-  res.writeHead = (...args: unknown[]) => {
-    if (!fired) {
-      fired = true;
-      listener();
-    }
-    return writeHead(...args);
-  };
-}
-
 const fromCookie = Symbol('flash from cookie');
 /** The messages the request's cookie held; `shown` once the flash middleware passed them on. */
 type WithCookieFlash = Request & { [fromCookie]?: { messages: FlashMessage[]; shown: boolean } };
@@ -128,9 +106,11 @@ type WithCookieFlash = Request & { [fromCookie]?: { messages: FlashMessage[]; sh
  */
 export function flashCookie({ secret, secure }: FlashOptions): RequestHandler {
   const key = flashKey(secret);
-  const attributes = `Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
+  const attributes = { path: '/', httpOnly: true, sameSite: 'lax', secure } as const;
   return (req, res, next) => {
-    const incoming = cookieValue(req, FLASH_COOKIE);
+    const incoming = req.headers.cookie
+      ? parseCookies(req.headers.cookie)[FLASH_COOKIE]
+      : undefined;
     const received = { messages: incoming ? openFlash(key, incoming) : [], shown: false };
     (req as WithCookieFlash)[fromCookie] = received;
     let queued: FlashMessage[] = [];
@@ -139,17 +119,18 @@ export function flashCookie({ secret, secure }: FlashOptions): RequestHandler {
       if (sealFlash(key, next).length <= MAX_COOKIE_VALUE) queued = next;
       else if (req.session) req.session.flash = [...(req.session.flash ?? []), { kind, text }];
     };
-    beforeHeaders(res, () => {
-      let cookie: string | null = null;
+    onHeaders(res, () => {
       if (queued.length > 0)
-        cookie = `${FLASH_COOKIE}=${sealFlash(key, queued)}; Max-Age=${FLASH_MAX_AGE_SECONDS}; ${attributes}`;
+        res.append(
+          'Set-Cookie',
+          serializeCookie(FLASH_COOKIE, sealFlash(key, queued), {
+            ...attributes,
+            maxAge: FLASH_MAX_AGE_SECONDS,
+          }),
+        );
       // Cleared once passed to a page; a request that never reached `flash` (/healthz) leaves it.
-      else if (incoming && received.shown) cookie = `${FLASH_COOKIE}=; Max-Age=0; ${attributes}`;
-      if (!cookie) return;
-      const previous = res.getHeader('set-cookie');
-      const list =
-        previous === undefined ? [] : Array.isArray(previous) ? previous : [String(previous)];
-      res.setHeader('set-cookie', [...list, cookie]);
+      else if (incoming && received.shown)
+        res.append('Set-Cookie', serializeCookie(FLASH_COOKIE, '', { ...attributes, maxAge: 0 }));
     });
     next();
   };
