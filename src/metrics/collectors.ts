@@ -5,6 +5,7 @@ import { readCaches } from '../cache/read-caches.js';
 import type { Database } from '../db.js';
 import { OUTBOX_ID } from '../mail/mailer.js';
 import { lastBackup } from '../operations/scheduled-backup.js';
+import { sharedWhilePending } from '../lib/shared-call.js';
 import { metricsRegistry, registerGauge } from './registry.js';
 
 const dbDuration = new Histogram({
@@ -176,12 +177,16 @@ export function configureMetrics({
       });
     },
   });
+  // The two backup gauges of one scrape share one query.
+  const lastScheduledBackup = sharedWhilePending(async () => {
+    const db = database.connection.db;
+    return db ? lastBackup(db) : null;
+  });
   registerGauge({
     name: 'tsunagu_backup_last_age_seconds',
     help: 'Seconds since the last successful scheduled backup finished (no sample before the first).',
     read: async () => {
-      const db = database.connection.db;
-      const last = db ? await lastBackup(db) : null;
+      const last = await lastScheduledBackup();
       return last ? (Date.now() - last.at.getTime()) / 1000 : null;
     },
   });
@@ -189,8 +194,7 @@ export function configureMetrics({
     name: 'tsunagu_backup_last_bytes',
     help: 'Size of the last successful scheduled backup (no sample before the first).',
     read: async () => {
-      const db = database.connection.db;
-      const last = db ? await lastBackup(db) : null;
+      const last = await lastScheduledBackup();
       return last ? last.bytes : null;
     },
   });

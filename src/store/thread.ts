@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../lib/logger.js';
 import type { RunningStore, StoreStats } from './index.js';
+import { sharedWhilePending } from '../lib/shared-call.js';
 
 /**
  * The embedded store started in a worker thread of this process (STORE_THREAD, on by default;
@@ -98,8 +99,6 @@ export function startStoreThread(
   const worker = newWorker(options);
   let figures: { stats: StoreStats; commandCounts: Record<string, number> } | null = null;
   let closing: Promise<void> | null = null;
-  /** A request for figures on its way: callers at the same moment (a /metrics scrape's gauges) share it. */
-  let refreshing: Promise<void> | null = null;
   let closed = false;
   const waiting: { kind: ThreadReply['kind']; resolve(reply: ThreadReply): void }[] = [];
 
@@ -165,12 +164,10 @@ export function startStoreThread(
       commandCounts: () => ({ ...figures!.commandCounts }),
       lastPlan: () => undefined,
       expireNow: async () => (await ask({ kind: 'expire' }, 'expired')).removed ?? 0,
-      refreshFigures: () => {
-        refreshing ??= ask({ kind: 'stats' }, 'stats').then(() => {
-          refreshing = null;
-        });
-        return refreshing;
-      },
+      // Callers at the same moment (a /metrics scrape's gauges) share one request.
+      refreshFigures: sharedWhilePending(async () => {
+        await ask({ kind: 'stats' }, 'stats');
+      }),
       close: () => {
         closing ??= (async () => {
           closed = true;

@@ -197,6 +197,21 @@ describe('GET /metrics: what it shows', () => {
     expect(sample(after, 'tsunagu_backup_last_bytes')).to.be.above(1000);
   });
 
+  it('reads the last backup once per scrape for its two gauges', async () => {
+    const client = t.database.connection.getClient();
+    let queries = 0;
+    const count = (event: { commandName: string; command: Record<string, unknown> }) => {
+      if (event.commandName === 'find' && event.command.find === 'backup_runs') queries++;
+    };
+    client.on('commandStarted', count);
+    try {
+      await request(t.app).get('/metrics').set('authorization', `Bearer ${TOKEN}`).expect(200);
+    } finally {
+      client.off('commandStarted', count);
+    }
+    expect(queries).to.equal(1);
+  });
+
   it('includes the default process metrics', () => {
     expect(body).to.match(/^process_cpu_user_seconds_total \d/m);
     expect(body).to.match(/^nodejs_eventloop_lag_seconds \d/m);
