@@ -85,9 +85,10 @@ const RECENT_WEIGHT = 0.3;
  * a stream of failed sign-ins from slowing pages: scrypt's 32 MB per hash crowds the caches and
  * memory bandwidth the event loop needs, and on a machine whose two cores are hyperthreads of one
  * it shares the core itself. bench/load.ts, 20 failed sign-ins a second: the hashing thread took
- * 0.61 cores and the pages' p95 went from 284 to 513 ms. Only failed checks and new hashes are
- * paid (withHashSlot's `free`): a class signing in at once never rests, and 10 s of failed
- * checks (50–100 typos) pass before any rest.
+ * 0.61 cores and the pages' p95 went from 284 to 513 ms. Only failed checks are paid
+ * (withHashSlot's `paid`): guessing is what the budget stops. A class signing in at once never
+ * rests, nor do new passwords (registration, invitations and resets have limits of their own),
+ * and 10 s of failed checks (50–100 typos) pass before any rest.
  */
 const HASH_BUDGET = { share: 0.25, burstMs: 10_000 };
 let budget = { ...HASH_BUDGET };
@@ -157,13 +158,12 @@ export function hashingSaturated(): boolean {
 }
 
 /**
- * Runs `work` (one hash) in the slot. `free` says, from its result, that the hash costs the
- * budget nothing: a right password is not what the budget guards against (a class signing in at
- * once never rests), only failed checks and new hashes are paid.
+ * Runs `work` (one hash) in the slot. `paid` says, from its result, whether the hash comes out
+ * of hashing's budget: only a failed password check does.
  */
 async function withHashSlot<T>(
   work: () => Promise<T>,
-  free: (result: T) => boolean = () => false,
+  paid: (result: T) => boolean = () => false,
 ): Promise<T> {
   if (runningHashes >= MAX_CONCURRENT_HASHES) {
     if (hashingSaturated()) throw hashingBusy();
@@ -187,10 +187,10 @@ async function withHashSlot<T>(
   }
   const started = performance.now();
   runningSince = started;
-  let paid = true;
+  let charged = false;
   try {
     const result = await work();
-    paid = !free(result);
+    charged = paid(result);
     return result;
   } finally {
     const finished = performance.now();
@@ -200,8 +200,8 @@ async function withHashSlot<T>(
     // A paid hash comes out of the budget (refilled for its own time too); below zero, the slot
     // rests until the budget is back to zero before the next hash may start.
     const left = budgetNow(finished);
-    const rest = paid ? restAfter(took, left) : 0;
-    if (paid) budgetMs -= took;
+    const rest = charged ? restAfter(took, left) : 0;
+    if (charged) budgetMs -= took;
     if (rest > 0) {
       restingUntil = finished + rest;
       setTimeout(handOver, rest).unref();
@@ -284,7 +284,7 @@ function scryptAsync(
   password: string,
   salt: Buffer,
   options: ScryptOptions,
-  free?: (key: Buffer) => boolean,
+  paid?: (key: Buffer) => boolean,
 ): Promise<Buffer> {
   return withHashSlot(
     () =>
@@ -296,7 +296,7 @@ function scryptAsync(
         thread.ref();
         thread.postMessage({ id, password: password.normalize('NFKC'), salt, options });
       }),
-    free,
+    paid,
   );
 }
 
@@ -324,9 +324,14 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const expected = Buffer.from(keyText, 'base64url');
   const matches = (actual: Buffer) =>
     expected.length === actual.length && timingSafeEqual(expected, actual);
-  // A right password is not paid from hashing's budget.
+  // A failed check is paid from hashing's budget; a right password is not.
   return matches(
-    await scryptAsync(password, Buffer.from(saltText, 'base64url'), withMaxmem(cost), matches),
+    await scryptAsync(
+      password,
+      Buffer.from(saltText, 'base64url'),
+      withMaxmem(cost),
+      (actual) => !matches(actual),
+    ),
   );
 }
 
