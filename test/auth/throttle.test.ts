@@ -219,25 +219,26 @@ describe('sign-in while password hashing is saturated', () => {
     expect(hashingSaturated(), 'saturated while the slow hash runs').to.equal(true);
   }
 
+  /** A sign-in sent while hashing is saturated; answered at once (it does not wait for a slot). */
+  async function signInWhileSaturated(email: string, password: string) {
+    const { agent, csrfToken } = await anonymousAgent(u.app);
+    await saturateHashing();
+    return agent
+      .post('/login')
+      .type('form')
+      .send({ email, password, _csrf: csrfToken })
+      .timeout(10_000);
+  }
+
   it('answers 503 at once with a Japanese message, keeps the address and counts no failure', async function () {
     this.timeout(120_000);
     const { user } = await buildUser();
-    const { agent, csrfToken } = await anonymousAgent(u.app);
-    await saturateHashing();
-    try {
-      const res = await agent
-        .post('/login')
-        .type('form')
-        .send({ email: user.email, password: 'wrong-password-123', _csrf: csrfToken })
-        .timeout(10_000) // at once: it does not wait for a hashing slot
-        .expect(503);
-      expect(res.text).to.contain('ただいま混み合っています');
-      expect(res.text).to.contain(`value="${user.email}"`);
-      const counter = await ThrottleCounter.findOne({ key: accountKey(user.email) }).lean();
-      expect(counter?.attempts ?? []).to.have.length(0);
-    } finally {
-      await Promise.allSettled(load);
-    }
+    const res = await signInWhileSaturated(user.email, 'wrong-password-123');
+    expect(res.status).to.equal(503);
+    expect(res.text).to.contain('ただいま混み合っています');
+    expect(res.text).to.contain(`value="${user.email}"`);
+    const counter = await ThrottleCounter.findOne({ key: accountKey(user.email) }).lean();
+    expect(counter?.attempts ?? []).to.have.length(0);
   });
 
   it('tells an address already at its limit to wait (429), not to try again, without a write', async function () {
@@ -246,22 +247,12 @@ describe('sign-in while password hashing is saturated', () => {
     const key = accountKey(user.email);
     for (let i = 0; i < 5; i++) await recordAttempt([{ key, max: 5 }], minutesAgo(2));
     const before = await ThrottleCounter.findOne({ key }).lean();
-    const { agent, csrfToken } = await anonymousAgent(u.app);
-    await saturateHashing();
-    try {
-      const res = await agent
-        .post('/login')
-        .type('form')
-        .send({ email: user.email, password, _csrf: csrfToken })
-        .timeout(10_000)
-        .expect(429);
-      expect(res.text).to.contain('一時的にログインを制限しています');
-      expect(res.text).to.match(/約13分後にもう一度お試しください/);
-      expect(res.text).to.contain(`value="${user.email}"`);
-      const after = await ThrottleCounter.findOne({ key }).lean();
-      expect(after!.attempts).to.deep.equal(before!.attempts);
-    } finally {
-      await Promise.allSettled(load);
-    }
+    const res = await signInWhileSaturated(user.email, password);
+    expect(res.status).to.equal(429);
+    expect(res.text).to.contain('一時的にログインを制限しています');
+    expect(res.text).to.match(/約13分後にもう一度お試しください/);
+    expect(res.text).to.contain(`value="${user.email}"`);
+    const after = await ThrottleCounter.findOne({ key }).lean();
+    expect(after!.attempts).to.deep.equal(before!.attempts);
   });
 });
