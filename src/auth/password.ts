@@ -94,8 +94,9 @@ const HASH_BUDGET = { share: 0.25, burstMs: 10_000 };
 let budget = { ...HASH_BUDGET };
 let budgetMs = budget.burstMs;
 let budgetAt = performance.now();
-/** When the resting slot is handed on (0: not resting). */
+/** When the resting slot is handed on (0: not resting), by restTimer. */
 let restingUntil = 0;
+let restTimer: NodeJS.Timeout | undefined;
 
 /** The budget now: refilled for the time since it was last counted, up to the burst. */
 function budgetNow(now = performance.now()): number {
@@ -110,9 +111,10 @@ function restAfter(ms: number, budgetLeft: number): number {
 }
 
 /**
- * Sets hashing's budget (a fresh one, full) and returns a function that puts the previous
- * settings back, full again. For tests: those of the budget itself, and those that run seconds of
- * deliberately slow hashes, which would leave the next test files of their process an empty one.
+ * Sets hashing's budget (a fresh one, full: a rest in progress ends) and returns a function that
+ * puts the previous settings back, full again. For tests: those of the budget itself, and those
+ * that run seconds of deliberately slow hashes, which would leave the next test files of their
+ * process an empty one.
  */
 export function setHashBudget(settings: { share: number; burstMs: number }): () => void {
   const previous = budget;
@@ -120,6 +122,7 @@ export function setHashBudget(settings: { share: number; burstMs: number }): () 
     budget = next;
     budgetMs = next.burstMs;
     budgetAt = performance.now();
+    if (restTimer) handOver();
   };
   fill(settings);
   return () => fill(previous);
@@ -204,7 +207,7 @@ async function withHashSlot<T>(
     if (charged) budgetMs -= took;
     if (rest > 0) {
       restingUntil = finished + rest;
-      setTimeout(handOver, rest).unref();
+      restTimer = setTimeout(handOver, rest).unref();
     } else {
       handOver();
     }
@@ -213,6 +216,8 @@ async function withHashSlot<T>(
 
 /** The slot goes to the next waiting hash, or is free. */
 function handOver(): void {
+  clearTimeout(restTimer);
+  restTimer = undefined;
   restingUntil = 0;
   const next = waitingHashes.shift();
   if (next) next.start();

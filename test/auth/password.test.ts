@@ -402,5 +402,10 @@ describe('password hashing budget', () => {
     expect(hashingSaturated(), 'no rest after a new hash').to.equal(false);
     expect(await verifyPassword('a wrong guess', costly)).to.equal(false);
     expect(hashingSaturated(), 'resting after a failed check').to.equal(true);
+    // A fresh budget ends the rest: the next test file of this process signs in at once.
+    restoreBudget();
+    restoreBudget = () => undefined;
+    expect(hashingSaturated(), 'no rest with a full budget').to.equal(false);
+    expect(await verifyPassword('a long enough passphrase', costly)).to.equal(true);
   });
 });
