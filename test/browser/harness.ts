@@ -22,8 +22,8 @@ export const RESULTS_DIR = path.resolve('test-results/browser');
 /**
  * JOURNEY_SCREENSHOTS=1: a full-page screenshot of every step and a PDF of each printed page, to
  * look at. Off by default: they prove nothing the steps' checks and a failed step's screenshot do
- * not, and cost about a third of the journeys' CPU time (a full-page screenshot about 0.6 s, a
- * PDF about 1.2 s).
+ * not, and cost about a sixth of the journeys' CPU time, more on long pages (a full-page
+ * screenshot about 0.6 s, a PDF about 1.2 s).
  */
 const EVERY_STEP_SCREENSHOTS = process.env.JOURNEY_SCREENSHOTS === '1';
 
