@@ -27,14 +27,14 @@ const root = path.resolve(import.meta.dirname, '..');
 /**
  * Started first in a parallel run: the longest files, longest first (wall times from
  * `npm test -- --timings` on the shared 2-core machine, December 2026, at a load average of
- * 15-18: the certificate journeys 4-5 minutes each, the other journeys, the SIGKILL test, the
- * server starts and the access matrix 2-3, the files that start CLIs and the CSRF walk 1.5-2; a
- * folder prefix would rank each of its files). The rest follow in name order; with these first,
- * the three processes end within seconds of each other.
+ * 15-18: the certificate journey 4-5 minutes per width (its two widths are one file since, about
+ * 55 s of CPU), the other journeys, the SIGKILL test, the server starts and the access matrix 2-3,
+ * the files that start CLIs and the CSRF walk 1.5-2; a folder prefix would rank each of its
+ * files). The rest follow in name order; with these first, the three processes end within
+ * seconds of each other.
  */
 const LONGEST_FIRST = [
-  'test/browser/certificate-journey-1280.test.ts',
-  'test/browser/certificate-journey-390.test.ts',
+  'test/browser/certificate-journey.test.ts',
   'test/browser/coordinator-journey.test.ts',
   'test/auth/access-matrix.test.ts',
   'test/browser/trainee-journey.test.ts',

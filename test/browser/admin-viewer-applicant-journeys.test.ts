@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { Organisation } from '../../src/organisations/organisation.model.js';
@@ -115,7 +114,7 @@ describe('browser journeys: an administrator, a regional viewer, an applicant', 
           'none',
         );
         expect(await page.locator('.print-only').textContent()).to.contain('氏名：圏域 四郎');
-        await page.pdf({ path: path.join(journey.dir, 'region.pdf'), format: 'A4' });
+        await journey.savePrintout('region.pdf');
       });
       await journey.step('municipality-report', async (page) => {
         await page.emulateMedia({ media: 'screen' });

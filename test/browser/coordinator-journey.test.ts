@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { expect } from 'chai';
 import { User } from '../../src/users/user.model.js';
 import { buildUser } from '../helpers/factories.js';
@@ -124,7 +123,7 @@ describe('browser journey: a coordinator and their municipality', function () {
           expect(await heading.textContent()).to.match(
             new RegExp(`^氏名：${coordinator.name}\u3000市町村：長野市\u3000印刷日：\\d{4}年`),
           );
-          await page.pdf({ path: path.join(journey.dir, 'report.pdf'), format: 'A4' });
+          await journey.savePrintout('report.pdf');
         });
       } finally {
         await journey.close();

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
-import { accessibilityProblems, startBrowserRun, type BrowserRun } from './harness.js';
+import { accessibilityProblems, pageState, startBrowserRun, type BrowserRun } from './harness.js';
 
 /** A page of the given body, in Japanese, with a title (so only the body's problems count). */
 const html = (body: string) =>
@@ -65,5 +65,36 @@ describe('browser harness: the accessibility check', function () {
     expect(
       await page.evaluate(() => (globalThis as unknown as { axe: { mark?: number } }).axe.mark),
     ).to.equal(1);
+  });
+
+  it('tells pages apart by what axe sees: HTML, typed values, width and media, not hidden inputs', async () => {
+    const form = (token: string) =>
+      html(
+        `<h1>研修</h1><form><input type="hidden" name="_csrf" value="${token}">` +
+          '<label for="name">氏名</label><input id="name"></form>',
+      );
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.setContent(form('token-1'));
+    const first = await pageState(page);
+    // The same page with another CSRF token (a new response): the same state.
+    await page.setContent(form('token-2'));
+    expect(await pageState(page)).to.equal(first);
+    // Typed into a field (not in the HTML): another state.
+    await page.locator('#name').fill('安曇 花子');
+    const typed = await pageState(page);
+    expect(typed).not.to.equal(first);
+    await page.locator('#name').fill('');
+    expect(await pageState(page)).to.equal(first);
+    // Other HTML, another width, the print media: each another state.
+    await page.setContent(form('token-1').replace('氏名', '名前'));
+    expect(await pageState(page)).not.to.equal(first);
+    await page.setContent(form('token-1'));
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await pageState(page)).not.to.equal(first);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.emulateMedia({ media: 'print' });
+    expect(await pageState(page)).not.to.equal(first);
+    await page.emulateMedia({ media: 'screen' });
+    expect(await pageState(page)).to.equal(first);
   });
 });

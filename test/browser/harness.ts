@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -12,8 +13,19 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
  * package, see .ci/run) shared by every journey, and a fresh browser context per journey and width.
  */
 
-/** Where every step's screenshot goes (git-ignored); a failed step also leaves its HTML there. */
+/**
+ * Where a failed step's screenshot and HTML go (git-ignored), and every step's screenshot when
+ * JOURNEY_SCREENSHOTS=1 asks for them.
+ */
 export const RESULTS_DIR = path.resolve('test-results/browser');
+
+/**
+ * JOURNEY_SCREENSHOTS=1: a full-page screenshot of every step and a PDF of each printed page, to
+ * look at. Off by default: they prove nothing the steps' checks and a failed step's screenshot do
+ * not, and cost about a sixth of the journeys' CPU time, more on long pages (a full-page
+ * screenshot about 0.6 s, a PDF about 1.2 s).
+ */
+const EVERY_STEP_SCREENSHOTS = process.env.JOURNEY_SCREENSHOTS === '1';
 
 /** The widths every journey runs at: a phone and a desktop. */
 export const WIDTHS = [390, 1280] as const;
@@ -36,6 +48,8 @@ export interface BrowserRun {
   browser: Browser;
   testApp: TestApp;
   baseUrl: string;
+  /** The pages axe has passed in this run (see pageState): checked once each. */
+  checkedPages: Set<string>;
   close(): Promise<void>;
 }
 
@@ -79,6 +93,7 @@ export async function startBrowserRun(): Promise<BrowserRun> {
     browser,
     testApp,
     baseUrl: `http://127.0.0.1:${port}`,
+    checkedPages: new Set(),
     async close() {
       await browser.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -130,6 +145,48 @@ export async function accessibilityProblems(page: Page): Promise<AxeFinding[]> {
 }
 
 /**
+ * What axe's result depends on, as one string: the viewport, the media (screen or print) and the
+ * document as it is now — its HTML and the live state of its form fields (what was typed, checked
+ * or chosen, which the HTML does not show). Hidden inputs are left out (the CSRF token changes
+ * from one response to the next; axe does not look at them). Two steps with the same state show
+ * the same page to axe: e.g. the home page a sign-in lands on and the same page opened again, or
+ * a page a step only reads or downloads from.
+ */
+export async function pageState(page: Page): Promise<string> {
+  type Field = { type?: string; value: string; checked?: boolean };
+  type InPageDocument = {
+    documentElement: { cloneNode(deep: true): InPageElement };
+    querySelectorAll(selector: string): Iterable<Field>;
+  };
+  type InPageElement = {
+    outerHTML: string;
+    querySelectorAll(selector: string): Iterable<{ remove(): void }>;
+  };
+  type InPageWindow = {
+    document: InPageDocument;
+    innerWidth: number;
+    innerHeight: number;
+    matchMedia(query: string): { matches: boolean };
+  };
+  const state = await page.evaluate(() => {
+    const w = globalThis as unknown as InPageWindow;
+    const html = w.document.documentElement.cloneNode(true);
+    for (const hidden of html.querySelectorAll('input[type="hidden"]')) hidden.remove();
+    const fields = [...w.document.querySelectorAll('input, select, textarea')]
+      .filter((field) => field.type !== 'hidden')
+      .map((field) => [field.value, field.checked === true]);
+    return JSON.stringify([
+      w.innerWidth,
+      w.innerHeight,
+      w.matchMedia('print').matches,
+      fields,
+      html.outerHTML,
+    ]);
+  });
+  return createHash('sha256').update(state).digest('hex');
+}
+
+/**
  * One journey at one width: a fresh context (no cookies), a page that accepts confirmation
  * dialogs, and step() that screenshots each step and checks its page with axe.
  */
@@ -142,6 +199,7 @@ export class Journey {
     page: Page,
     readonly dir: string,
     readonly baseUrl: string,
+    private readonly checkedPages: Set<string>,
   ) {
     this.page = page;
   }
@@ -161,13 +219,14 @@ export class Journey {
     // Only this journey's previous screenshots: other browser test files may run at the same time.
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
-    return new Journey(context, page, dir, run.baseUrl);
+    return new Journey(context, page, dir, run.baseUrl, run.checkedPages);
   }
 
   /**
-   * Runs one step, then screenshots the page and checks it with axe (a step that ends on a
-   * page with serious or critical violations fails). A failed step leaves NN-name-FAILED.png and
-   * .html next to the others.
+   * Runs one step, then checks its page with axe (a step that ends on a page with serious or
+   * critical violations fails) unless this run's axe has already passed the page in the same
+   * state (pageState), and screenshots it when JOURNEY_SCREENSHOTS=1. A failed step always leaves
+   * NN-name-FAILED.png and .html in the journey's folder.
    */
   async step(name: string, action: (page: Page) => Promise<void>): Promise<void> {
     this.count += 1;
@@ -175,15 +234,21 @@ export class Journey {
     try {
       await action(this.page);
       await this.page.waitForLoadState('load');
-      await this.page.screenshot({ path: `${base}.png`, fullPage: true });
-      const problems = await accessibilityProblems(this.page);
-      if (problems.length > 0) {
-        throw new Error(
-          `accessibility (WCAG 2.2 AA) on ${this.page.url()}:\n` +
-            problems
-              .map((p) => `  ${p.impact} ${p.id}: ${p.help}\n    ${p.targets.join('\n    ')}`)
-              .join('\n'),
-        );
+      if (EVERY_STEP_SCREENSHOTS) {
+        await this.page.screenshot({ path: `${base}.png`, fullPage: true });
+      }
+      const state = await pageState(this.page);
+      if (!this.checkedPages.has(state)) {
+        const problems = await accessibilityProblems(this.page);
+        if (problems.length > 0) {
+          throw new Error(
+            `accessibility (WCAG 2.2 AA) on ${this.page.url()}:\n` +
+              problems
+                .map((p) => `  ${p.impact} ${p.id}: ${p.help}\n    ${p.targets.join('\n    ')}`)
+                .join('\n'),
+          );
+        }
+        this.checkedPages.add(state);
       }
     } catch (error) {
       await this.page.screenshot({ path: `${base}-FAILED.png`, fullPage: true }).catch(() => {});
@@ -194,6 +259,16 @@ export class Journey {
       throw new Error(`step "${name}" failed (see ${base}-FAILED.png): ${message}`, {
         cause: error,
       });
+    }
+  }
+
+  /**
+   * With JOURNEY_SCREENSHOTS=1, saves the page as it prints (A4) as `name` in the journey's
+   * folder; the step checks what the print style sheet hides and shows.
+   */
+  async savePrintout(name: string): Promise<void> {
+    if (EVERY_STEP_SCREENSHOTS) {
+      await this.page.pdf({ path: path.join(this.dir, name), format: 'A4' });
     }
   }
 

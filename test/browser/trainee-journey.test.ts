@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { expect } from 'chai';
 import { Types } from 'mongoose';
 import { createInvitation } from '../../src/users/invitations.service.js';
@@ -93,7 +92,7 @@ describe('browser journey: a trainee from the invitation to a passed quiz', func
           expect(await displayOf(page, '.my-next')).to.equal('none');
           expect(await page.locator('.print-only').first().isVisible()).to.equal(true);
           expect(await page.locator('.print-only').first().textContent()).to.contain('安曇 花子');
-          await page.pdf({ path: path.join(journey.dir, 'record.pdf'), format: 'A4' });
+          await journey.savePrintout('record.pdf');
         });
         await journey.step('home', async (page) => {
           await page.emulateMedia({ media: 'screen' });

@@ -1,3 +1,0 @@
-import { describeCertificateJourney } from './certificate-journey.js';
-
-describeCertificateJourney(390);
