@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { expect } from 'chai';
-import { MongoClient, type ChangeStream, type Db } from 'mongodb';
+import type { ChangeStream, Db } from 'mongodb';
 import { pino } from 'pino';
 import { ChangeFeed, type FeedSubscriber } from '../../src/cache/change-feed.js';
 import { DocumentCache } from '../../src/cache/document-cache.js';
 import { silentLogger } from '../../src/lib/logger.js';
-import { testServerUri, testStore } from '../helpers/app.js';
+import { scratchDatabase } from '../helpers/app.js';
 import { eventually } from '../helpers/eventually.js';
 
 const OPTIONS = { max: 10, ttlMs: 60_000 };
@@ -64,21 +63,11 @@ describe('ChangeFeed: this process’s own changes', () => {
 });
 
 describe('ChangeFeed on the embedded store', () => {
-  let client: MongoClient;
-  let db: Db;
-
-  before(async function () {
-    if (!testStore()) this.skip(); // the store's change streams; a real MongoDB may have none
-    client = await MongoClient.connect(await testServerUri());
-    db = client.db(`feed_${randomUUID().replaceAll('-', '').slice(0, 12)}`);
-  });
-  after(async () => {
-    await db?.dropDatabase();
-    await client?.close();
-  });
+  // The store's change streams; a real MongoDB may have none.
+  const scratch = scratchDatabase('feed', { storeOnly: true });
 
   it('goes live with the first answer, and tells the caches of a collection which document changed', async () => {
-    const feed = new ChangeFeed(db, silentLogger); // times not compared: none passed on
+    const feed = new ChangeFeed(scratch.db, silentLogger); // times not compared: none passed on
     const users = recorder('users');
     const sessions = recorder('sessions');
     feed.subscribe(users.subscriber);
@@ -86,7 +75,7 @@ describe('ChangeFeed on the embedded store', () => {
     try {
       feed.start();
       await eventually(() => feed.live, 'the feed is live');
-      const collection = db.collection<{ _id: string }>('users');
+      const collection = scratch.db.collection<{ _id: string }>('users');
       await collection.insertOne({ _id: 'u1' });
       await collection.deleteOne({ _id: 'u1' });
       await eventually(() => users.seen.changed.length === 2, 'both changes');
@@ -101,7 +90,7 @@ describe('ChangeFeed on the embedded store', () => {
   });
 
   it('watches only the collections of its caches: dropping another one leaves them', async () => {
-    const feed = new ChangeFeed(db, silentLogger);
+    const feed = new ChangeFeed(scratch.db, silentLogger);
     const cache = counted(new DocumentCache<{ v: number }>('users', feed, OPTIONS));
     const users = recorder('users');
     feed.subscribe(users.subscriber);
@@ -109,10 +98,10 @@ describe('ChangeFeed on the embedded store', () => {
       feed.start();
       await eventually(() => feed.live, 'the feed is live');
       await cache.get('a');
-      await db.collection('other').insertOne({ n: 1 });
-      await db.collection('other').drop();
+      await scratch.db.collection('other').insertOne({ n: 1 });
+      await scratch.db.collection('other').drop();
       // Changes arrive in order: once this one is seen, the drop has been seen too.
-      await db.collection<{ _id: string }>('users').insertOne({ _id: 'marker' });
+      await scratch.db.collection<{ _id: string }>('users').insertOne({ _id: 'marker' });
       await eventually(() => users.seen.changed.some((c) => c.id === 'marker'), 'the marker');
       await cache.get('a');
       expect(cache.loads).to.equal(1);
@@ -125,7 +114,7 @@ describe('ChangeFeed on the embedded store', () => {
     const opened: ChangeStream[] = [];
     const counting = {
       watch: (...args: Parameters<Db['watch']>) => {
-        const stream = db.watch(...args);
+        const stream = scratch.db.watch(...args);
         opened.push(stream);
         return stream;
       },

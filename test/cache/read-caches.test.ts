@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { MongoClient, type Db } from 'mongodb';
 import type { Types } from 'mongoose';
@@ -11,7 +10,13 @@ import {
 import { silentLogger } from '../../src/lib/logger.js';
 import { LearnerProgress } from '../../src/learning/learner-progress.model.js';
 import { User } from '../../src/users/user.model.js';
-import { createTestApp, testServerUri, testStore, type TestApp } from '../helpers/app.js';
+import {
+  createTestApp,
+  scratchDatabase,
+  testServerUri,
+  testStore,
+  type TestApp,
+} from '../helpers/app.js';
 import { signIn, type SignedIn } from '../helpers/auth.js';
 import { eventually } from '../helpers/eventually.js';
 import { buildUser } from '../helpers/factories.js';
@@ -220,20 +225,10 @@ describe('READ_CACHES=false', () => {
 });
 
 describe('startReadCaches and stopReadCaches', () => {
-  let client: MongoClient;
-  let db: Db;
-  before(async function () {
-    if (!testStore()) this.skip();
-    client = await MongoClient.connect(await testServerUri());
-    db = client.db(`caches_${randomUUID().replaceAll('-', '').slice(0, 12)}`);
-  });
-  after(async () => {
-    await db?.dropDatabase();
-    await client?.close();
-  });
+  const scratch = scratchDatabase('caches', { storeOnly: true });
 
   it('starts the sessions, users and progress caches on one live feed, each dropping what changes in its collection', async () => {
-    const caches = startReadCaches(db, silentLogger, true);
+    const caches = startReadCaches(scratch.db, silentLogger, true);
     try {
       expect(readCaches()).to.equal(caches);
       expect(currentFeed()).to.equal(caches.feed);
@@ -245,7 +240,7 @@ describe('startReadCaches and stopReadCaches', () => {
       ] as const) {
         await cache.get('k', () => Promise.resolve({ id: 'k', value: { json: '{}' } as never }));
         expect(cache.size).to.equal(1);
-        await db.collection<{ _id: string }>(collection).insertOne({ _id: 'k' });
+        await scratch.db.collection<{ _id: string }>(collection).insertOne({ _id: 'k' });
         await eventually(() => cache.size === 0, `the ${collection} cache drops the entry`);
       }
     } finally {
@@ -257,8 +252,8 @@ describe('startReadCaches and stopReadCaches', () => {
   });
 
   it('stopping caches that are no longer current leaves the current ones', async () => {
-    const first = startReadCaches(db, silentLogger, true);
-    const second = startReadCaches(db, silentLogger, true);
+    const first = startReadCaches(scratch.db, silentLogger, true);
+    const second = startReadCaches(scratch.db, silentLogger, true);
     await stopReadCaches(first);
     expect(readCaches()).to.equal(second);
     await stopReadCaches(second);

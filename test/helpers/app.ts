@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Express } from 'express';
+import { MongoClient, type Db } from 'mongodb';
 import mongoose from 'mongoose';
 import { createApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -28,6 +29,35 @@ export function testStore(): Promise<RunningStore> | null {
   if (process.env.TEST_MONGODB_URI) return null;
   sharedStore ??= startStore({ dataDir: null });
   return sharedStore;
+}
+
+/** A database name no other test uses: `<prefix>_<12 hex digits>`. */
+export function uniqueDatabaseName(prefix: string): string {
+  return `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+}
+
+/**
+ * For the enclosing describe: a driver client of the test server and a database of its own
+ * (`.db`, set in a `before` hook), dropped afterwards. `storeOnly` skips the describe on a real
+ * MongoDB, for what only the embedded store is sure to offer (change streams without a replica set).
+ */
+export function scratchDatabase(prefix: string, { storeOnly = false } = {}): { readonly db: Db } {
+  let client: MongoClient | undefined;
+  let db: Db | undefined;
+  before(async function () {
+    if (storeOnly && !testStore()) this.skip();
+    client = await MongoClient.connect(await testServerUri());
+    db = client.db(uniqueDatabaseName(prefix));
+  });
+  after(async () => {
+    await db?.dropDatabase();
+    await client?.close();
+  });
+  return {
+    get db() {
+      return db!;
+    },
+  };
 }
 
 export function testConfig(env: Record<string, string> = {}): Config {
@@ -65,7 +95,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const database = await connectDatabase({
     config,
     logger: silentLogger,
-    dbName: `test_${randomUUID().replaceAll('-', '').slice(0, 12)}`,
+    dbName: uniqueDatabaseName('test'),
   });
   const catalog = await testCatalog(config);
   const app = createApp({ config, logger: silentLogger, database, catalog });

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BSON, Binary, GridFSBucket, MongoClient, type Db, type Document } from 'mongodb';
+import { BSON, Binary, GridFSBucket, type Document } from 'mongodb';
 import { backupDatabase } from '../../src/operations/backup.js';
-import { testServerUri } from '../helpers/app.js';
+import { scratchDatabase } from '../helpers/app.js';
 import { readArchive, splitBson } from './helpers.js';
 
 const CHUNK = 64 * 1024;
@@ -19,19 +19,14 @@ interface TestRecord {
 
 describe('npm run backup while the app writes', function () {
   this.timeout(120_000);
-  let client: MongoClient;
-  let db: Db;
+  const scratch = scratchDatabase('backup_writes');
   let dir: string;
 
   before(async () => {
-    client = await MongoClient.connect(await testServerUri());
-    db = client.db(`backup_writes_${randomUUID().replaceAll('-', '').slice(0, 12)}`);
     dir = await mkdtemp(path.join(tmpdir(), 'tsunagu-backup-writes-'));
   });
 
   after(async () => {
-    await db?.dropDatabase();
-    await client?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -43,10 +38,10 @@ describe('npm run backup while the app writes', function () {
       copy: version,
       pad: 'あ'.repeat(200 + (version % 300)),
     });
-    await db
+    await scratch.db
       .collection<TestRecord>('records')
       .insertMany(Array.from({ length: 3000 }, (_, i) => record(i, 0)));
-    const bucket = new GridFSBucket(db, { bucketName: 'uploads', chunkSizeBytes: CHUNK });
+    const bucket = new GridFSBucket(scratch.db, { bucketName: 'uploads', chunkSizeBytes: CHUNK });
     const upload = async () => {
       const stream = bucket.openUploadStream('f');
       const bytes = randomBytes(CHUNK * (1 + Math.floor(Math.random() * 4)) + 100);
@@ -67,8 +62,12 @@ describe('npm run backup while the app writes', function () {
         for (let version = 1; writing; version++) {
           const id = Math.floor(Math.random() * 3000);
           const { _id: _ignored, ...fields } = record(id, version);
-          await db.collection<TestRecord>('records').updateOne({ _id: id }, { $set: fields });
-          await db.collection<TestRecord>('records').insertOne(record(10_000 + version, version));
+          await scratch.db
+            .collection<TestRecord>('records')
+            .updateOne({ _id: id }, { $set: fields });
+          await scratch.db
+            .collection<TestRecord>('records')
+            .insertOne(record(10_000 + version, version));
           writes++;
         }
       })(),
@@ -83,7 +82,7 @@ describe('npm run backup while the app writes', function () {
 
     const archive = path.join(dir, 'during-writes.tar.gz');
     const writesBefore = writes;
-    const result = await backupDatabase(db, archive);
+    const result = await backupDatabase(scratch.db, archive);
     const writesDuring = writes - writesBefore;
     writing = false;
     await Promise.all(writers);
@@ -91,7 +90,9 @@ describe('npm run backup while the app writes', function () {
 
     const entries = await readArchive(archive);
     const bson = (name: string) =>
-      splitBson(entries.get(`${db.databaseName}/${name}.bson`)!).map((b) => BSON.deserialize(b));
+      splitBson(entries.get(`${scratch.db.databaseName}/${name}.bson`)!).map((b) =>
+        BSON.deserialize(b),
+      );
     const records = bson('records');
     expect(records.length).to.be.at.least(3000);
     for (const doc of records) {
@@ -120,7 +121,10 @@ describe('npm run backup while the app writes', function () {
   it('leaves out a file whose chunks went while it was read (a delete between the two reads)', async () => {
     // What the backup sees when GridFS deletes a file (files document first, then its chunks)
     // after the files were read and before the chunks were: a files document without chunks.
-    const bucket = new GridFSBucket(db, { bucketName: 'attachments', chunkSizeBytes: CHUNK });
+    const bucket = new GridFSBucket(scratch.db, {
+      bucketName: 'attachments',
+      chunkSizeBytes: CHUNK,
+    });
     const keep = bucket.openUploadStream('keep');
     const gone = bucket.openUploadStream('gone');
     for (const stream of [keep, gone]) {
@@ -129,14 +133,14 @@ describe('npm run backup while the app writes', function () {
         stream.end(randomBytes(CHUNK * 2 + 1));
       });
     }
-    await db.collection('attachments.chunks').deleteMany({ files_id: gone.id, n: 1 });
+    await scratch.db.collection('attachments.chunks').deleteMany({ files_id: gone.id, n: 1 });
 
     const archive = path.join(dir, 'half-deleted.tar.gz');
-    const result = await backupDatabase(db, archive);
+    const result = await backupDatabase(scratch.db, archive);
     expect(result.skippedFiles).to.equal(1);
     const entries = await readArchive(archive);
     const ids = (name: string, field: string) =>
-      splitBson(entries.get(`${db.databaseName}/${name}.bson`)!).map((b) =>
+      splitBson(entries.get(`${scratch.db.databaseName}/${name}.bson`)!).map((b) =>
         String(BSON.deserialize(b)[field]),
       );
     expect(ids('attachments.files', '_id')).to.deep.equal([String(keep.id)]);

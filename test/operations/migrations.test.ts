@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,7 +15,7 @@ import {
   type MigrationRecord,
 } from '../../src/operations/migrations/runner.js';
 import type { Migration } from '../../src/operations/migrations/types.js';
-import { createTestApp, testServerUri } from '../helpers/app.js';
+import { createTestApp, testServerUri, uniqueDatabaseName } from '../helpers/app.js';
 import { anonymousAgent } from '../helpers/auth.js';
 import { buildUser } from '../helpers/factories.js';
 
@@ -31,7 +30,7 @@ after(async () => {
 });
 
 function freshDb(): Db {
-  return client.db(`test_mig_${randomUUID().replaceAll('-', '').slice(0, 12)}`);
+  return client.db(uniqueDatabaseName('test_mig'));
 }
 
 /** A migration that counts its runs in the `runs` collection. */
