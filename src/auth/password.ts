@@ -138,11 +138,11 @@ function expectedWaitMs(): number {
       ? restingUntil - now
       : Math.max(0, recentHashMs - (now - runningSince)) + restAfter(recentHashMs, left);
   // Each hash ahead runs about as long as the recent ones; when the budget cannot pay for them
-  // all, each also rests for what it cost beyond what the budget earned meanwhile.
+  // all, each also rests for what it cost beyond what the budget earned while it ran.
   const restPerHash =
     left >= recentHashMs * (waitingHashes.length + 1)
       ? 0
-      : (recentHashMs * (1 - budget.share)) / budget.share;
+      : restAfter(recentHashMs, recentHashMs * budget.share);
   return Math.max(0, remaining) + waitingHashes.length * (recentHashMs + restPerHash);
 }
 
