@@ -67,6 +67,9 @@ function importApp<T>(module: string): Promise<T> {
 }
 
 export async function serve(): Promise<void> {
+  // What src/server.ts does first.
+  const { boundHeapGrowth } = await importApp<typeof import('../src/lib/heap.js')>('lib/heap.js');
+  boundHeapGrowth();
   const { keepConnectionsAlive } =
     await importApp<typeof import('../src/http/keep-alive.js')>('http/keep-alive.js');
   const { createApp } = await importApp<typeof import('../src/app.js')>('app.js');

@@ -11,8 +11,10 @@ import { securePrivateDir } from './lib/private-dir.js';
 import { MigrationFailed, runMigrations } from './operations/migrations/runner.js';
 import { startBackupSchedule } from './operations/scheduled-backup.js';
 import { keepConnectionsAlive } from './http/keep-alive.js';
+import { boundHeapGrowth } from './lib/heap.js';
 
 async function main(): Promise<void> {
+  boundHeapGrowth();
   let config;
   try {
     config = loadConfig();

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { boundHeapGrowth } from '../lib/heap.js';
 import { createLogger } from '../lib/logger.js';
 import { securePrivateDir } from '../lib/private-dir.js';
 import { TCP_PASSWORD_FILE, TCP_USER, startStore } from './index.js';
@@ -19,6 +20,7 @@ import { TCP_PASSWORD_FILE, TCP_USER, startStore } from './index.js';
  * STORE_FSYNC always (default) | batch | never, as for the app (see durability/index.ts)
  * LOG_LEVEL  pino level (default info)
  */
+boundHeapGrowth();
 const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'info' });
 if (process.env.DB_PORT) {
   logger.warn('DB_PORT is ignored: the store listens on its Unix socket (and STORE_PORT if set)');
