@@ -1,4 +1,4 @@
-import type { Document } from 'bson';
+import type { Document, Timestamp } from 'bson';
 import type { Logger } from '../lib/logger.js';
 import type { Persistence } from './persistence.js';
 import { ChangeHistory, type ChangeHistoryOptions } from './changes.js';
@@ -222,6 +222,16 @@ export class Engine {
    * records; resolves once they are durable. On a journal failure the changes are undone.
    */
   async write<T>(fn: (tx: WriteTx) => T): Promise<T> {
+    return (await this.writeAt(fn)).result;
+  }
+
+  /**
+   * write(), and the cluster time of the state it left, as a replica set's write reply carries it
+   * (operationTime): its own last change, taken as it commits, before any later write can commit
+   * (writes commit in the order they ran, so every change at or before that time is one the
+   * write saw or made). A write that changed nothing gives the time of the state it read.
+   */
+  async writeAt<T>(fn: (tx: WriteTx) => T): Promise<{ result: T; at: Timestamp }> {
     while (this.compacting) await this.compacting;
     const tx = new WriteTx(this);
     let result: T;
@@ -231,7 +241,7 @@ export class Engine {
       for (const undo of tx.undos.reverse()) undo();
       throw err;
     }
-    if (tx.records.length === 0) return result;
+    if (tx.records.length === 0) return { result, at: this.changes.committed() };
     const appended = this.persistence.append(tx.records);
     this.pending.add(appended);
     try {
@@ -244,8 +254,9 @@ export class Engine {
       this.pending.delete(appended);
     }
     this.changes.commit(tx);
+    const at = this.changes.committed();
     this.maybeCompact();
-    return result;
+    return { result, at };
   }
 
   /**

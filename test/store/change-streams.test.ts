@@ -90,6 +90,71 @@ describe('store: change streams', function () {
     expect(later.gt(readAt), 'the change after it').to.equal(true);
   });
 
+  it('answers each write with the operationTime of its own change, even among writes committed together', async function () {
+    if (onRealMongo) this.skip(); // (MongoDB's are its oplog times)
+    // Appends made within 20 ms become durable together, as a group commit's fsync makes them:
+    // their writes then commit one after another in one turn, so a time taken once a later one
+    // had committed would be too late.
+    class GroupCommit extends MemoryPersistence {
+      private batch: Promise<void> | null = null;
+      override append(): Promise<void> {
+        this.batch ??= new Promise((resolve) =>
+          setTimeout(() => {
+            this.batch = null;
+            resolve();
+          }, 20),
+        );
+        return this.batch;
+      }
+    }
+    const own = await connectTestDb({ persistence: new GroupCommit() });
+    try {
+      const c = own.db.collection('write_times');
+      await c.insertMany(Array.from({ length: 8 }, (_, i) => ({ _id: `d${i}` as never, v: 0 })));
+      const stream = c.watch([], { maxAwaitTimeMS: 100 });
+      streams.push(stream);
+      const events = await listen(stream);
+      const replies = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          i % 2
+            ? own.db.command({
+                findAndModify: 'write_times',
+                query: { _id: `d${i}` },
+                update: { $set: { v: i } },
+                new: true,
+              })
+            : own.db.command({
+                update: 'write_times',
+                updates: [{ q: { _id: `d${i}` }, u: { $inc: { v: 1 } } }],
+              }),
+        ),
+      );
+      await until(() => events.length >= 8);
+      const timeOf = new Map(
+        events.map((e) => [(e.documentKey as { _id: string })._id, e.clusterTime as Timestamp]),
+      );
+      expect(new Set([...timeOf.values()].map(String)).size, 'distinct times').to.equal(8);
+      replies.forEach((reply, i) => {
+        const changed = timeOf.get(`d${i}`)!;
+        expect(reply.operationTime, `d${i}`).to.be.instanceOf(Timestamp);
+        expect(
+          (reply.operationTime as Timestamp).equals(changed),
+          `d${i}: ${String(reply.operationTime)} against ${String(changed)}`,
+        ).to.equal(true);
+      });
+      // A write that changes nothing answers the time of the state it read.
+      const last = [...timeOf.values()].reduce((a, b) => (a.gt(b) ? a : b));
+      const none = await own.db.command({
+        findAndModify: 'write_times',
+        query: { _id: 'absent' },
+        update: { $set: { v: 1 } },
+      });
+      expect((none.operationTime as Timestamp).equals(last)).to.equal(true);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('db.watch reports insert, update, replace and delete in order, shaped as MongoDB does', async () => {
     const stream = watch(t.db.watch([], { maxAwaitTimeMS: 100 }));
     const events = await listen(stream);

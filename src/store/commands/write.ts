@@ -51,6 +51,19 @@ function checkSize(doc: Doc, kind: 'insert' | 'update' | 'upsert'): Doc {
   throw new StoreError(17420, `Document to upsert is larger than ${maxDocumentBytes}`);
 }
 
+/**
+ * Runs a write command's transaction; its reply carries, like a replica set's, the operationTime
+ * of the state the write left (see Engine.writeAt): the read caches keep a document a write
+ * returned (findAndModify's new document) until a later change.
+ */
+async function writeWithTime(
+  ctx: CommandContext,
+  fn: Parameters<CommandContext['engine']['writeAt']>[0],
+): Promise<Document> {
+  const { result, at } = await ctx.engine.writeAt(fn);
+  return { ...(result as Document), operationTime: at };
+}
+
 function writeReply(n: number, writeErrors: Document[], extra: Document = {}): Document {
   const reply: Document = { n, ...extra };
   if (writeErrors.length) reply.writeErrors = writeErrors;
@@ -90,7 +103,7 @@ const insert: Handler = async (body, ctx) => {
   const docs = statements(body, 'documents');
   const ordered = body.ordered !== false;
   const ns = `${ctx.db}.${name}`;
-  return ctx.engine.write((tx) => {
+  return writeWithTime(ctx, (tx) => {
     tx.collection(ctx.db, name);
     let n = 0;
     const errors: Document[] = [];
@@ -108,7 +121,7 @@ const update: Handler = async (body, ctx) => {
   const list = statements(body, 'updates');
   const ordered = body.ordered !== false;
   const ns = `${ctx.db}.${name}`;
-  return ctx.engine.write((tx) => {
+  return writeWithTime(ctx, (tx) => {
     let n = 0;
     let nModified = 0;
     const upserted: Document[] = [];
@@ -162,7 +175,7 @@ const del: Handler = async (body, ctx) => {
   const list = statements(body, 'deletes');
   const ordered = body.ordered !== false;
   const ns = `${ctx.db}.${name}`;
-  return ctx.engine.write((tx) => {
+  return writeWithTime(ctx, (tx) => {
     let n = 0;
     const errors: Document[] = [];
     eachStatement(list, ordered, errors, (s) => {
@@ -201,7 +214,7 @@ const findAndModify: Handler = async (body, ctx: CommandContext) => {
   const matcher = compileFilter(filter);
   const sort = parseSort(body.sort);
   const shape = (doc: Doc | null): Doc | null => (doc ? project([doc], fields, filter)[0] : null);
-  return ctx.engine.write((tx) => {
+  return writeWithTime(ctx, (tx) => {
     const coll = ctx.engine.getCollection(ctx.db, name);
     const [doc] = coll
       ? runQuery(coll, { filter, matcher, sort, limit: 1, hint: body.hint }).docs
