@@ -55,10 +55,15 @@ export function firstOfReply<T>(reply: Record<string, unknown>): {
   at: ClusterTime | null;
 } {
   const doc = (reply.cursor as { firstBatch?: T[] } | undefined)?.firstBatch?.[0] ?? null;
+  return { doc, at: operationTimeOf(reply) };
+}
+
+/** A reply's operationTime (reads, and writes: the time of the state they left), when complete. */
+export function operationTimeOf(reply: Record<string, unknown>): ClusterTime | null {
   const time = reply.operationTime as Partial<ClusterTime> | undefined;
-  const at =
-    typeof time?.t === 'number' && typeof time.i === 'number' ? { t: time.t, i: time.i } : null;
-  return { doc, at };
+  return typeof time?.t === 'number' && typeof time.i === 'number'
+    ? { t: time.t, i: time.i }
+    : null;
 }
 
 /** A change remembered while reads are in flight: when (in this cache's count), and its time. */
@@ -125,6 +130,24 @@ export class DocumentCache<V extends object> implements FeedSubscriber {
       }
     }
     this.misses++;
+    return this.keep(key, load);
+  }
+
+  /**
+   * A write of this process to the document held under `key` that returns the document as
+   * written, with the write's cluster time (findAndModify's new document and operationTime): the
+   * write drops the entry as a write hook would, and what it returns is kept as a read would be —
+   * unless another change of the document overtook it — so the next request reads it from memory.
+   * Its own change, when the feed reports it, is one the entry holds already. The model's write
+   * hooks must leave such a write to this method (see clearCachesOnWrite's `writeThrough`).
+   */
+  async writeThrough(key: string, write: () => Promise<Loaded<V> | null>): Promise<V | null> {
+    this.forget(key);
+    return this.keep(key, write);
+  }
+
+  /** Runs `load` and keeps what it returns unless its document changed meanwhile. */
+  private async keep(key: string, load: () => Promise<Loaded<V> | null>): Promise<V | null> {
     const start = this.seq;
     this.inflight++;
     try {
@@ -222,7 +245,8 @@ export function singleValue(source: Record<string, unknown>, field: string): str
  * they run, so the next request here reads them back even before the change feed reports them.
  * `keyOf` names the cache key a write touches, from its filter (updates, deletes) or its document
  * (save); a write it cannot name (e.g. an update by e-mail address, insertMany) empties the
- * collection's caches instead.
+ * collection's caches instead. A query with the option `writeThrough: true` is left alone: it
+ * runs inside DocumentCache.writeThrough, which drops the entry before and keeps what it returns.
  */
 export function clearCachesOnWrite(
   schema: Schema,
@@ -238,6 +262,8 @@ export function clearCachesOnWrite(
     else current.changingKey(collection, key);
   };
   const byFilter = function (this: Query<unknown, unknown>) {
+    // A write through DocumentCache.writeThrough, which drops and keeps the entry itself.
+    if ((this.getOptions() as { writeThrough?: boolean }).writeThrough === true) return;
     changing(this.getFilter());
   };
   const byDocument = function (this: Document) {

@@ -1,6 +1,6 @@
-import mongoose from 'mongoose';
+import mongoose, { type UpdateQuery } from 'mongoose';
 import type { Lesson, Module, Program } from '../courses/catalog.types.js';
-import { firstOfReply, type DocumentCache } from '../cache/document-cache.js';
+import { firstOfReply, operationTimeOf, type DocumentCache } from '../cache/document-cache.js';
 import { readCaches } from '../cache/read-caches.js';
 import { caseStudyApproved } from './case-study-hook.js';
 import { LearnerProgress, type QuizSummary } from './learner-progress.model.js';
@@ -74,11 +74,59 @@ export async function getProgress(learner: Learner, programId: string): Promise<
     const { doc, at } = firstOfReply<Partial<ProgressSummary> & { _id: unknown }>(reply);
     return doc ? { id: doc._id, value: toSummary(doc), at } : null;
   };
-  const cache = readCaches()?.progress as DocumentCache<ProgressSummary> | undefined;
+  const cache = progressCache();
   const summary = cache
-    ? await cache.get(`${String(learner.userId)}/${programId}`, load)
+    ? await cache.get(summaryKey(learner, programId), load)
     : ((await load())?.value ?? null);
   return summary ?? EMPTY;
+}
+
+function progressCache(): DocumentCache<ProgressSummary> | undefined {
+  return readCaches()?.progress as DocumentCache<ProgressSummary> | undefined;
+}
+
+/** The progress cache's key of a learner's summary (the model's write hooks name the same). */
+function summaryKey(learner: Learner, programId: string): string {
+  return `${String(learner.userId)}/${programId}`;
+}
+
+/**
+ * Changes the learner's summary of a program (created if missing) in one findAndModify, and
+ * returns it as written; null when `condition` leaves it unmatched and the insert collides with
+ * the unique index (a duplicate key, thrown once the retry also collides). While the change feed
+ * is live, the summary written stays in the progress cache (DocumentCache.writeThrough): the page
+ * after a mark or an opening reads it from memory, not from the database.
+ */
+export async function writeSummary(
+  learner: Learner,
+  programId: string,
+  update: UpdateQuery<unknown>,
+  condition: Record<string, unknown> = {},
+): Promise<ProgressSummary | null> {
+  const write = async () => {
+    const reply = await upsertWithRetry(() =>
+      LearnerProgress.findOneAndUpdate(
+        { userId: { $eq: learner.userId }, programId: { $eq: programId }, ...condition },
+        update,
+        {
+          upsert: true,
+          returnDocument: 'after',
+          projection: SUMMARY_FIELDS,
+          includeResultMetadata: true,
+        },
+      )
+        // (includeResultMetadata: the reply, with the new document as value and the write's
+        // operationTime; writeThrough: the model's write hooks leave the cache to writeThrough.)
+        .setOptions({ writeThrough: true })
+        .lean<{ value: (Partial<ProgressSummary> & { _id: unknown }) | null }>(),
+    );
+    const doc = reply.value;
+    return doc ? { id: doc._id, value: toSummary(doc), at: operationTimeOf(reply) } : null;
+  };
+  const cache = progressCache();
+  return cache
+    ? cache.writeThrough(summaryKey(learner, programId), write)
+    : ((await write())?.value ?? null);
 }
 
 export interface ModuleProgress {
@@ -290,28 +338,18 @@ export async function recordLessonOpened(
   ) {
     return summary;
   }
-  const at = { moduleId: module.id, lessonId: lesson.id, at: now };
-  await upsertWithRetry(() =>
-    LearnerProgress.updateOne(
-      { userId: { $eq: learner.userId }, programId: { $eq: program.id } },
-      {
-        // Lesson ids are checked against ID_PATTERN ([a-z0-9-]) when the content loads, so one is
-        // a safe field name.
-        $set: { position: at, [`lessonOpenedAt.${lesson.id}`]: now },
-        $addToSet: { openedModules: module.id },
-        $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
-      },
-      { upsert: true },
-    ),
-  );
-  return {
-    ...summary,
-    position: at,
-    lessonOpenedAt: { ...summary.lessonOpenedAt, [lesson.id]: now },
-    openedModules: summary.openedModules.includes(module.id)
-      ? summary.openedModules
-      : [...summary.openedModules, module.id],
-  };
+  const written = await writeSummary(learner, program.id, {
+    // Lesson ids are checked against ID_PATTERN ([a-z0-9-]) when the content loads, so one is a
+    // safe field name.
+    $set: {
+      position: { moduleId: module.id, lessonId: lesson.id, at: now },
+      [`lessonOpenedAt.${lesson.id}`]: now,
+    },
+    $addToSet: { openedModules: module.id },
+    $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
+  });
+  // (An upsert without a condition always matches or inserts.)
+  return written ?? EMPTY;
 }
 
 /**
@@ -411,22 +449,16 @@ async function addToSummary(
   seconds: number,
 ): Promise<ProgressSummary | null> {
   try {
-    const doc = await upsertWithRetry(() =>
-      LearnerProgress.findOneAndUpdate(
-        {
-          userId: { $eq: learner.userId },
-          programId: { $eq: program.id },
-          readLessons: mongoose.trusted({ $ne: lesson.id }),
-        },
-        {
-          $addToSet: { readLessons: lesson.id, openedModules: module.id },
-          $inc: { secondsSpent: seconds },
-          $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
-        },
-        { upsert: true, returnDocument: 'after', projection: SUMMARY_FIELDS },
-      ).lean<Partial<ProgressSummary>>(),
+    return await writeSummary(
+      learner,
+      program.id,
+      {
+        $addToSet: { readLessons: lesson.id, openedModules: module.id },
+        $inc: { secondsSpent: seconds },
+        $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
+      },
+      { readLessons: mongoose.trusted({ $ne: lesson.id }) },
     );
-    return toSummary(doc);
   } catch (error) {
     if (isDuplicateKey(error)) return null;
     throw error;

@@ -1,9 +1,8 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import type { Module, Program, Quiz } from '../courses/catalog.types.js';
-import { LearnerProgress } from './learner-progress.model.js';
-import { upsertWithRetry, type Learner } from './learner.js';
-import { getProgress } from './progress.service.js';
+import type { Learner } from './learner.js';
+import { getProgress, writeSummary } from './progress.service.js';
 import { QuizAttempt } from './quiz-attempt.model.js';
 
 /** An unsubmitted attempt is reused when the learner opens the quiz again within this time. */
@@ -110,16 +109,10 @@ export async function startAttempt(
   // summary is then left alone (no write, and the summary stays in the read cache).
   const summary = await getProgress(learner, program.id);
   if (!summary.openedModules.includes(module.id)) {
-    await upsertWithRetry(() =>
-      LearnerProgress.updateOne(
-        { userId: { $eq: learner.userId }, programId: { $eq: program.id } },
-        {
-          $addToSet: { openedModules: module.id },
-          $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
-        },
-        { upsert: true },
-      ),
-    );
+    await writeSummary(learner, program.id, {
+      $addToSet: { openedModules: module.id },
+      $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
+    });
   }
   return attemptId;
 }
@@ -282,20 +275,14 @@ export async function submitAttempt(
 
   const seconds = secondsCounted(attempt.startedAt, now);
   const path = `quizzes.${attempt.quizId}`;
-  await upsertWithRetry(() =>
-    LearnerProgress.updateOne(
-      { userId: { $eq: learner.userId }, programId: { $eq: attempt.programId } },
-      {
-        $inc: { [`${path}.attempts`]: 1, secondsSpent: seconds },
-        $max: { [`${path}.bestScore`]: score },
-        $set: { [`${path}.lastScore`]: score, ...(passed ? { [`${path}.passed`]: true } : {}) },
-        ...(passed ? { $min: { [`${path}.passedAt`]: now } } : {}),
-        $addToSet: { openedModules: attempt.moduleId },
-        $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
-      },
-      { upsert: true },
-    ),
-  );
+  await writeSummary(learner, attempt.programId, {
+    $inc: { [`${path}.attempts`]: 1, secondsSpent: seconds },
+    $max: { [`${path}.bestScore`]: score },
+    $set: { [`${path}.lastScore`]: score, ...(passed ? { [`${path}.passed`]: true } : {}) },
+    ...(passed ? { $min: { [`${path}.passedAt`]: now } } : {}),
+    $addToSet: { openedModules: attempt.moduleId },
+    $setOnInsert: { municipalityId: learner.municipalityId, regionId: learner.regionId },
+  });
   return { kind: 'submitted', passed, score };
 }
 

@@ -236,6 +236,88 @@ describe('DocumentCache: a read overtaken by a change is not kept', () => {
   });
 });
 
+describe('DocumentCache: writes through', () => {
+  const writtenAt = { t: 200, i: 3 };
+  /** A write of document "id-a" returning { v } at writtenAt; `during` runs while it is on its way. */
+  const writeOf =
+    (v: number, during: () => void = () => undefined) =>
+    async () => {
+      await Promise.resolve();
+      during();
+      return { id: 'id-a', value: { v }, at: writtenAt };
+    };
+  const never = () => Promise.reject(new Error('read the database'));
+
+  it('keeps what the write returns: the next lookup reads nothing', async () => {
+    const cache = newCache(fakeFeed());
+    const counter = { loads: 0 };
+    await cache.get('a', loadOf('id-a', counter));
+    expect(await cache.writeThrough('a', writeOf(7))).to.deep.equal({ v: 7 });
+    expect(await cache.get('a', never)).to.deep.equal({ v: 7 });
+    expect(counter.loads).to.equal(1);
+    // Its own change reported by the feed (during or after the write) keeps it; a later one drops it.
+    await cache.writeThrough(
+      'a',
+      writeOf(8, () => cache.forgetId('id-a', writtenAt)),
+    );
+    cache.forgetId('id-a', writtenAt);
+    expect(await cache.get('a', never)).to.deep.equal({ v: 8 });
+    cache.forgetId('id-a', { t: 200, i: 4 });
+    expect(await cache.get('a', loadOf('id-a', counter))).to.deep.equal({ v: 2 });
+  });
+
+  it('keeps nothing when another change of the document overtook the write', async () => {
+    const overtaken = async (during: (cache: DocumentCache<{ v: number }>) => void) => {
+      const cache = newCache(fakeFeed());
+      await cache.writeThrough(
+        'a',
+        writeOf(1, () => during(cache)),
+      );
+      const counter = { loads: 0 };
+      await cache.get('a', loadOf('id-a', counter));
+      return counter.loads === 1;
+    };
+    // Another write of this process (its model hook), a later change reported by the feed, one
+    // of unknown time, a clearing.
+    expect(await overtaken((cache) => cache.forget('a'))).to.equal(true);
+    expect(await overtaken((cache) => cache.forgetId('id-a', { t: 200, i: 4 }))).to.equal(true);
+    expect(await overtaken((cache) => cache.forgetId('id-a', null))).to.equal(true);
+    expect(await overtaken((cache) => cache.clear())).to.equal(true);
+    expect(await overtaken(() => undefined)).to.equal(false);
+  });
+
+  it('drops the entry as the write starts, and a read begun before it is not kept', async () => {
+    const cache = newCache(fakeFeed());
+    await cache.get('a', () => Promise.resolve({ id: 'id-a', value: { v: 1 } }));
+    let served: { v: number } | null = null;
+    await cache.writeThrough('a', async () => {
+      served = await cache.get('a', () => Promise.resolve({ id: 'id-a', value: { v: 2 } }));
+      return { id: 'id-a', value: { v: 3 }, at: writtenAt };
+    });
+    expect(served, 'read while the write is on its way').to.deep.equal({ v: 2 });
+    expect(await cache.get('a', never)).to.deep.equal({ v: 3 });
+
+    const fresh = newCache(fakeFeed());
+    const before = pendingRead(fresh, 'a', 'id-a');
+    await fresh.writeThrough('a', writeOf(4));
+    before.finish(); // the read from before the write ends last: what it read is older
+    await before.done;
+    expect(await fresh.get('a', never)).to.deep.equal({ v: 4 });
+  });
+
+  it('keeps nothing, and stays coherent, while the feed is down', async () => {
+    const feed = fakeFeed();
+    const cache = newCache(feed);
+    feed.live = false;
+    expect(await cache.writeThrough('a', writeOf(5))).to.deep.equal({ v: 5 });
+    feed.live = true;
+    const counter = { loads: 0 };
+    await cache.get('a', loadOf('id-a', counter));
+    expect(counter.loads).to.equal(1);
+    expect(await cache.writeThrough('a', () => Promise.resolve(null))).to.equal(null);
+  });
+});
+
 describe('DocumentCache: keys and documents', () => {
   it('drops a document cached under a second key when it changes, after the first key is gone', async () => {
     const cache = newCache(fakeFeed());
