@@ -24,6 +24,15 @@ interface OpenCursor {
 const defaultAwaitMs = 1000;
 
 /**
+ * How long a waiting change-stream getMore, woken by a change, gathers further changes before it
+ * answers. Under a steady stream of writes each answer then carries several events instead of one
+ * (each answer costs both sides a round trip and the stream's next getMore: bench:load's writes
+ * came with one getMore each); a replica set delivers changes once they are majority-committed,
+ * a few milliseconds later too. Never beyond the getMore's own wait.
+ */
+export const CHANGE_GATHER_MS = 10;
+
+/**
  * Server-side cursors: results kept between getMore calls, dropped after a idle timeout.
  * Change-stream cursors hold a ChangeStream instead of results: a getMore on one waits for
  * new events (up to its maxTimeMS) without holding up other connections.
@@ -33,7 +42,10 @@ export class CursorRegistry {
   private readonly timer: NodeJS.Timeout;
   private closed = false;
 
-  constructor(private readonly timeoutMs: number) {
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly gatherMs = CHANGE_GATHER_MS,
+  ) {
     this.timer = setInterval(() => this.sweep(), Math.min(timeoutMs, 60_000));
     this.timer.unref();
   }
@@ -143,6 +155,9 @@ export class CursorRegistry {
         if (left <= 0) break;
         await this.waitForChanges(c, left);
         if (this.open.get(c.id) !== c) break;
+        const gather = Math.min(this.gatherMs, deadline - Date.now());
+        if (gather > 0 && !this.closed) await this.pause(c, gather);
+        if (this.open.get(c.id) !== c) break;
         batch = stream.take(max);
       }
     } catch (err) {
@@ -182,6 +197,19 @@ export class CursorRegistry {
       c.wake = done;
       waiters.add(done);
       if (this.closed) done();
+    });
+  }
+
+  /** Resolves after `ms`, or earlier when the cursor is killed or the registry closes. */
+  private pause(c: OpenCursor, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        c.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      c.wake = done;
     });
   }
 

@@ -49,6 +49,11 @@ export interface StartStoreOptions {
   /** Idle time after which an open cursor is dropped. Default 10 min. */
   cursorTimeoutMs?: number;
   /**
+   * How long a waiting change-stream getMore woken by a change gathers more before it answers.
+   * Default CHANGE_GATHER_MS (10 ms).
+   */
+  changeGatherMs?: number;
+  /**
    * Change-stream history kept in memory for resuming: most events (default 10,000) and their
    * largest age (default 10 minutes).
    */
@@ -143,7 +148,7 @@ export async function startStore(opts: StartStoreOptions = {}): Promise<RunningS
       : new MemoryPersistence());
   const engine = new Engine(persistence, { logger, changes: opts.changeHistory });
   let server: WireServer | null = null;
-  const cursors = new CursorRegistry(opts.cursorTimeoutMs ?? 10 * 60_000);
+  const cursors = new CursorRegistry(opts.cursorTimeoutMs ?? 10 * 60_000, opts.changeGatherMs);
   let tempDir: string | null = null;
   try {
     await engine.load();

@@ -11,6 +11,7 @@ import {
 } from 'mongodb';
 import mongoose, { Schema } from 'mongoose';
 import { pino } from 'pino';
+import { CHANGE_GATHER_MS } from '../../src/store/cursors.js';
 import { MemoryPersistence } from '../../src/store/persistence.js';
 import { connectTestDb, onRealMongo, type TestDb } from './helpers.js';
 
@@ -139,7 +140,7 @@ describe('store: change streams', function () {
         expect(reply.operationTime, `d${i}`).to.be.instanceOf(Timestamp);
         expect(
           (reply.operationTime as Timestamp).equals(changed),
-          `d${i}: ${String(reply.operationTime)} against ${String(changed)}`,
+          `d${i}: its reply's time against its change's`,
         ).to.equal(true);
       });
       // A write that changes nothing answers the time of the state it read.
@@ -360,6 +361,45 @@ describe('store: change streams', function () {
     const t0 = Date.now();
     await stream.close();
     expect(Date.now() - t0).to.be.below(1000);
+  });
+});
+
+describe('store: a woken change-stream getMore gathers the changes that follow', function () {
+  /** A raw change stream on `coll`: its cursor id, and the next getMore's events. */
+  async function rawStream(db: TestDb['db'], coll: string) {
+    const opened = await db.command({
+      aggregate: coll,
+      pipeline: [{ $changeStream: {} }],
+      cursor: {},
+    });
+    const id = (opened.cursor as { id: unknown }).id;
+    return () =>
+      db
+        .command({ getMore: id, collection: coll, maxTimeMS: 5000 })
+        .then((reply) => (reply.cursor as { nextBatch: Document[] }).nextBatch);
+  }
+
+  it('answers the writes made within its window together, and waits no longer than the window', async function () {
+    if (onRealMongo) this.skip();
+    const t = await connectTestDb({ changeGatherMs: 400 });
+    try {
+      const c = t.db.collection('gathered');
+      const next = await rawStream(t.db, 'gathered');
+      const waiting = next();
+      await new Promise((r) => setTimeout(r, 100)); // the getMore waits now
+      const t0 = Date.now();
+      for (let n = 0; n < 3; n++) await c.insertOne({ n });
+      const batch = await waiting;
+      expect(batch.map((e) => (e.fullDocument as { n: number }).n)).to.deep.equal([0, 1, 2]);
+      expect(Date.now() - t0, 'answered after the window, not the 5 s wait').to.be.below(2000);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('gathers 10 ms by default', function () {
+    if (onRealMongo) this.skip();
+    expect(CHANGE_GATHER_MS).to.equal(10);
   });
 });
 
