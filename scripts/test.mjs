@@ -27,30 +27,29 @@ const root = path.resolve(import.meta.dirname, '..');
 /**
  * Started first in a parallel run: the longest files, longest first (wall times from
  * `npm test -- --timings` on the shared 2-core machine, December 2026, at a load average of
- * 15-18: the certificate journey 4-5 minutes per width (its two widths are one file since, about
- * 55 s of CPU), the other journeys, the SIGKILL test, the server starts and the access matrix 2-3,
- * the files that start CLIs and the CSRF walk 1.5-2; a folder prefix would rank each of its
- * files). The rest follow in name order; with these first, the three processes end within
- * seconds of each other.
+ * 7-11: the certificate journey about 3 minutes (both widths are one file, about 50 s of CPU), the
+ * access matrix, the other journeys, the server starts and the SIGKILL test 45-75 s, the
+ * password and throttling tests about 40 s, the move to MongoDB, the CSRF walk and the rest
+ * 10-25 s; a folder prefix would rank each of its files). The rest follow in name order; with
+ * these first, the three processes end within seconds of each other.
  */
 const LONGEST_FIRST = [
   'test/browser/certificate-journey.test.ts',
-  'test/browser/coordinator-journey.test.ts',
   'test/auth/access-matrix.test.ts',
-  'test/browser/trainee-journey.test.ts',
-  'test/store/crash.test.ts',
+  'test/browser/coordinator-journey.test.ts',
   'test/server.test.ts',
+  'test/store/crash.test.ts',
+  'test/browser/trainee-journey.test.ts',
+  'test/browser/admin-viewer-applicant-journeys.test.ts',
+  'test/auth/password.test.ts',
+  'test/auth/throttle.test.ts',
   'test/operations/move-to-mongodb.test.ts',
   'test/security/csrf.test.ts',
   'test/certificates/flow.test.ts',
-  'test/browser/admin-viewer-applicant-journeys.test.ts',
-  'test/certificates/preview-cli.test.ts',
-  'test/courses/loader.test.ts',
   'test/security/xss.test.ts',
-  'test/auth/throttle.test.ts',
-  'test/courses/quiz-warnings.test.ts',
-  'test/auth/password.test.ts',
   'test/operations/migrations.test.ts',
+  'test/store/thread.test.ts',
+  'test/courses/loader.test.ts',
 ];
 
 function testFiles() {

@@ -2,8 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import { ConfigError, loadConfig, parseEnv } from '../src/config.js';
+import { compiled } from './helpers/compiled.js';
 
 describe('config', () => {
   it('starts with zero configuration: port 3000, ./data, generated session secret', () => {
@@ -123,14 +125,13 @@ describe('config', () => {
     const root = mkdtempSync(path.join(tmpdir(), 'tsunagu-config-'));
     symlinkSync(path.join(root, 'unmounted-disk'), path.join(root, 'dangling'));
     // Node 20's recursive mkdir spins forever under /proc: run the start-up in a child, with a timeout.
-    const script =
-      "import { loadConfig } from './src/config.ts'; loadConfig({ DATA_DIR: process.argv[1] });";
+    const config = JSON.stringify(pathToFileURL(compiled('src/config.ts')).href);
+    const script = `import { loadConfig } from ${config}; loadConfig({ DATA_DIR: process.argv[1] });`;
     for (const dataDir of ['/proc/self/tsunagu-data', path.join(root, 'dangling', 'data')]) {
-      const run = spawnSync(
-        process.execPath,
-        ['--import', 'tsx', '--input-type=module', '-e', script, dataDir],
-        { encoding: 'utf8', timeout: 10_000 },
-      );
+      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script, dataDir], {
+        encoding: 'utf8',
+        timeout: 10_000,
+      });
       expect(run.signal, `${dataDir}: still running after 10 s`).to.equal(null);
       expect(run.status).to.equal(1);
       expect(run.stderr).to.match(/Error: .*(ENOENT|dangling)/);

@@ -11,6 +11,7 @@ import { DEMO_PASSWORD } from '../src/bootstrap/demo.js';
 import { startStore } from '../src/store/index.js';
 import { csrfFrom } from './helpers/auth.js';
 import { eventually } from './helpers/eventually.js';
+import { compiled } from './helpers/compiled.js';
 
 /** A free port on loopback. */
 function freePort(): Promise<number> {
@@ -44,7 +45,7 @@ interface Running {
 
 /** Starts `src/server.ts` as `npm start` would run it, and waits until it listens. */
 async function startServer(env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, [compiled('src/server.ts')], {
     env: { PATH: process.env.PATH ?? '', LOG_PRETTY: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -156,7 +157,7 @@ describe('src/server.ts (the process npm start runs)', function () {
   });
 
   it('refuses to start with a bad configuration and names every bad variable', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    const child = spawn(process.execPath, [compiled('src/server.ts')], {
       env: {
         PATH: process.env.PATH ?? '',
         PORT: 'eighty',

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import { compiled } from '../helpers/compiled.js';
 import { pdfText } from './helpers.js';
 
 const run = promisify(execFile);
@@ -23,7 +24,7 @@ describe('npm run certificate:preview', function () {
       };
       const { stdout } = await run(
         process.execPath,
-        ['--import', 'tsx', 'src/certificates/preview-cli.ts', '--name', '𠮷野 髙橋', '--out', out],
+        [compiled('src/certificates/preview-cli.ts'), '--name', '𠮷野 髙橋', '--out', out],
         { env },
       );
       expect(stdout).to.contain('sample.pdf');
@@ -37,11 +38,9 @@ describe('npm run certificate:preview', function () {
   });
 
   it('explains its usage when the name or the file is missing', async () => {
-    const error = await run(process.execPath, [
-      '--import',
-      'tsx',
-      'src/certificates/preview-cli.ts',
-    ]).catch((e: unknown) => e as { code: number; stderr: string });
+    const error = await run(process.execPath, [compiled('src/certificates/preview-cli.ts')]).catch(
+      (e: unknown) => e as { code: number; stderr: string },
+    );
     expect(error).to.include({ code: 2 });
     expect((error as { stderr: string }).stderr).to.contain('--name');
   });

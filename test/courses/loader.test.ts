@@ -13,6 +13,7 @@ import {
 } from '../../src/courses/loader.js';
 import { renderMarkdown } from '../../src/courses/markdown.js';
 import { copyCourses, editFile } from '../learning/helpers.js';
+import { compiled } from '../helpers/compiled.js';
 
 const run = promisify(execFile);
 const MODULES = path.join('basic-training', 'modules');
@@ -67,7 +68,7 @@ describe('the course loader', () => {
     });
 
     it('npm run courses:check prints a summary and exits 0', async () => {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/courses/check.ts'], {
+      const { stdout } = await run(process.execPath, [compiled('src/courses/check.ts')], {
         env: { ...process.env, COURSES_DIR: 'courses' },
       });
       expect(stdout).to.contain('研修コンテンツに問題はありません');
@@ -199,7 +200,7 @@ describe('the course loader', () => {
     });
 
     it('npm run courses:check lists every problem and exits 1', async () => {
-      const failure = await run(process.execPath, ['--import', 'tsx', 'src/courses/check.ts'], {
+      const failure = await run(process.execPath, [compiled('src/courses/check.ts')], {
         env: { ...process.env, COURSES_DIR: dir },
       }).then(
         () => null,

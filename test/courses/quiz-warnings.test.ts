@@ -10,6 +10,7 @@ import {
   quizFigures,
   quizWarnings,
 } from '../../src/courses/quiz-warnings.js';
+import { compiled } from '../helpers/compiled.js';
 import { copyCourses } from '../learning/helpers.js';
 
 const run = promisify(execFile);
@@ -92,7 +93,7 @@ describe('quiz warnings for question writers', () => {
 
   describe('npm run courses:check', () => {
     it('reports the figures of every quiz and no warning for the shipped program', async () => {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/courses/check.ts'], {
+      const { stdout } = await run(process.execPath, [compiled('src/courses/check.ts')], {
         env: { ...process.env, COURSES_DIR: 'courses' },
       });
       expect(stdout.match(/確認テスト：単一選択 \d+問/g)).to.have.length(8);
@@ -110,13 +111,9 @@ describe('quiz warnings for question writers', () => {
         const question = quiz.questions.find((q) => q.type === 'multiple')!;
         question.answer = question.options.slice(1).map((o) => o.id);
         writeFileSync(file, stringify(quiz));
-        const { stdout } = await run(
-          process.execPath,
-          ['--import', 'tsx', 'src/courses/check.ts'],
-          {
-            env: { ...process.env, COURSES_DIR: dir },
-          },
-        );
+        const { stdout } = await run(process.execPath, [compiled('src/courses/check.ts')], {
+          env: { ...process.env, COURSES_DIR: dir },
+        });
         expect(stdout).to.match(
           new RegExp(
             `注意: 複数選択 \\d+問のうち 1問で、誤りの選択肢が2つ未満です（${question.id}）`,

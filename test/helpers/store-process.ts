@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { compiled } from './compiled.js';
 
 const projectRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -24,7 +25,7 @@ export function startStoreProcess(
   env: Record<string, string> = {},
   timeoutMs = 30_000,
 ): Promise<StoreProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/store/cli.ts'], {
+  const child = spawn(process.execPath, [compiled('src/store/cli.ts')], {
     cwd: projectRoot,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, DATA_DIR: dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -14,6 +14,7 @@ import { backupDatabase } from '../../src/operations/backup.js';
 import { RestoreRefused, restoreDatabase } from '../../src/operations/restore.js';
 import { testServerUri } from '../helpers/app.js';
 import { collectionNames, diskWithRoom, readArchive } from './helpers.js';
+import { compiled } from '../helpers/compiled.js';
 
 const projectRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -96,7 +97,7 @@ describe('backup and restore: bad input and full disks', function () {
         const out = path.join(dir, 'no-such-folder', 'backup.tar.gz');
         const child = spawn(
           process.execPath,
-          ['--import', 'tsx', 'src/operations/cli.ts', 'backup', '--out', out],
+          [compiled('src/operations/cli.ts'), 'backup', '--out', out],
           {
             cwd: projectRoot,
             env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent', NODE_ENV: 'test' },

@@ -18,6 +18,7 @@ import type { Migration } from '../../src/operations/migrations/types.js';
 import { createTestApp, testServerUri, uniqueDatabaseName } from '../helpers/app.js';
 import { anonymousAgent } from '../helpers/auth.js';
 import { buildUser } from '../helpers/factories.js';
+import { compiled } from '../helpers/compiled.js';
 
 let client: MongoClient;
 let db: Db;
@@ -184,7 +185,7 @@ describe('migrations: two processes started together', function () {
     const uri = await testServerUri();
     const fixture = path.join(import.meta.dirname, 'fixtures/migrate-together.ts');
     const children = [0, 1].map(() =>
-      spawn(process.execPath, ['--import', 'tsx', fixture, uri, db.databaseName], {
+      spawn(process.execPath, [compiled(fixture), uri, db.databaseName], {
         stdio: ['pipe', 'pipe', 'inherit'],
       }),
     );
@@ -314,7 +315,7 @@ describe('npm run migrate', function () {
   function migrateCli(dataDir: string, args: string[]) {
     const cli = path.join(import.meta.dirname, '../../src/operations/migrations/cli.ts');
     return new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+      const child = spawn(process.execPath, [compiled(cli), ...args], {
         env: {
           ...process.env,
           DATA_DIR: dataDir,
@@ -359,7 +360,7 @@ describe('src/server.ts: a failing migration stops the start', function () {
     await setup.close();
     await store.close();
 
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    const child = spawn(process.execPath, [compiled('src/server.ts')], {
       cwd: path.join(import.meta.dirname, '../..'),
       env: {
         PATH: process.env.PATH ?? '',

@@ -20,6 +20,7 @@ import { startStoreProcess, type StoreProcess } from '../helpers/store-process.j
 import { completeTexts, pdfBytes, postForm } from '../case-studies/helpers.js';
 import { realCatalog } from '../learning/helpers.js';
 import { collectionNames, indexSpecs, rawDocuments, readArchive, splitBson } from './helpers.js';
+import { compiled } from '../helpers/compiled.js';
 
 const projectRoot = path.resolve(import.meta.dirname, '../..');
 const BUCKET = 'case_study_files';
@@ -50,15 +51,11 @@ function bigPdf(kb: number): Buffer {
 
 /** Runs `npm run restore -- <file>` (src/operations/cli.ts) with MONGODB_URI set. */
 function restoreWithCli(file: string, uri: string): Promise<{ code: number | null; out: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/operations/cli.ts', 'restore', file],
-    {
-      cwd: projectRoot,
-      env: { ...process.env, MONGODB_URI: uri, LOG_LEVEL: 'silent', NODE_ENV: 'test' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [compiled('src/operations/cli.ts'), 'restore', file], {
+    cwd: projectRoot,
+    env: { ...process.env, MONGODB_URI: uri, LOG_LEVEL: 'silent', NODE_ENV: 'test' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));

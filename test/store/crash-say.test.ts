@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { tempDir } from './fixtures/crash-helpers.js';
+import { compiled } from '../helpers/compiled.js';
 
 const CHILD = path.join(import.meta.dirname, 'fixtures/say-child.ts');
 
@@ -17,7 +18,7 @@ describe('crash test: what the child says reaches the parent through a SIGKILL',
 
   it('loses no said line while the parent does not read for a second', async () => {
     const file = path.join(tempDir(), 'said');
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, file], {
+    const child = spawn(process.execPath, [compiled(CHILD), file], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

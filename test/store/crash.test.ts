@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { MongoClient } from 'mongodb';
 import { startStore } from '../../src/store/index.js';
 import { capturingLogger, tempDir } from './fixtures/crash-helpers.js';
+import { compiled } from '../helpers/compiled.js';
 
 /**
  * Each kill crashes STORES stores at once (one child process holds them all, see crash-child.ts),
@@ -77,7 +78,7 @@ const storeOf = (id: string) => Number(id.split('-')[0]);
 function runChild(root: string, round: number, target: number, ledgers: Ledger[]) {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', CHILD, root, String(round), String(COMPACT_AFTER_BYTES), String(STORES)],
+    [compiled(CHILD), root, String(round), String(COMPACT_AFTER_BYTES), String(STORES)],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';

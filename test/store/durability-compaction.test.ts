@@ -12,6 +12,7 @@ import {
 import path from 'node:path';
 import { expect } from 'chai';
 import { openFilePersistence } from '../../src/store/durability/index.js';
+import { compiled } from '../helpers/compiled.js';
 import type { Persistence } from '../../src/store/persistence.js';
 import {
   applyAll,
@@ -163,9 +164,9 @@ describe('store durability: lock and disk errors', () => {
 
   /** Starts the lock holder fixture on `dir` and resolves once it holds the lock. */
   async function startLockHolder(dir: string, exitAfterMs?: number) {
-    const args = [path.join(import.meta.dirname, 'fixtures/crash-lock-holder.ts'), dir];
+    const args = [compiled(path.join(import.meta.dirname, 'fixtures/crash-lock-holder.ts')), dir];
     if (exitAfterMs) args.push(String(exitAfterMs));
-    const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const exited = new Promise((resolve) => child.once('exit', resolve));
