@@ -2,7 +2,7 @@ import { calculateObjectSize, Timestamp } from 'bson';
 import { eventOf, historyLost, type ChangeEntry, type ChangeHistory } from './changes.js';
 import type { Engine } from './engine.js';
 import { StoreError, notSupported } from './errors.js';
-import { compileFilter, runPipeline, type Matcher } from './matcher.js';
+import { compileFilter, runPipeline, runStreamStages, type Matcher } from './matcher.js';
 import { cloneForMingo, isPlainObject, type Doc } from './values.js';
 
 /** Largest total size of events in one batch (as for other cursors). */
@@ -273,7 +273,7 @@ export class ChangeStream {
       for (const m of this.matchers) if (!m(event)) return null;
       return event;
     }
-    const [result] = runPipeline([cloneForMingo(event)], this.stages, () => []);
+    const result = runStreamStages(cloneForMingo(event), this.stages);
     if (!result) return null;
     const id = result._id as { _data?: unknown } | undefined;
     if (!isPlainObject(id) || id._data !== (event._id as { _data: string })._data) {

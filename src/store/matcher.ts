@@ -128,7 +128,13 @@ export const mingoOptions: Partial<Options> = { context, scriptEnabled: false };
  * the class, so it is taken from the options mingo hands to a query operator. Should that ever
  * fail, the plain options are used (slower, same results).
  */
-export const queryOptions: Partial<Options> = (() => {
+export const queryOptions: Partial<Options> = prepared(mingoOptions);
+
+/**
+ * `options` as a prepared mingo ComputeOptions instance (see queryOptions), or `options` itself
+ * should mingo's class not be found.
+ */
+function prepared(options: Partial<Options>): Partial<Options> {
   let seen: unknown;
   const probe = Context.init({
     query: {
@@ -143,16 +149,32 @@ export const queryOptions: Partial<Options> = (() => {
     (new (options: Partial<Options>) => Partial<Options>) | undefined;
   if (!ComputeOptions || ComputeOptions === Object || typeof seen !== 'object') return mingoOptions;
   // The defaults ComputeOptions.init gives, with our context and options.
-  const prepared = new ComputeOptions({
+  const instance = new ComputeOptions({
     idKey: '_id',
     scriptEnabled: true,
     useStrictMode: true,
     failOnError: true,
     processingMode: 0, // ProcessingMode.CLONE_OFF
-    ...mingoOptions,
+    ...options,
   });
-  return prepared.context === context ? prepared : mingoOptions;
-})();
+  return instance.context === context ? instance : options;
+}
+
+/**
+ * The options for a change stream's stages, prepared once: they run for every event of every
+ * stream, and a change stream's stages ($match, $project, $addFields, …; see changestream.ts)
+ * add no operators to the context, unlike $fill or $setWindowFields (hence runPipeline's copy).
+ */
+export const streamOptions = prepared({ ...mingoOptions, collectionResolver: () => [] });
+
+/** A change stream's stages (already checked by runPipeline when the stream opened) on one event. */
+export function runStreamStages(event: Doc, stages: Doc[]): Doc | null {
+  try {
+    return new Aggregator(stages, streamOptions).run<Doc>([event])[0] ?? null;
+  } catch (err) {
+    throw toStoreError(err);
+  }
+}
 
 export type { Matcher } from './filter.js';
 
