@@ -138,8 +138,9 @@ export class DocumentCache<V extends object> implements FeedSubscriber {
    * written, with the write's cluster time (findAndModify's new document and operationTime): the
    * write drops the entry as a write hook would, and what it returns is kept as a read would be —
    * unless another change of the document overtook it — so the next request reads it from memory.
-   * Its own change, when the feed reports it, is one the entry holds already. The model's write
-   * hooks must leave such a write to this method (see clearCachesOnWrite's `writeThrough`).
+   * Its own change, when the feed reports it, is one the entry holds already. The write must not
+   * run the model's write hooks (clearCachesOnWrite), which would drop what it keeps: send it
+   * through the driver (Model.collection).
    */
   async writeThrough(key: string, write: () => Promise<Loaded<V> | null>): Promise<V | null> {
     this.forget(key);
@@ -245,8 +246,8 @@ export function singleValue(source: Record<string, unknown>, field: string): str
  * they run, so the next request here reads them back even before the change feed reports them.
  * `keyOf` names the cache key a write touches, from its filter (updates, deletes) or its document
  * (save); a write it cannot name (e.g. an update by e-mail address, insertMany) empties the
- * collection's caches instead. A query with the option `writeThrough: true` is left alone: it
- * runs inside DocumentCache.writeThrough, which drops the entry before and keeps what it returns.
+ * collection's caches instead. (Writes through the driver, as DocumentCache.writeThrough's, run
+ * no hooks.)
  */
 export function clearCachesOnWrite(
   schema: Schema,
@@ -262,8 +263,6 @@ export function clearCachesOnWrite(
     else current.changingKey(collection, key);
   };
   const byFilter = function (this: Query<unknown, unknown>) {
-    // A write through DocumentCache.writeThrough, which drops and keeps the entry itself.
-    if ((this.getOptions() as { writeThrough?: boolean }).writeThrough === true) return;
     changing(this.getFilter());
   };
   const byDocument = function (this: Document) {

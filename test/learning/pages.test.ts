@@ -267,9 +267,9 @@ describe('learning pages', () => {
     it('writes the summary first: a mark stopped before its summary leaves nothing half-marked', async () => {
       const { user, me } = await newLearner();
       await me.get(lessonUrl('numbers')).expect(200);
-      // The process dies as the summary is written (the first write of a mark): the model's
-      // own findOneAndUpdate (inherited from mongoose's Model) is shadowed for one request.
-      Object.defineProperty(LearnerProgress, 'findOneAndUpdate', {
+      // The process dies as the summary is written (the first write of a mark, sent through the
+      // driver): the collection's findOneAndUpdate (from its prototype) is shadowed for one request.
+      Object.defineProperty(LearnerProgress.collection, 'findOneAndUpdate', {
         configurable: true,
         value: () => {
           throw new Error('the process stopped here');
@@ -278,7 +278,7 @@ describe('learning pages', () => {
       try {
         await me.post(`${lessonUrl('numbers')}/read`).expect(500);
       } finally {
-        delete (LearnerProgress as { findOneAndUpdate?: unknown }).findOneAndUpdate;
+        delete (LearnerProgress.collection as { findOneAndUpdate?: unknown }).findOneAndUpdate;
       }
       // Nothing of the mark was written: not the lesson's record either.
       const record = await LessonProgress.findOne({ userId: user._id, lessonId: 'numbers' }).lean();

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { readCaches } from '../../src/cache/read-caches.js';
+import { Types } from 'mongoose';
 import { LearnerProgress } from '../../src/learning/learner-progress.model.js';
+import { writeSummary } from '../../src/learning/progress.service.js';
 import { createTestApp, testStore, type TestApp } from '../helpers/app.js';
 import { signIn } from '../helpers/auth.js';
 import { eventually } from '../helpers/eventually.js';
@@ -67,6 +69,56 @@ describe('database round trips of opening a lesson and marking it read (bench:lo
     });
     // Reloaded at once: the summary the opening wrote is in the cache; nothing to write.
     expect(await commandsDuring(() => me.get(next).expect(200))).to.deep.equal({});
+  });
+
+  it('writes the summary as the model would: same fields, values and types on insert and update', async () => {
+    const now = new Date('2026-12-02T09:00:00Z');
+    const place = new Types.ObjectId();
+    // An opening, a mark, a quiz submission (as the services send them), each first on a new
+    // summary, then on an existing one.
+    const updates = [
+      () => ({
+        $set: { position: { moduleId: 'm1', lessonId: 'l1', at: now }, 'lessonOpenedAt.l1': now },
+        $addToSet: { openedModules: 'm1' },
+        $setOnInsert: { municipalityId: place, regionId: null },
+      }),
+      () => ({
+        $addToSet: { readLessons: 'l1', openedModules: 'm1' },
+        $inc: { secondsSpent: 42 },
+        $setOnInsert: { municipalityId: place, regionId: place },
+      }),
+      () => ({
+        $inc: { 'quizzes.q1.attempts': 1, secondsSpent: 7 },
+        $max: { 'quizzes.q1.bestScore': 80 },
+        $set: { 'quizzes.q1.lastScore': 80, 'quizzes.q1.passed': true },
+        $min: { 'quizzes.q1.passedAt': now },
+        $addToSet: { openedModules: 'm1' },
+        $setOnInsert: { municipalityId: null, regionId: place },
+      }),
+    ];
+    /** A stored summary without what differs between two learners and two moments. */
+    const comparable = async (userId: Types.ObjectId) => {
+      const doc = (await LearnerProgress.collection.findOne({ userId }))!;
+      const { _id, userId: _user, createdAt, updatedAt, ...rest } = doc;
+      expect(createdAt, 'createdAt').to.be.instanceOf(Date);
+      expect(updatedAt, 'updatedAt').to.be.instanceOf(Date);
+      return rest;
+    };
+    for (const [index, update] of updates.entries()) {
+      const ours = new Types.ObjectId();
+      const model = new Types.ObjectId();
+      const learner = { userId: ours, municipalityId: place, regionId: place };
+      for (const round of [1, 2]) {
+        await writeSummary(learner, 'p', update());
+        await LearnerProgress.findOneAndUpdate({ userId: model, programId: 'p' }, update(), {
+          upsert: true,
+        });
+        const [written, reference] = [await comparable(ours), await comparable(model)];
+        expect(written, `update ${index}, round ${round}`).to.deep.equal(reference);
+        const doc = (await LearnerProgress.collection.findOne({ userId: ours }))!;
+        await LearnerProgress.hydrate(doc).validate();
+      }
+    }
   });
 
   it('starts a quiz without writing the summary when the module is already opened', async () => {
