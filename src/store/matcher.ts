@@ -122,19 +122,10 @@ const context = Context.init({
  */
 export const mingoOptions: Partial<Options> = { context, scriptEnabled: false };
 
-/**
- * The same options as one prepared mingo ComputeOptions instance, which `new Query(…)` reuses
- * as is instead of copying the context's ~300 operators on every query. mingo does not export
- * the class, so it is taken from the options mingo hands to a query operator. Should that ever
- * fail, the plain options are used (slower, same results).
- */
-export const queryOptions: Partial<Options> = prepared(mingoOptions);
+type ComputeOptionsClass = new (options: Partial<Options>) => Partial<Options>;
 
-/**
- * `options` as a prepared mingo ComputeOptions instance (see queryOptions), or `options` itself
- * should mingo's class not be found.
- */
-function prepared(options: Partial<Options>): Partial<Options> {
+/** mingo's ComputeOptions class, from the options it hands a query operator; null if not found. */
+const ComputeOptions: ComputeOptionsClass | null = (() => {
   let seen: unknown;
   const probe = Context.init({
     query: {
@@ -145,9 +136,16 @@ function prepared(options: Partial<Options>): Partial<Options> {
     },
   });
   new Query({ x: { $probe: 1 } }, { context: probe });
-  const ComputeOptions = (seen as object | undefined)?.constructor as
-    (new (options: Partial<Options>) => Partial<Options>) | undefined;
-  if (!ComputeOptions || ComputeOptions === Object || typeof seen !== 'object') return mingoOptions;
+  const found = (seen as object | undefined)?.constructor as ComputeOptionsClass | undefined;
+  return found && found !== Object && typeof seen === 'object' ? found : null;
+})();
+
+/**
+ * `options` as a prepared mingo ComputeOptions instance (see queryOptions), or `options` itself
+ * should mingo's class not be found.
+ */
+function prepared(options: Partial<Options>): Partial<Options> {
+  if (!ComputeOptions) return options;
   // The defaults ComputeOptions.init gives, with our context and options.
   const instance = new ComputeOptions({
     idKey: '_id',
@@ -159,6 +157,14 @@ function prepared(options: Partial<Options>): Partial<Options> {
   });
   return instance.context === context ? instance : options;
 }
+
+/**
+ * The same options as one prepared mingo ComputeOptions instance, which `new Query(…)` reuses
+ * as is instead of copying the context's ~300 operators on every query. mingo does not export
+ * the class, so it is taken from the options mingo hands to a query operator. Should that ever
+ * fail, the plain options are used (slower, same results).
+ */
+export const queryOptions: Partial<Options> = prepared(mingoOptions);
 
 /**
  * The options for a change stream's stages, prepared once: they run for every event of every
