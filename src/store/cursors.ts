@@ -153,10 +153,10 @@ export class CursorRegistry {
       while (batch.length === 0 && !stream.invalidated && this.open.get(c.id) === c) {
         const left = deadline - Date.now();
         if (left <= 0) break;
-        await this.waitForChanges(c, left);
+        await this.wait(c, left, true);
         if (this.open.get(c.id) !== c) break;
         const gather = Math.min(this.gatherMs, deadline - Date.now());
-        if (gather > 0 && !this.closed) await this.pause(c, gather);
+        if (gather > 0) await this.wait(c, gather, false);
         if (this.open.get(c.id) !== c) break;
         batch = stream.take(max);
       }
@@ -183,8 +183,11 @@ export class CursorRegistry {
     };
   }
 
-  /** Resolves on the next committed change, after `ms`, or when the cursor is killed. */
-  private waitForChanges(c: OpenCursor, ms: number): Promise<void> {
+  /**
+   * Resolves after `ms`, when the cursor is killed or the registry closes, and with
+   * `untilChange` also on the next committed change.
+   */
+  private wait(c: OpenCursor, ms: number, untilChange: boolean): Promise<void> {
     const waiters = (c.stream as ChangeStream).history.waiters;
     return new Promise<void>((resolve) => {
       const done = (): void => {
@@ -195,21 +198,8 @@ export class CursorRegistry {
       };
       const timer = setTimeout(done, ms);
       c.wake = done;
-      waiters.add(done);
+      if (untilChange) waiters.add(done);
       if (this.closed) done();
-    });
-  }
-
-  /** Resolves after `ms`, or earlier when the cursor is killed or the registry closes. */
-  private pause(c: OpenCursor, ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        c.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      c.wake = done;
     });
   }
 
