@@ -129,8 +129,9 @@ function asTheModelWrites(update: SummaryUpdate, now: Date): SummaryUpdate {
 
 /**
  * Changes the learner's summary of a program (created if missing) in one findAndModify, and
- * returns it as written; null when `condition` leaves it unmatched and the insert collides with
- * the unique index (a duplicate key, thrown once the retry also collides). While the change feed
+ * returns it as written. When `condition` excludes the existing summary, the insert collides with
+ * the unique index: the duplicate-key error is thrown (after one retry) for the caller to read as
+ * "nothing to change" (see addToSummary). While the change feed
  * is live, the summary written stays in the progress cache (DocumentCache.writeThrough): the page
  * after a mark or an opening reads it from memory, not from the database.
  *

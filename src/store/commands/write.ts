@@ -1,4 +1,5 @@
 import { ObjectId, calculateObjectSize, type Document } from 'bson';
+import type { WriteTx } from '../engine.js';
 import { StoreError, toStoreError } from '../errors.js';
 import { compileFilter } from '../matcher.js';
 import { runQuery } from '../planner.js';
@@ -58,10 +59,10 @@ function checkSize(doc: Doc, kind: 'insert' | 'update' | 'upsert'): Doc {
  */
 async function writeWithTime(
   ctx: CommandContext,
-  fn: Parameters<CommandContext['engine']['writeAt']>[0],
+  fn: (tx: WriteTx) => Document,
 ): Promise<Document> {
   const { result, at } = await ctx.engine.writeAt(fn);
-  return { ...(result as Document), operationTime: at };
+  return { ...result, operationTime: at };
 }
 
 function writeReply(n: number, writeErrors: Document[], extra: Document = {}): Document {
