@@ -19,51 +19,19 @@ function shuffled<T>(items: readonly T[]): T[] {
   return out;
 }
 
-const byLearnerAndQuiz = (learner: Learner, program: Program, quiz: Quiz) => ({
-  userId: { $eq: learner.userId },
-  programId: { $eq: program.id },
-  quizId: { $eq: quiz.id },
-});
-
-type NewAttempt = Pick<
-  AttemptView,
-  | 'attemptId'
-  | 'programId'
-  | 'moduleId'
-  | 'quizId'
-  | 'fingerprint'
-  | 'passPercent'
-  | 'questions'
-  | 'total'
-  | 'startedAt'
-> &
-  Pick<Learner, 'userId' | 'municipalityId' | 'regionId'>;
-
-/**
- * Stores a new attempt exactly as QuizAttempt.create would (the schema's defaults, timestamps and
- * version key), through the driver: building and validating a mongoose document for a quiz's
- * questions and options took most of a quiz start's time (bench:load phase 0: 9.7 ms of CPU per
- * start, of which about 3 ms for the document, against 1 ms for the insert). Every value comes from
- * the course content, checked when it loads, and from the signed-in learner;
- * test/learning/quiz.test.ts checks a stored attempt against the schema.
- */
-async function insertAttempt(attempt: NewAttempt): Promise<void> {
-  const now = new Date();
-  await QuizAttempt.collection.insertOne({
-    ...attempt,
-    score: null,
-    correctCount: null,
-    passed: null,
-    submittedAt: null,
-    createdAt: now,
-    updatedAt: now,
-    __v: 0,
-  });
-}
-
 /**
  * Starts an attempt with questions and options in a fresh random order, stored server-side. Opening
  * the quiz again before submitting returns the same attempt (same order), unless the quiz changed.
+ *
+ * One command finds the open attempt to reuse or stores a new one: an upsert whose filter matches
+ * the learner's latest unsubmitted attempt of this quiz version started within the reuse time, and
+ * whose insert writes the attempt exactly as QuizAttempt.create would (the schema's defaults,
+ * timestamps and version key), through the driver: building and validating a mongoose document
+ * for a quiz's questions and options took most of a quiz start's time (bench:load phase 0: 9.7 ms
+ * of CPU per start, of which about 3 ms for the document, against 1 ms for the insert). Every value
+ * comes from the course content, checked when it loads, and from the signed-in learner;
+ * test/learning/quiz.test.ts checks a stored attempt against the schema. Two starts at the same
+ * moment may both store one (as a read then an insert could); the later is the one shown.
  */
 export async function startAttempt(
   learner: Learner,
@@ -71,40 +39,50 @@ export async function startAttempt(
   module: Module,
   quiz: Quiz,
 ): Promise<string> {
-  const open = await QuizAttempt.findOne(
-    {
-      ...byLearnerAndQuiz(learner, program, quiz),
-      submittedAt: { $eq: null },
-      fingerprint: { $eq: quiz.fingerprint },
-    },
-    { attemptId: 1, startedAt: 1 },
-  )
-    .sort({ startedAt: -1 })
-    .lean();
-  if (open && Date.now() - open.startedAt.getTime() < REUSE_OPEN_ATTEMPT_MS) return open.attemptId;
-
-  const attemptId = randomUUID();
-  await insertAttempt({
-    attemptId,
+  const now = new Date();
+  const open = {
     userId: learner.userId,
     programId: program.id,
-    moduleId: module.id,
     quizId: quiz.id,
     fingerprint: quiz.fingerprint,
-    passPercent: quiz.passPercent,
-    municipalityId: learner.municipalityId,
-    regionId: learner.regionId,
-    questions: shuffled(quiz.questions).map((q) => ({
-      id: q.id,
-      type: q.type,
-      text: q.text,
-      options: shuffled(q.options).map((o) => ({ id: o.id, text: o.text })),
-      answer: [...q.answer],
-      explanation: q.explanation,
-    })),
-    total: quiz.questions.length,
-    startedAt: new Date(),
-  });
+    submittedAt: null,
+  };
+  const attempt = await QuizAttempt.collection.findOneAndUpdate(
+    { ...open, startedAt: { $gt: new Date(now.getTime() - REUSE_OPEN_ATTEMPT_MS) } },
+    {
+      // The filter's fields are the new attempt's too; these are the rest, in the model's order.
+      $setOnInsert: {
+        attemptId: randomUUID(),
+        moduleId: module.id,
+        passPercent: quiz.passPercent,
+        municipalityId: learner.municipalityId,
+        regionId: learner.regionId,
+        questions: shuffled(quiz.questions).map((q) => ({
+          id: q.id,
+          type: q.type,
+          text: q.text,
+          options: shuffled(q.options).map((o) => ({ id: o.id, text: o.text })),
+          answer: [...q.answer],
+          explanation: q.explanation,
+        })),
+        score: null,
+        correctCount: null,
+        total: quiz.questions.length,
+        passed: null,
+        startedAt: now,
+        createdAt: now,
+        updatedAt: now,
+        __v: 0,
+      },
+    },
+    {
+      upsert: true,
+      sort: { startedAt: -1 },
+      projection: { _id: 0, attemptId: 1 },
+      returnDocument: 'after',
+    },
+  );
+  const attemptId = (attempt as { attemptId: string } | null)!.attemptId;
   // The module counts as opened; nearly always it is already (its lessons came first), and the
   // summary is then left alone (no write, and the summary stays in the read cache).
   const summary = await getProgress(learner, program.id);

@@ -22,7 +22,8 @@ import {
   waitMessage,
   type Limit,
 } from '../../src/auth/throttle.js';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createTestApp, testStore, type TestApp } from '../helpers/app.js';
+import { commandsDuring } from '../helpers/commands.js';
 
 const MINUTE = 60_000;
 const WINDOW = 15 * MINUTE;
@@ -138,6 +139,25 @@ describe('throttle rules', () => {
       ];
       expect(await waitBeforeAttempt(limits, NOW)).to.equal(10 * MINUTE);
       expect(await waitBeforeAttempt([...limits].reverse(), NOW)).to.equal(10 * MINUTE);
+    });
+
+    it('reads every key in one query, each key judged by its own limit', async function () {
+      if (!testStore()) this.skip(); // counts commands of the embedded store
+      const full = freshKey();
+      const roomy = freshKey();
+      for (const minutes of [9, 8]) await recordAttempt([{ key: full, max: 2 }], at(minutes));
+      await recordAttempt([{ key: roomy, max: 5 }], at(9));
+      const limits = [
+        { key: roomy, max: 5 },
+        { key: full, max: 2 },
+        { key: freshKey(), max: 1 },
+      ];
+      let wait = -1;
+      const commands = await commandsDuring(async () => {
+        wait = await waitBeforeAttempt(limits, NOW);
+      });
+      expect(wait).to.equal(6 * MINUTE);
+      expect(commands).to.deep.equal({ 'find throttle_counters': 1 });
     });
 
     it('keeps the key until the window of its latest attempt ends', async () => {

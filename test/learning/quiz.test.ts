@@ -148,6 +148,43 @@ describe('module quizzes', () => {
       expect(second.attemptId).to.equal(first.attemptId);
       expect(await QuizAttempt.countDocuments({ userId: user._id })).to.equal(1);
     });
+
+    it('reuses the latest open attempt of this quiz version started within a day, and no other', async () => {
+      const { user, me } = await newLearner();
+      const first = await startQuiz(me);
+      const HOUR = 60 * 60 * 1000;
+      const startedBefore = (hours: number) => new Date(Date.now() - hours * HOUR);
+      const setStarted = (attemptId: string, hours: number) =>
+        QuizAttempt.updateOne({ attemptId }, { $set: { startedAt: startedBefore(hours) } });
+      await QuizAttempt.updateOne(
+        { attemptId: first.attemptId },
+        { $set: { submittedAt: new Date() } },
+      );
+      const later = await startQuiz(me);
+      expect(later.attemptId, 'a submitted attempt is never reused').to.not.equal(first.attemptId);
+      // Two open attempts: the one started last is reused, whichever it is.
+      await QuizAttempt.updateOne({ attemptId: first.attemptId }, { $set: { submittedAt: null } });
+      await setStarted(first.attemptId, 2);
+      await setStarted(later.attemptId, 1);
+      expect((await startQuiz(me)).attemptId).to.equal(later.attemptId);
+      await setStarted(first.attemptId, 0.5);
+      expect((await startQuiz(me)).attemptId).to.equal(first.attemptId);
+      // Older than a day: a new attempt.
+      await QuizAttempt.updateMany(
+        { userId: user._id },
+        { $set: { startedAt: startedBefore(25) } },
+      );
+      const fresh = await startQuiz(me);
+      expect([first.attemptId, later.attemptId]).to.not.include(fresh.attemptId);
+      // Started on another version of the quiz: a new attempt too.
+      await QuizAttempt.updateOne(
+        { attemptId: fresh.attemptId },
+        { $set: { fingerprint: '0000000000000000' } },
+      );
+      const again = await startQuiz(me);
+      expect([first.attemptId, later.attemptId, fresh.attemptId]).to.not.include(again.attemptId);
+      expect(await QuizAttempt.countDocuments({ userId: user._id })).to.equal(4);
+    });
   });
 
   describe('POST …/quiz/attempts/:attemptId', () => {
