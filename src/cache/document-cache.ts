@@ -147,13 +147,30 @@ export class DocumentCache<V extends object> implements FeedSubscriber {
     return this.keep(key, write);
   }
 
+  /**
+   * A read-or-create whose key is known only from the document it returns (an upsert that
+   * inserts or else changes nothing, such as `$setOnInsert` alone): kept under `keyOf(value)`, as
+   * a read would be. When it creates the document no entry can hold it yet; when it finds one, it
+   * changed nothing an entry holds.
+   */
+  async keepCreated(
+    keyOf: (value: V) => string,
+    create: () => Promise<Loaded<V> | null>,
+  ): Promise<V | null> {
+    return this.keep(keyOf, create);
+  }
+
   /** Runs `load` and keeps what it returns unless its document changed meanwhile. */
-  private async keep(key: string, load: () => Promise<Loaded<V> | null>): Promise<V | null> {
+  private async keep(
+    keyOrKeyOf: string | ((value: V) => string),
+    load: () => Promise<Loaded<V> | null>,
+  ): Promise<V | null> {
     const start = this.seq;
     this.inflight++;
     try {
       const loaded = await load();
       if (!loaded) return null;
+      const key = typeof keyOrKeyOf === 'string' ? keyOrKeyOf : keyOrKeyOf(loaded.value);
       const id = String(loaded.id);
       const at = loaded.at ?? null;
       if (this.feed.live && this.unchangedSince(start, key, id, at)) {

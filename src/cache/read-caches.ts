@@ -4,7 +4,8 @@ import { ChangeFeed } from './change-feed.js';
 import { DocumentCache, type CacheOptions } from './document-cache.js';
 
 /**
- * The reads every signed-in request makes — its session, its user, the learner's progress — kept
+ * The reads every signed-in request makes — its session, its user, the learner's progress — and
+ * the quiz attempt a quiz's pages read, kept
  * in memory between requests and dropped the moment the database says they changed (see
  * ChangeFeed). Without a live feed every read goes to the database, as before.
  */
@@ -13,6 +14,8 @@ export interface ReadCaches {
   sessions: DocumentCache<CachedSession>;
   users: DocumentCache<object>;
   progress: DocumentCache<object>;
+  /** Quiz attempts by attemptId: the attempt page, its submission and the result read one each. */
+  attempts: DocumentCache<object>;
 }
 
 /** A stored session as the session store reads it (the session itself stays JSON text). */
@@ -23,6 +26,11 @@ export interface CachedSession {
 }
 
 const OPTIONS: CacheOptions = { max: 20_000, ttlMs: 10 * 60_000 };
+/**
+ * An attempt holds its questions, options and explanations (a few kB) and is read within minutes
+ * of its start (page, submission, result): fewer entries, for a shorter time.
+ */
+const ATTEMPT_OPTIONS: CacheOptions = { max: 2_000, ttlMs: 10 * 60_000 };
 
 let current: ReadCaches | null = null;
 
@@ -47,6 +55,7 @@ export function startReadCaches(db: Db, logger: Logger, compareTimes: boolean): 
     sessions: new DocumentCache('sessions', feed, OPTIONS),
     users: new DocumentCache('users', feed, OPTIONS),
     progress: new DocumentCache('learner_progress', feed, OPTIONS),
+    attempts: new DocumentCache('quiz_attempts', feed, ATTEMPT_OPTIONS),
   };
   current = caches;
   feed.start();

@@ -1,4 +1,6 @@
 import mongoose, { Schema, type InferSchemaType } from 'mongoose';
+import { clearCachesOnWrite, singleValue } from '../cache/document-cache.js';
+import { currentFeed } from '../cache/read-caches.js';
 
 const shownQuestionSchema = new Schema(
   {
@@ -59,6 +61,10 @@ quizAttemptSchema.index({ userId: 1, programId: 1, quizId: 1, startedAt: -1 });
 quizAttemptSchema.index({ programId: 1, userId: 1 });
 quizAttemptSchema.index({ programId: 1, municipalityId: 1 });
 quizAttemptSchema.index({ programId: 1, regionId: 1 });
+// The attempts cache (src/cache) holds attempts by attemptId: writes through the model drop them.
+clearCachesOnWrite(quizAttemptSchema, currentFeed, 'quiz_attempts', (source) =>
+  singleValue(source, 'attemptId'),
+);
 
 export type QuizAttemptAttrs = InferSchemaType<typeof quizAttemptSchema>;
 export const QuizAttempt = mongoose.model('QuizAttempt', quizAttemptSchema, 'quiz_attempts');

@@ -1,6 +1,13 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import type { Module, Program, Quiz } from '../courses/catalog.types.js';
+import { readCaches } from '../cache/read-caches.js';
+import {
+  firstOfReply,
+  operationTimeOf,
+  type DocumentCache,
+  type Loaded,
+} from '../cache/document-cache.js';
 import type { Learner } from './learner.js';
 import { getProgress, writeSummary } from './progress.service.js';
 import { QuizAttempt } from './quiz-attempt.model.js';
@@ -47,42 +54,51 @@ export async function startAttempt(
     fingerprint: quiz.fingerprint,
     submittedAt: null,
   };
-  const attempt = await QuizAttempt.collection.findOneAndUpdate(
-    { ...open, startedAt: { $gt: new Date(now.getTime() - REUSE_OPEN_ATTEMPT_MS) } },
-    {
-      // The filter's fields are the new attempt's too; these are the rest, in the model's order.
-      $setOnInsert: {
-        attemptId: randomUUID(),
-        moduleId: module.id,
-        passPercent: quiz.passPercent,
-        municipalityId: learner.municipalityId,
-        regionId: learner.regionId,
-        questions: shuffled(quiz.questions).map((q) => ({
-          id: q.id,
-          type: q.type,
-          text: q.text,
-          options: shuffled(q.options).map((o) => ({ id: o.id, text: o.text })),
-          answer: [...q.answer],
-          explanation: q.explanation,
-        })),
-        score: null,
-        correctCount: null,
-        total: quiz.questions.length,
-        passed: null,
-        startedAt: now,
-        createdAt: now,
-        updatedAt: now,
-        __v: 0,
-      },
-    },
-    {
-      upsert: true,
-      sort: { startedAt: -1 },
-      projection: { _id: 0, attemptId: 1 },
-      returnDocument: 'after',
-    },
-  );
-  const attemptId = (attempt as { attemptId: string } | null)!.attemptId;
+  const create = async () =>
+    asLoaded(
+      await QuizAttempt.collection.findOneAndUpdate(
+        { ...open, startedAt: { $gt: new Date(now.getTime() - REUSE_OPEN_ATTEMPT_MS) } },
+        {
+          // The filter's fields are the new attempt's too; these are the rest, in the model's order.
+          $setOnInsert: {
+            attemptId: randomUUID(),
+            moduleId: module.id,
+            passPercent: quiz.passPercent,
+            municipalityId: learner.municipalityId,
+            regionId: learner.regionId,
+            questions: shuffled(quiz.questions).map((q) => ({
+              id: q.id,
+              type: q.type,
+              text: q.text,
+              options: shuffled(q.options).map((o) => ({ id: o.id, text: o.text })),
+              answer: [...q.answer],
+              explanation: q.explanation,
+            })),
+            score: null,
+            correctCount: null,
+            total: quiz.questions.length,
+            passed: null,
+            startedAt: now,
+            createdAt: now,
+            updatedAt: now,
+            __v: 0,
+          },
+        },
+        {
+          upsert: true,
+          sort: { startedAt: -1 },
+          returnDocument: 'after',
+          // The reply, with the attempt as value and the write's operationTime.
+          includeResultMetadata: true,
+        },
+      ),
+    );
+  // Kept in the attempts cache: the attempt page that follows reads it from memory.
+  const cache = attemptCache();
+  const attempt = cache
+    ? await cache.keepCreated((value) => value.attemptId, create)
+    : ((await create())?.value ?? null);
+  const attemptId = attempt!.attemptId;
   // The module counts as opened; nearly always it is already (its lessons came first), and the
   // summary is then left alone (no write, and the summary stays in the read cache).
   const summary = await getProgress(learner, program.id);
@@ -121,12 +137,42 @@ export interface AttemptView {
   submittedAt: Date | null;
 }
 
-/** The learner's own attempt, or null (someone else's attempt is as good as missing). */
-export function findAttempt(learner: Learner, attemptId: string): Promise<AttemptView | null> {
-  return QuizAttempt.findOne({
-    attemptId: { $eq: attemptId },
-    userId: { $eq: learner.userId },
-  }).lean<AttemptView>();
+/** An attempt as stored: what the pages show, and whose it is. */
+type StoredAttempt = AttemptView & { _id: unknown; userId: unknown };
+
+function attemptCache(): DocumentCache<StoredAttempt> | undefined {
+  return readCaches()?.attempts as DocumentCache<StoredAttempt> | undefined;
+}
+
+/** What the cache keeps of a findAndModify reply with the attempt as written (or null). */
+function asLoaded(reply: { value: unknown }): Loaded<StoredAttempt> | null {
+  const doc = reply.value as StoredAttempt | null;
+  return doc ? { id: doc._id, value: doc, at: operationTimeOf(reply) } : null;
+}
+
+/**
+ * The learner's own attempt, or null (someone else's attempt is as good as missing). From the
+ * attempts cache while the change feed is live — the attempt page, its submission and the result
+ * each read it — otherwise one `find` command sent through the driver. The attempt is shared
+ * between requests: treat it as read-only.
+ */
+export async function findAttempt(
+  learner: Learner,
+  attemptId: string,
+): Promise<AttemptView | null> {
+  const load = async () => {
+    const reply = await QuizAttempt.db.db!.command({
+      find: QuizAttempt.collection.collectionName,
+      filter: { attemptId: { $eq: attemptId } },
+      limit: 1,
+      singleBatch: true,
+    });
+    const { doc, at } = firstOfReply<StoredAttempt>(reply);
+    return doc ? { id: doc._id, value: doc, at } : null;
+  };
+  const cache = attemptCache();
+  const attempt = cache ? await cache.get(attemptId, load) : ((await load())?.value ?? null);
+  return attempt && String(attempt.userId) === String(learner.userId) ? attempt : null;
 }
 
 export type RawAnswers = Record<string, unknown>;
@@ -235,20 +281,28 @@ export async function submitAttempt(
   // Through the driver, as the model would write it (the answers are plain values made by
   // gradeAnswers; updatedAt is the schema's timestamp): casting the answers through the schema
   // cost a few milliseconds per submission. test/learning/quiz.test.ts compares the two.
-  const updated = await QuizAttempt.collection.findOneAndUpdate(
-    { attemptId: attempt.attemptId, userId: learner.userId, submittedAt: null },
-    {
-      $set: {
-        answers: graded,
-        correctCount,
-        score,
-        passed,
-        submittedAt: now,
-        updatedAt: now,
-      },
-    },
-    { projection: { _id: 1 } },
-  );
+  const write = async () =>
+    asLoaded(
+      await QuizAttempt.collection.findOneAndUpdate(
+        { attemptId: attempt.attemptId, userId: learner.userId, submittedAt: null },
+        {
+          $set: {
+            answers: graded,
+            correctCount,
+            score,
+            passed,
+            submittedAt: now,
+            updatedAt: now,
+          },
+        },
+        // The attempt as submitted, kept in the attempts cache for the result page.
+        { returnDocument: 'after', includeResultMetadata: true },
+      ),
+    );
+  const cache = attemptCache();
+  const updated = cache
+    ? await cache.writeThrough(attempt.attemptId, write)
+    : ((await write())?.value ?? null);
   if (!updated) return { kind: 'already_submitted' };
 
   const seconds = secondsCounted(attempt.startedAt, now);

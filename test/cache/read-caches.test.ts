@@ -33,7 +33,7 @@ async function cachedReads(): Promise<number> {
   );
 }
 
-describe('read caches (sessions, users, progress) kept coherent by the change feed', function () {
+describe('read caches (sessions, users, progress, quiz attempts) kept coherent by the change feed', function () {
   let t: TestApp;
   /** Another app process's view of the same database: a client of its own. */
   let other: MongoClient;
@@ -133,6 +133,31 @@ describe('read caches (sessions, users, progress) kept coherent by the change fe
     );
   });
 
+  it('shows a quiz submission recorded by another process', async () => {
+    await trainee.get(LESSON).expect(200);
+    const start = await trainee.post('/learn/basic-training/understanding/quiz/start').expect(303);
+    const attemptUrl = start.headers.location;
+    // The start kept the attempt in the cache; the page is the form.
+    expect((await trainee.get(attemptUrl).expect(200)).text).to.contain('name="_csrf"');
+    expect(readCaches()!.attempts.size).to.be.at.least(1);
+    await otherDb.collection('quiz_attempts').updateOne(
+      { attemptId: attemptUrl.split('/').pop() },
+      {
+        $set: {
+          answers: [],
+          score: 0,
+          correctCount: 0,
+          passed: false,
+          submittedAt: new Date(),
+        },
+      },
+    );
+    await eventually(
+      async () => (await trainee.get(attemptUrl)).text.includes('result-box__score'),
+      'the result shows',
+    );
+  });
+
   it("shows this process's own progress writes on the very next request", async () => {
     // The first opening creates the record; the next two read it into the cache and from it.
     for (let i = 0; i < 3; i++) await trainee.get(LESSON).expect(200);
@@ -227,7 +252,7 @@ describe('READ_CACHES=false', () => {
 describe('startReadCaches and stopReadCaches', () => {
   const scratch = scratchDatabase('caches', { storeOnly: true });
 
-  it('starts the sessions, users and progress caches on one live feed, each dropping what changes in its collection', async () => {
+  it('starts the sessions, users, progress and attempts caches on one live feed, each dropping what changes in its collection', async () => {
     const caches = startReadCaches(scratch.db, silentLogger, true);
     try {
       expect(readCaches()).to.equal(caches);
@@ -237,6 +262,7 @@ describe('startReadCaches and stopReadCaches', () => {
         [caches.sessions, 'sessions'],
         [caches.users, 'users'],
         [caches.progress, 'learner_progress'],
+        [caches.attempts, 'quiz_attempts'],
       ] as const) {
         await cache.get('k', () => Promise.resolve({ id: 'k', value: { json: '{}' } as never }));
         expect(cache.size).to.equal(1);

@@ -10,6 +10,7 @@ import { eventually } from '../helpers/eventually.js';
 import { buildUser } from '../helpers/factories.js';
 
 const LESSON = '/learn/basic-training/understanding/numbers';
+const QUIZ = '/learn/basic-training/understanding/quiz';
 
 describe('database round trips of opening a lesson and marking it read (bench:load’s busiest requests)', function () {
   let t: TestApp;
@@ -119,6 +120,45 @@ describe('database round trips of opening a lesson and marking it read (bench:lo
     );
     // The open attempt to reuse found, or a new one stored, in one upsert.
     expect(commands).to.deep.equal({ 'findAndModify quiz_attempts': 1 });
+  });
+
+  it('takes a quiz in three writes: the start, then the attempt and the summary on submission', async () => {
+    const { user, password } = await buildUser({ roles: ['trainee'] });
+    const me = await signIn(t.app, user, password);
+    await me.get(LESSON).expect(200);
+    await me.get(LESSON).expect(200);
+    let attemptUrl = '';
+    expect(
+      await commandsDuring(async () => {
+        attemptUrl = (await me.post(`${QUIZ}/start`).expect(303)).headers.location;
+      }),
+      'start',
+    ).to.deep.equal({ 'findAndModify quiz_attempts': 1 });
+    // The attempt the start wrote is in the attempts cache: the page reads nothing.
+    let form = '';
+    expect(
+      await commandsDuring(async () => {
+        form = (await me.get(attemptUrl).expect(200)).text;
+      }),
+      'the attempt page',
+    ).to.deep.equal({});
+    const answers = Object.fromEntries(
+      [...form.matchAll(/name="(q_[\w-]+)" value="([\w-]+)"/g)].map((m) => [m[1], m[2]]),
+    );
+    expect(Object.keys(answers)).to.not.be.empty;
+    expect(
+      await commandsDuring(() => me.post(attemptUrl).type('form').send(answers).expect(303)),
+      'submission',
+    ).to.deep.equal({ 'findAndModify quiz_attempts': 1, 'findAndModify learner_progress': 1 });
+    // The attempt as submitted was kept: the result page reads nothing either.
+    let result = '';
+    expect(
+      await commandsDuring(async () => {
+        result = (await me.get(attemptUrl).expect(200)).text;
+      }),
+      'the result page',
+    ).to.deep.equal({});
+    expect(result).to.contain('result-box__score');
   });
 
   it('marks the module opened when its quiz is the first thing started', async () => {
