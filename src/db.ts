@@ -4,7 +4,7 @@ import type { Config } from './config.js';
 import type { Logger } from './lib/logger.js';
 import { startStore, type RunningStore } from './store/index.js';
 import { startStoreThread, type ThreadStore } from './store/thread.js';
-import { startReadCaches, stopReadCaches } from './cache/read-caches.js';
+import { CACHE_NAMES, startReadCaches, stopReadCaches } from './cache/read-caches.js';
 
 /** The database the app runs on: the embedded store or an external MongoDB. */
 export interface Database {
@@ -107,9 +107,7 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
       const readCaches = caches
         ? {
             live: caches.feed.live,
-            sessions: caches.sessions.size,
-            users: caches.users.size,
-            progress: caches.progress.size,
+            ...Object.fromEntries(CACHE_NAMES.map((name) => [name, caches[name].size])),
           }
         : { live: false, off: true };
       return store ? { ...store.stats(), readCaches } : { readCaches };

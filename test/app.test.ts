@@ -60,7 +60,13 @@ describe('the app foundation', () => {
       expect(res.body.status).to.equal('ok');
       expect(res.body.database.up).to.equal(true);
       expect(res.body.database.pingMs).to.be.a('number');
-      expect(res.body.database.readCaches).to.have.keys('live', 'sessions', 'users', 'progress');
+      expect(res.body.database.readCaches).to.have.keys(
+        'live',
+        'sessions',
+        'users',
+        'progress',
+        'attempts',
+      );
     });
 
     it('answers 503 with only the status when the database does not answer', async () => {

@@ -32,6 +32,9 @@ const OPTIONS: CacheOptions = { max: 20_000, ttlMs: 10 * 60_000 };
  */
 const ATTEMPT_OPTIONS: CacheOptions = { max: 2_000, ttlMs: 10 * 60_000 };
 
+/** The caches by the name /metrics and /healthz give them. */
+export const CACHE_NAMES = ['sessions', 'users', 'progress', 'attempts'] as const;
+
 let current: ReadCaches | null = null;
 
 /** The caches of the connected database, or null (not connected, or caches turned off). */

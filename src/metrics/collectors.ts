@@ -1,7 +1,7 @@
 import { open, readdir } from 'node:fs/promises';
 import type { CommandFailedEvent, CommandSucceededEvent } from 'mongodb';
 import { Counter, Histogram } from 'prom-client';
-import { readCaches } from '../cache/read-caches.js';
+import { CACHE_NAMES, readCaches } from '../cache/read-caches.js';
 import type { Database } from '../db.js';
 import { OUTBOX_ID } from '../mail/mailer.js';
 import { lastBackup } from '../operations/scheduled-backup.js';
@@ -50,13 +50,9 @@ const cacheLookups = new Counter({
     this.reset();
     const caches = readCaches();
     if (!caches) return;
-    for (const [name, cache] of [
-      ['sessions', caches.sessions],
-      ['users', caches.users],
-      ['progress', caches.progress],
-    ] as const) {
-      this.inc({ cache: name, result: 'hit' }, cache.hits);
-      this.inc({ cache: name, result: 'miss' }, cache.misses);
+    for (const name of CACHE_NAMES) {
+      this.inc({ cache: name, result: 'hit' }, caches[name].hits);
+      this.inc({ cache: name, result: 'miss' }, caches[name].misses);
     }
   },
 });
@@ -155,11 +151,7 @@ export function configureMetrics({
     read: () => {
       const caches = readCaches();
       if (!caches) return null;
-      return [
-        { labels: { cache: 'sessions' }, value: caches.sessions.size },
-        { labels: { cache: 'users' }, value: caches.users.size },
-        { labels: { cache: 'progress' }, value: caches.progress.size },
-      ];
+      return CACHE_NAMES.map((name) => ({ labels: { cache: name }, value: caches[name].size }));
     },
   });
   registerGauge({
@@ -169,7 +161,7 @@ export function configureMetrics({
     read: () => {
       const caches = readCaches();
       if (!caches) return null;
-      return (['sessions', 'users', 'progress'] as const).flatMap((name) => {
+      return CACHE_NAMES.flatMap((name) => {
         const { hits, misses } = caches[name];
         return hits + misses === 0
           ? []

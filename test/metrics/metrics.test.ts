@@ -167,6 +167,9 @@ describe('GET /metrics: what it shows', () => {
       sample(body, 'tsunagu_read_cache_lookups_total{cache="sessions",result="hit"}'),
     ).to.be.above(0);
     expect(body).to.match(/^tsunagu_read_cache_hit_ratio\{cache="sessions"\} [0-9.e-]+$/m);
+    for (const cache of ['sessions', 'users', 'progress', 'attempts']) {
+      expect(sample(body, `tsunagu_read_cache_entries{cache="${cache}"}`), cache).to.be.a('number');
+    }
     expect(sample(body, 'tsunagu_mail_outbox_messages{state="written"}')).to.equal(1);
     expect(sample(body, 'tsunagu_mail_outbox_messages{state="undelivered"}')).to.equal(1);
   });
