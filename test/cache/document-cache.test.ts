@@ -305,6 +305,29 @@ describe('DocumentCache: writes through', () => {
     expect(await fresh.get('a', never)).to.deep.equal({ v: 4 });
   });
 
+  it('keepCreated keeps a read-or-create under the key its document names, unless overtaken', async () => {
+    const cache = newCache(fakeFeed());
+    const keyOf = (value: { v: number }) => `k${value.v}`;
+    expect(await cache.keepCreated(keyOf, writeOf(6))).to.deep.equal({ v: 6 });
+    expect(await cache.get('k6', never)).to.deep.equal({ v: 6 });
+    // Its own insert reported by the feed keeps it; a later change drops it.
+    cache.forgetId('id-a', writtenAt);
+    expect(await cache.get('k6', never)).to.deep.equal({ v: 6 });
+    cache.forgetId('id-a', { t: 200, i: 4 });
+    expect(cache.size).to.equal(0);
+    // Overtaken by a change of the document it names, or by one of its _id: not kept.
+    await cache.keepCreated(
+      keyOf,
+      writeOf(7, () => cache.forget('k7')),
+    );
+    await cache.keepCreated(
+      keyOf,
+      writeOf(8, () => cache.forgetId('id-a', null)),
+    );
+    expect(cache.size).to.equal(0);
+    expect(await cache.keepCreated(keyOf, () => Promise.resolve(null))).to.equal(null);
+  });
+
   it('keeps nothing, and stays coherent, while the feed is down', async () => {
     const feed = fakeFeed();
     const cache = newCache(feed);
