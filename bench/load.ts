@@ -325,6 +325,8 @@ interface Stats {
   errors: number;
   errorKinds: Map<string, number>;
   slow: number;
+  /** When each request was sent (performance.now()) and its latency, for the phase's timeline. */
+  timeline: [number, number][];
   /** Acknowledged writes, for the crash check. */
   reads: { userId: string; lessonId: string }[];
   submissions: { userId: string; attemptId: string }[];
@@ -336,6 +338,7 @@ const newStats = (): Stats => ({
   errors: 0,
   errorKinds: new Map(),
   slow: 0,
+  timeline: [],
   reads: [],
   submissions: [],
 });
@@ -406,6 +409,7 @@ async function runUser(
       return false;
     }
     stats.samples.push(reply.ms);
+    stats.timeline.push([performance.now() - reply.ms, reply.ms]);
     const ofKind = stats.byKind.get(kind) ?? [];
     ofKind.push(reply.ms);
     stats.byKind.set(kind, ofKind);
@@ -572,6 +576,8 @@ interface PhaseResult {
   threads: string[];
   /** Latency p50/p95 by request kind, ms: "lesson 20/150, read 35/210 …". */
   byKind: string;
+  /** By 5 s of the phase (requests by when they were sent): p95 ms and requests over 1 s. */
+  timeline: string;
 }
 
 async function phase(
@@ -662,8 +668,23 @@ async function phase(
         return `${kind} ${percentile(ordered, 50).toFixed(0)}/${percentile(ordered, 95).toFixed(0)}`;
       })
       .join(', '),
+    timeline: timelineOf(stats.timeline, started),
     stats,
   };
+}
+
+/** "p95 120/340/95 …, over 1 s 0/12/0 …": each 5 s of the phase, by when requests were sent. */
+function timelineOf(timeline: [number, number][], started: number): string {
+  const windows: number[][] = [];
+  for (const [at, ms] of timeline) {
+    const w = Math.max(0, Math.floor((at - started) / 5000));
+    (windows[w] ??= []).push(ms);
+  }
+  const each = [...windows].map((w) => [...(w ?? [])].sort((a, b) => a - b));
+  return (
+    `p95 ${each.map((w) => (w.length ? percentile(w, 95).toFixed(0) : '-')).join('/')} ms, ` +
+    `over 1 s ${each.map((w) => w.filter((ms) => ms > 1000).length).join('/')}`
+  );
 }
 
 function askCosts(
@@ -772,6 +793,7 @@ function printPhase(result: PhaseResult): void {
     `  latency p50 ${ms(result.p50)}, p95 ${ms(result.p95)}, p99 ${ms(result.p99)}, max ${ms(result.max)}; over 1 s: ${result.slow}`,
   );
   console.log(`  by kind, p50/p95 ms: ${result.byKind}`);
+  console.log(`  by 5 s of the phase: ${result.timeline}`);
   console.log(`  errors ${result.errors}; RSS of the app process(es) ${result.rss.toFixed(0)} MB`);
   // On a machine shared with the app, what the client itself takes counts against the app.
   const appCores = (result.costs ?? []).reduce((sum, cost) => sum + cost.total.cpuUs, 0) / 1e6;
