@@ -31,8 +31,9 @@
  * BENCH_COST_SECONDS (10: phase 0's user requests), BENCH_COST_SIGNINS (40: its failed
  * sign-ins), BENCH_COST_PROF=<file> (a CPU profile of the app's main thread during phase 0),
  * BENCH_THINK_JITTER (0: every think time exactly BENCH_THINK_MS; 0.5: uniformly 50–150 % of it),
- * BENCH_HASH_SHARE (an experiment: the share of the time failed password checks may take after
- * their burst, instead of the app's; see HASH_BUDGET in src/auth/password.ts),
+ * BENCH_HASH_SHARE and BENCH_HASH_BURST_MS (experiments: the share of the time failed password
+ * checks may take after their burst, and the burst, instead of the app's; see HASH_BUDGET in
+ * src/auth/password.ts),
  * BENCH_HEAP_SNAPSHOT=<dir> (a heap snapshot of the app at the end of each phase), BENCH_NODE_ARGS
  * (more options for the app processes' node, e.g. "--heap-prof --heap-prof-dir=<dir>").
  * BENCH_KILL=N runs the crash check instead: N rounds of the no-think load on one process, each
