@@ -90,21 +90,21 @@ function summaryKey(learner: Learner, programId: string): string {
 }
 
 /**
- * What the model adds to an upsert of the summary (mongoose's timestamps and setDefaultsOnInsert):
- * the dates, the version key, and on insert each field's default unless the update touches it.
+ * What the model adds to an upsert of the summary besides the dates and the version key
+ * (mongoose's setDefaultsOnInsert): each field's default, read from the schema once (not _id,
+ * which the database gives). Shared by every write: sent, never changed.
  */
-const SUMMARY_DEFAULTS: Record<string, unknown> = {
-  readLessons: [],
-  openedModules: [],
-  quizzes: {},
-  secondsSpent: 0,
-  'position.moduleId': null,
-  'position.lessonId': null,
-  'position.at': null,
-  lessonOpenedAt: {},
-  municipalityId: null,
-  regionId: null,
-};
+const SUMMARY_DEFAULTS: Record<string, unknown> = (() => {
+  const defaults: Record<string, unknown> = {};
+  LearnerProgress.schema.eachPath((path, type) => {
+    if (path === '_id') return;
+    const value = (
+      type as unknown as { getDefault(scope?: unknown, init?: boolean): unknown }
+    ).getDefault(undefined, true);
+    if (value !== undefined) defaults[path] = value;
+  });
+  return defaults;
+})();
 
 type SummaryUpdate = Record<string, Record<string, unknown> | undefined>;
 
