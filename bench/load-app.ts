@@ -163,6 +163,16 @@ export async function serve(): Promise<void> {
   keepConnectionsAlive(server);
   const costs = costAccounting(server, commandCounter(database.connection.getClient()));
   const profiler = costProfiler();
+  /** The store's journal and snapshot, MB (a journal smaller than before: it was compacted). */
+  const storeFiles = async () => {
+    await database.refresh();
+    const { journalBytes, snapshotBytes } = database.stats() as {
+      journalBytes?: number;
+      snapshotBytes?: number;
+    };
+    const mb = (bytes?: number) => Math.round(((bytes ?? 0) / 2 ** 20) * 10) / 10;
+    return { journalMb: mb(journalBytes), snapshotMb: mb(snapshotBytes) };
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   process.send!({
     kind: 'ready',
@@ -179,6 +189,7 @@ export async function serve(): Promise<void> {
           kind: 'costs',
           ...costs.report(),
           memory: memoryMb(),
+          store: await storeFiles(),
         } satisfies CostsReply);
       }
       if (message.kind === 'costs') {
@@ -191,7 +202,12 @@ export async function serve(): Promise<void> {
             path.join(process.env.BENCH_HEAP_SNAPSHOT, `app-${Date.now()}.heapsnapshot`),
           );
         }
-        process.send!({ kind: 'costs', ...report, memory: memoryMb() } satisfies CostsReply);
+        process.send!({
+          kind: 'costs',
+          ...report,
+          memory: memoryMb(),
+          store: await storeFiles(),
+        } satisfies CostsReply);
       }
       if (message.kind === 'stop') {
         // At once, without closing the database under requests still queued (a saturated app
@@ -269,6 +285,8 @@ export interface CostsReply {
   kind: 'costs';
   /** process.memoryUsage() of the app when the report was made, MB. */
   memory: Record<string, number>;
+  /** The embedded store's journal and snapshot when the report was made, MB (0 on `npm run db`). */
+  store: { journalMb: number; snapshotMb: number };
   /** Since the reset: the whole process (requests and everything else), and requests served. */
   total: RouteCost;
   /** Per request kind (the client's x-bench-kind header), exact only when requests run one at a time. */
@@ -393,7 +411,7 @@ function costAccounting(
       perKind = attribute;
       timing.reset();
     },
-    report(): Omit<CostsReply, 'kind' | 'memory'> {
+    report(): Omit<CostsReply, 'kind' | 'memory' | 'store'> {
       return {
         total: {
           requests,

@@ -573,6 +573,8 @@ interface PhaseResult {
   attack?: string;
   errorKinds: Map<string, number>;
   costs?: CostsReply[];
+  /** The app processes' reports at the start of the phase (their store files then). */
+  atStart?: CostsReply[];
   /** Cores used by each thread of each process watched (pids), e.g. "main 0.81, store 0.40". */
   threads: string[];
   /** Latency p50/p95 by request kind, ms: "lesson 20/150, read 35/210 …". */
@@ -606,7 +608,9 @@ async function phase(
           options.failedPerSecond,
         )
       : null;
-  if (options.apps) await Promise.all(options.apps.map((app) => askCosts(app, 'costs-reset')));
+  const atStart = options.apps
+    ? await Promise.all(options.apps.map((app) => askCosts(app, 'costs-reset')))
+    : undefined;
   let rss = 0;
   const sampler = setInterval(() => {
     rss = Math.max(
@@ -661,6 +665,7 @@ async function phase(
       : undefined,
     errorKinds: stats.errorKinds,
     costs,
+    atStart,
     threads,
     byKind: [...stats.byKind]
       .sort(([a], [b]) => a.localeCompare(b))
@@ -815,6 +820,14 @@ function printPhase(result: PhaseResult): void {
   for (const [i, cost] of (result.costs ?? []).entries()) {
     const { server, loopDelay, gc } = cost.timing;
     const app = `app${result.costs!.length > 1 ? ` ${i + 1}` : ''}`;
+    const before = result.atStart?.[i]?.store;
+    if (before && (cost.store.journalMb > 0 || before.journalMb > 0)) {
+      // A snapshot written during the phase: the store paused writes while it took it.
+      const compacted = cost.store.snapshotMb !== before.snapshotMb;
+      console.log(
+        `  ${app} store: journal ${before.journalMb} → ${cost.store.journalMb} MB, snapshot ${before.snapshotMb} → ${cost.store.snapshotMb} MB${compacted ? ' (compacted during the phase)' : ''}`,
+      );
+    }
     console.log(
       `  ${app} main thread: in the app p50 ${ms(server.p50)}, p95 ${ms(server.p95)}, p99 ${ms(server.p99)}, max ${ms(server.max)}; ` +
         `event-loop delay p50 ${ms(loopDelay.p50)}, p99 ${ms(loopDelay.p99)}, max ${ms(loopDelay.max)}; ` +
