@@ -5,9 +5,9 @@ import { DocumentCache, type CacheOptions } from './document-cache.js';
 
 /**
  * The reads every signed-in request makes — its session, its user, the learner's progress — and
- * the quiz attempt a quiz's pages read, kept
- * in memory between requests and dropped the moment the database says they changed (see
- * ChangeFeed). Without a live feed every read goes to the database, as before.
+ * the quiz attempt a quiz's pages read, kept in memory between requests and dropped the moment the
+ * database says they changed (see ChangeFeed). Without a live feed every read goes to the
+ * database, as before.
  */
 export interface ReadCaches {
   feed: ChangeFeed;
