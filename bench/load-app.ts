@@ -301,6 +301,8 @@ export interface MainThreadTiming {
   loopDelay: { p50: number; p99: number; max: number };
   /** Garbage collections: how many, their pauses' total and longest, ms. */
   gc: { count: number; totalMs: number; maxMs: number };
+  /** By 5 s since the reset: the time in the app's p95 and the GC pauses' total, ms. */
+  windows: { p95: number; gcMs: number }[];
 }
 
 /**
@@ -432,30 +434,53 @@ function costAccounting(
  * the CPU. One clock reading per request: cheap enough for the load phases.
  */
 function mainThreadTiming() {
-  let times: number[] = [];
+  /** Each request's arrival (ms since the reset) and its time in the app. */
+  let times: [number, number][] = [];
+  let resetAt = performance.now();
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   let gc = { count: 0, totalMs: 0, maxMs: 0 };
+  /** GC pauses: when (ms since the reset) and how long. */
+  let pauses: [number, number][] = [];
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       gc.count++;
       gc.totalMs += entry.duration;
       gc.maxMs = Math.max(gc.maxMs, entry.duration);
+      pauses.push([entry.startTime - resetAt, entry.duration]);
     }
   }).observe({ entryTypes: ['gc'] });
   const ms = (ns: number) => ns / 1e6;
   return {
     request(res: http.ServerResponse) {
       const arrived = performance.now();
-      res.once('finish', () => times.push(performance.now() - arrived));
+      res.once('finish', () => times.push([arrived - resetAt, performance.now() - arrived]));
     },
     reset() {
       times = [];
+      pauses = [];
+      resetAt = performance.now();
       loop.reset();
       gc = { count: 0, totalMs: 0, maxMs: 0 };
     },
     report(): MainThreadTiming {
-      const sorted = [...times].sort((a, b) => a - b);
+      const sorted = times.map(([, took]) => took).sort((a, b) => a - b);
+      const windows: { p95: number; gcMs: number }[] = [];
+      const windowOf = (at: number) =>
+        (windows[Math.max(0, Math.floor(at / 5000))] ??= { p95: 0, gcMs: 0 });
+      const byWindow: number[][] = [];
+      for (const [at, took] of times) {
+        windowOf(at);
+        (byWindow[Math.max(0, Math.floor(at / 5000))] ??= []).push(took);
+      }
+      for (const [at, took] of pauses) windowOf(at).gcMs += took;
+      for (const [i, w] of byWindow.entries()) {
+        if (w)
+          windowOf(i * 5000).p95 = percentile(
+            [...w].sort((a, b) => a - b),
+            95,
+          );
+      }
       return {
         server: {
           p50: percentile(sorted, 50),
@@ -469,6 +494,7 @@ function mainThreadTiming() {
           max: ms(loop.max),
         },
         gc: { ...gc },
+        windows: Array.from(windows, (w) => w ?? { p95: 0, gcMs: 0 }),
       };
     },
   };

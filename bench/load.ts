@@ -834,6 +834,9 @@ function printPhase(result: PhaseResult): void {
         `GC ${gc.count} pauses, ${(gc.totalMs / result.seconds / 10).toFixed(1)} % of the time, longest ${ms(gc.maxMs)}`,
     );
     console.log(
+      `  ${app} by 5 s of the phase: in the app p95 ${cost.timing.windows.map((w) => w.p95.toFixed(0)).join('/')} ms, GC pauses ${cost.timing.windows.map((w) => w.gcMs.toFixed(0)).join('/')} ms`,
+    );
+    console.log(
       `  app${result.costs!.length > 1 ? ` ${i + 1}` : ''} per request served (${cost.total.requests}, failed sign-ins included): ${describeCost(cost.total)}`,
     );
     console.log(
