@@ -161,6 +161,9 @@ export async function serve(): Promise<void> {
   // The server as src/server.ts sets it up: connections kept alive longer than a client's pool keeps them.
   const server = http.createServer(app);
   keepConnectionsAlive(server);
+  server.on('connection', (socket) => {
+    (socket as unknown as { acceptedWall?: number }).acceptedWall = Date.now();
+  });
   const costs = costAccounting(server, commandCounter(database.connection.getClient()));
   const profiler = costProfiler();
   /** The store's journal and snapshot, MB (a journal smaller than before: it was compacted). */
@@ -303,6 +306,8 @@ export interface MainThreadTiming {
   gc: { count: number; totalMs: number; maxMs: number };
   /** By 5 s since the reset: the time in the app's p95 and the GC pauses' total, ms. */
   windows: { p95: number; gcMs: number }[];
+  /** The first request on each new connection: how many, and their time in the app's p95, ms. */
+  firstOnConnection: { count: number; p95: number };
 }
 
 /**
@@ -436,6 +441,9 @@ function costAccounting(
 function mainThreadTiming() {
   /** Each request's arrival (ms since the reset) and its time in the app. */
   let times: [number, number][] = [];
+  /** The time in the app of the first request on each connection. */
+  let firstOnConnection: number[] = [];
+  const seenSockets = new WeakSet<object>();
   let resetAt = performance.now();
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
@@ -454,10 +462,24 @@ function mainThreadTiming() {
   return {
     request(res: http.ServerResponse) {
       const arrived = performance.now();
-      res.once('finish', () => times.push([arrived - resetAt, performance.now() - arrived]));
+      const socket = res.req.socket;
+      const first = !seenSockets.has(socket);
+      seenSockets.add(socket);
+      if (first && process.env.BENCH_DEBUG_FRESH) {
+        const at = (socket as unknown as { acceptedWall?: number }).acceptedWall;
+        const t0 = Number(res.req.headers['x-bench-t0']);
+        if (at !== undefined && t0)
+          console.error(`app: accepted ${at - t0} ms after the client sent, request parsed ${Date.now() - t0} ms after`);
+      }
+      res.once('finish', () => {
+        const took = performance.now() - arrived;
+        times.push([arrived - resetAt, took]);
+        if (first) firstOnConnection.push(took);
+      });
     },
     reset() {
       times = [];
+      firstOnConnection = [];
       pauses = [];
       resetAt = performance.now();
       loop.reset();
@@ -495,6 +517,13 @@ function mainThreadTiming() {
         },
         gc: { ...gc },
         windows: Array.from(windows, (w) => w ?? { p95: 0, gcMs: 0 }),
+        firstOnConnection: {
+          count: firstOnConnection.length,
+          p95: percentile(
+            [...firstOnConnection].sort((a, b) => a - b),
+            95,
+          ),
+        },
       };
     },
   };

@@ -206,9 +206,35 @@ function rssMb(pid: number | undefined): number {
 
 // ── HTTP ──────────────────────────────────────────────────────────────────────────────────────
 
+/**
+ * The connections of everything but the trainees (set-up probes, the failed sign-ins). Each
+ * trainee has an agent of their own (User.agent), as each has a browser: a browser keeps its
+ * connection to the site open between pages. (One pool shared by all 200 users opened a new
+ * connection for every request that found the pool's sockets busy: 100–200 at the start of a
+ * phase, which the app accepts one per turn of its event loop, see README.)
+ */
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+const userAgents: http.Agent[] = [];
+
+/** A trainee's browser connections: kept alive, at most 6 to a server, as a browser's. */
+function browserAgent(): http.Agent {
+  const own = new http.Agent({ keepAlive: true, maxSockets: 6 });
+  userAgents.push(own);
+  return own;
+}
+
+function closeConnections(): void {
+  agent.destroy();
+  for (const own of userAgents.splice(0)) own.destroy();
+}
 
 interface Reply {
+  /** Sent on a connection of its own, opened for it (not one the agent kept alive). */
+  fresh?: boolean;
+  /** On a fresh connection: how long it took to connect, ms. */
+  connectMs?: number;
+  /** Until the response's headers arrived, ms. */
+  headersMs?: number;
   status: number;
   location: string;
   setCookie: string[];
@@ -222,6 +248,8 @@ type SendOptions = {
   address: string;
   /** What the request is, for the app's cost accounting (header x-bench-kind). */
   kind?: string;
+  /** Whose connections: a trainee's browser (User.agent); otherwise the shared pool. */
+  agent?: http.Agent;
 };
 
 /**
@@ -265,19 +293,33 @@ function sendOnce(
   };
   if (options.cookie) headers.cookie = options.cookie;
   if (options.kind) headers['x-bench-kind'] = options.kind;
+  if (process.env.BENCH_DEBUG_FRESH) headers['x-bench-t0'] = String(Date.now());
   if (body) {
     headers['content-type'] = 'application/x-www-form-urlencoded';
     headers['content-length'] = Buffer.byteLength(body);
   }
   const started = performance.now();
+  let connectMs: number | undefined;
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, method, path: urlPath, headers, agent, timeout: 30_000 },
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path: urlPath,
+        headers,
+        agent: options.agent ?? agent,
+        timeout: 30_000,
+      },
       (res) => {
+        const headersMs = performance.now() - started;
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () =>
           resolve({
+            fresh: !req.reusedSocket,
+            connectMs,
+            headersMs,
             status: res.statusCode ?? 0,
             location: String(res.headers.location ?? ''),
             setCookie: res.headers['set-cookie'] ?? [],
@@ -288,6 +330,21 @@ function sendOnce(
         res.on('error', reject);
       },
     );
+    req.on('socket', (socket) => {
+      if (process.env.BENCH_DEBUG_FRESH && !(socket as unknown as { watched?: boolean }).watched) {
+        (socket as unknown as { watched?: boolean }).watched = true;
+        let ended = false;
+        socket.once('end', () => (ended = true));
+        socket.once('close', (hadError) =>
+          console.log(
+            `socket closed at ${performance.now().toFixed(0)} by ${ended ? 'server' : 'client'}${hadError ? ' (error)' : ''}`,
+          ),
+        );
+      }
+      if (socket.connecting) {
+        socket.once('connect', () => (connectMs = performance.now() - started));
+      }
+    });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (error: NodeJS.ErrnoException) => {
       if (req.reusedSocket && error.code === 'ECONNRESET')
@@ -317,6 +374,8 @@ interface User {
   csrf: string;
   /** Position in the lesson list. */
   next: number;
+  /** This trainee's browser connections (browserAgent). */
+  agent: http.Agent;
 }
 
 interface Stats {
@@ -328,6 +387,9 @@ interface Stats {
   slow: number;
   /** When each request was sent (performance.now()) and its latency, for the phase's timeline. */
   timeline: [number, number][];
+  /** Latencies of the requests that opened a connection of their own, and their connect times. */
+  fresh: number[];
+  connects: number[];
   /** Acknowledged writes, for the crash check. */
   reads: { userId: string; lessonId: string }[];
   submissions: { userId: string; attemptId: string }[];
@@ -340,6 +402,8 @@ const newStats = (): Stats => ({
   errorKinds: new Map(),
   slow: 0,
   timeline: [],
+  fresh: [],
+  connects: [],
   reads: [],
   submissions: [],
 });
@@ -347,11 +411,12 @@ const newStats = (): Stats => ({
 async function signIn(port: number, user: User): Promise<void> {
   let res: Reply;
   for (let attempt = 1; ; attempt++) {
-    const page = await send(port, 'GET', '/login', { address: user.address });
+    const page = await send(port, 'GET', '/login', { address: user.address, agent: user.agent });
     const cookie = cookieIn(page.setCookie);
     res = await send(port, 'POST', '/login', {
       cookie,
       address: user.address,
+      agent: user.agent,
       form: { email: user.email, password: PASSWORD, _csrf: csrfIn(page.body) },
     });
     // 503: the password hashing is busy (signing everyone in at once); try again, as the page says.
@@ -360,7 +425,11 @@ async function signIn(port: number, user: User): Promise<void> {
   }
   if (res.status !== 302) throw new Error(`sign-in of ${user.email}: ${res.status}`);
   user.cookie = cookieIn(res.setCookie);
-  const home = await send(port, 'GET', '/', { cookie: user.cookie, address: user.address });
+  const home = await send(port, 'GET', '/', {
+    cookie: user.cookie,
+    address: user.address,
+    agent: user.agent,
+  });
   user.csrf = csrfIn(home.body);
   if (!user.csrf) throw new Error('no CSRF token after sign-in');
 }
@@ -411,6 +480,12 @@ async function runUser(
     }
     stats.samples.push(reply.ms);
     stats.timeline.push([performance.now() - reply.ms, reply.ms]);
+    if (reply.fresh) stats.fresh.push(reply.ms);
+    if (reply.connectMs !== undefined) stats.connects.push(reply.connectMs);
+    if (reply.fresh && process.env.BENCH_DEBUG_FRESH)
+      console.log(
+        `fresh ${kind}: connect ${reply.connectMs?.toFixed(0)} headers ${reply.headersMs?.toFixed(0)} end ${reply.ms.toFixed(0)} at ${(performance.now() - reply.ms).toFixed(0)}`,
+      );
     const ofKind = stats.byKind.get(kind) ?? [];
     ofKind.push(reply.ms);
     stats.byKind.set(kind, ofKind);
@@ -435,6 +510,7 @@ async function runUser(
       const reply = await send(port(), method, url, {
         cookie: user.cookie,
         address: user.address,
+        agent: user.agent,
         form: form && { ...form, _csrf: user.csrf },
         kind,
       });
@@ -674,7 +750,15 @@ async function phase(
         return `${kind} ${percentile(ordered, 50).toFixed(0)}/${percentile(ordered, 95).toFixed(0)}`;
       })
       .join(', '),
-    timeline: timelineOf(stats.timeline, started),
+    timeline:
+      timelineOf(stats.timeline, started) +
+      `; on new connections ${stats.fresh.length}, p95 ${percentile(
+        [...stats.fresh].sort((a, b) => a - b),
+        95,
+      ).toFixed(0)} ms (connecting: p95 ${percentile(
+        [...stats.connects].sort((a, b) => a - b),
+        95,
+      ).toFixed(0)} ms)`,
     stats,
   };
 }
@@ -834,7 +918,7 @@ function printPhase(result: PhaseResult): void {
         `GC ${gc.count} pauses, ${(gc.totalMs / result.seconds / 10).toFixed(1)} % of the time, longest ${ms(gc.maxMs)}`,
     );
     console.log(
-      `  ${app} by 5 s of the phase: in the app p95 ${cost.timing.windows.map((w) => w.p95.toFixed(0)).join('/')} ms, GC pauses ${cost.timing.windows.map((w) => w.gcMs.toFixed(0)).join('/')} ms`,
+      `  ${app} by 5 s of the phase: in the app p95 ${cost.timing.windows.map((w) => w.p95.toFixed(0)).join('/')} ms, GC pauses ${cost.timing.windows.map((w) => w.gcMs.toFixed(0)).join('/')} ms; first requests on new connections ${cost.timing.firstOnConnection.count}, in the app p95 ${cost.timing.firstOnConnection.p95.toFixed(0)} ms`,
     );
     console.log(
       `  app${result.costs!.length > 1 ? ` ${i + 1}` : ''} per request served (${cost.total.requests}, failed sign-ins included): ${describeCost(cost.total)}`,
@@ -861,6 +945,7 @@ async function signInAll(
     cookie: '',
     csrf: '',
     next: i,
+    agent: browserAgent(),
   }));
   // Two at a time: the app hashes one password at a time anyway, and a longer queue of sign-ins
   // only makes each wait longer (past the 30 s timeout on a loaded machine).
@@ -971,7 +1056,7 @@ async function bench(): Promise<void> {
       }
     }
   } finally {
-    agent.destroy();
+    closeConnections();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
   const main = results[1];
@@ -1042,7 +1127,7 @@ async function crashCheck(rounds: number): Promise<void> {
     }
     await stopApp(app);
   } finally {
-    agent.destroy();
+    closeConnections();
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(
