@@ -752,13 +752,19 @@ async function phase(
       .join(', '),
     timeline:
       timelineOf(stats.timeline, started) +
-      `; on new connections ${stats.fresh.length}, p95 ${percentile(
-        [...stats.fresh].sort((a, b) => a - b),
-        95,
-      ).toFixed(0)} ms (connecting: p95 ${percentile(
-        [...stats.connects].sort((a, b) => a - b),
-        95,
-      ).toFixed(0)} ms)`,
+      (stats.fresh.length
+        ? `; on new connections ${stats.fresh.length}, p95 ${wholeMs(
+            percentile(
+              [...stats.fresh].sort((a, b) => a - b),
+              95,
+            ),
+          )} ms (connecting: p95 ${wholeMs(
+            percentile(
+              [...stats.connects].sort((a, b) => a - b),
+              95,
+            ),
+          )} ms)`
+        : '; no new connections'),
     stats,
   };
 }
@@ -873,6 +879,10 @@ async function settle(ports: number[]): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
+/** Whole milliseconds, or "-" for none (a percentile of no requests: NaN, null over IPC). */
+const wholeMs = (ms: number | null) =>
+  typeof ms === 'number' && Number.isFinite(ms) ? ms.toFixed(0) : '-';
+
 function printPhase(result: PhaseResult): void {
   const ms = (n: number) => `${n.toFixed(1)} ms`;
   console.log(`\n${result.name}`);
@@ -918,7 +928,7 @@ function printPhase(result: PhaseResult): void {
         `GC ${gc.count} pauses, ${(gc.totalMs / result.seconds / 10).toFixed(1)} % of the time, longest ${ms(gc.maxMs)}`,
     );
     console.log(
-      `  ${app} by 5 s of the phase: in the app p95 ${cost.timing.windows.map((w) => w.p95.toFixed(0)).join('/')} ms, GC pauses ${cost.timing.windows.map((w) => w.gcMs.toFixed(0)).join('/')} ms; first requests on new connections ${cost.timing.firstOnConnection.count}, in the app p95 ${cost.timing.firstOnConnection.p95.toFixed(0)} ms`,
+      `  ${app} by 5 s of the phase: in the app p95 ${cost.timing.windows.map((w) => w.p95.toFixed(0)).join('/')} ms, GC pauses ${cost.timing.windows.map((w) => w.gcMs.toFixed(0)).join('/')} ms; first requests on new connections ${cost.timing.firstOnConnection.count}, in the app p95 ${wholeMs(cost.timing.firstOnConnection.p95)} ms`,
     );
     console.log(
       `  app${result.costs!.length > 1 ? ` ${i + 1}` : ''} per request served (${cost.total.requests}, failed sign-ins included): ${describeCost(cost.total)}`,
