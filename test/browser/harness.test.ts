@@ -111,6 +111,29 @@ describe('browser harness', function () {
     });
   });
 
+  it('loads axe into an app page from the harness server, past the app’s CSP, leaving no element', async () => {
+    const context = await run.browser.newContext({ baseURL: run.baseUrl });
+    try {
+      const appPage = await context.newPage();
+      await appPage.goto('/login');
+      expect(await accessibilityProblems(appPage)).to.deep.equal([]);
+      expect(
+        await appPage.evaluate(() => {
+          const inPage = globalThis as unknown as {
+            axe?: unknown;
+            document: { querySelectorAll(selector: string): { length: number } };
+          };
+          return [
+            inPage.axe !== undefined,
+            inPage.document.querySelectorAll('script[src*="axe"]').length,
+          ];
+        }),
+      ).to.deep.equal([true, 0]);
+    } finally {
+      await context.close();
+    }
+  });
+
   /** How the harness launches Chromium. */
   describe('Chromium', () => {
     it('turns off every feature Playwright turns off (ours replaces its --disable-features)', () => {
