@@ -197,8 +197,8 @@ describe('sign-in while password hashing is saturated', () => {
   // test files of this process sign in with.
   let restoreBudget: () => void;
   beforeEach(async () => {
-    restoreBudget = setHashBudget({ share: 1, burstMs: Infinity });
     u = await createTestApp();
+    restoreBudget = setHashBudget({ share: 1, burstMs: Infinity });
   });
   afterEach(async function () {
     this.timeout(300_000);

@@ -6,6 +6,7 @@ import type { Express } from 'express';
 import { MongoClient, type Db } from 'mongodb';
 import mongoose from 'mongoose';
 import { createApp } from '../../src/app.js';
+import { setHashBudget } from '../../src/auth/password.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Catalog } from '../../src/courses/catalog.types.js';
 import { loadCatalog } from '../../src/courses/loader.js';
@@ -99,6 +100,11 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   });
   const catalog = await testCatalog(config);
   const app = createApp({ config, logger: silentLogger, database, catalog });
+  // A test file fails far more sign-ins than people do (each unknown address costs a full
+  // password hash), and the files of one mocha process share the hashing budget: each test app
+  // starts with a full one, as a new process would, and a burst of 30 s instead of 2 s. The
+  // budget's own tests (test/auth/password.test.ts) set theirs.
+  setHashBudget({ share: 0.25, burstMs: 30_000 });
   return {
     app,
     config,
