@@ -469,7 +469,9 @@ function mainThreadTiming() {
         const at = (socket as unknown as { acceptedWall?: number }).acceptedWall;
         const t0 = Number(res.req.headers['x-bench-t0']);
         if (at !== undefined && t0)
-          console.error(`app: accepted ${at - t0} ms after the client sent, request parsed ${Date.now() - t0} ms after`);
+          console.error(
+            `app: accepted ${at - t0} ms after the client sent, request parsed ${Date.now() - t0} ms after`,
+          );
       }
       res.once('finish', () => {
         const took = performance.now() - arrived;
