@@ -34,7 +34,10 @@
  * BENCH_HASH_SHARE and BENCH_HASH_BURST_MS (experiments: the share of the time failed password
  * checks may take after their burst, and the burst, instead of the app's; see HASH_BUDGET in
  * src/auth/password.ts),
- * BENCH_HEAP_SNAPSHOT=<dir> (a heap snapshot of the app at the end of each phase), BENCH_NODE_ARGS
+ * BENCH_DEBUG_FRESH=1 (a line per request sent on a new connection, per connection closed, and
+ * per connection the app accepted: how long after the client had connected — Node 20 accepts one
+ * connection per turn of the event loop), BENCH_HEAP_SNAPSHOT=<dir> (a heap snapshot of the app at
+ * the end of each phase), BENCH_NODE_ARGS
  * (more options for the app processes' node, e.g. "--heap-prof --heap-prof-dir=<dir>").
  * BENCH_KILL=N runs the crash check instead: N rounds of the no-think load on one process, each
  * ended by a SIGKILL of the app at a random moment; after a restart on the same data, every
