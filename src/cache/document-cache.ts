@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { Db } from 'mongodb';
 import { Types, type Document, type Query, type Schema } from 'mongoose';
 import type { ChangeFeed, FeedSubscriber } from './change-feed.js';
 
@@ -64,6 +65,41 @@ export function operationTimeOf(reply: Record<string, unknown>): ClusterTime | n
   return typeof time?.t === 'number' && typeof time.i === 'number'
     ? { t: time.t, i: time.i }
     : null;
+}
+
+/**
+ * One document by `filter`, as a cache loads it: a single `find` command sent through the driver
+ * (none of a model's query building and casting) and the reply's operationTime; `valueOf` makes
+ * the value kept from the document.
+ */
+export async function findOneLoaded<D extends { _id: unknown }, V>(
+  db: Db,
+  collection: string,
+  filter: Record<string, unknown>,
+  valueOf: (doc: D) => V,
+  projection?: Record<string, unknown>,
+): Promise<Loaded<V> | null> {
+  const reply = await db.command({
+    find: collection,
+    filter,
+    ...(projection ? { projection } : {}),
+    limit: 1,
+    singleBatch: true,
+  });
+  const { doc, at } = firstOfReply<D>(reply);
+  return doc ? { id: doc._id, value: valueOf(doc), at } : null;
+}
+
+/**
+ * What a findAndModify reply (includeResultMetadata: the document as written in `value`) holds
+ * for a cache: the value made from the document, and the write's operationTime.
+ */
+export function writtenLoaded<D extends { _id: unknown }, V>(
+  reply: { value: unknown },
+  valueOf: (doc: D) => V,
+): Loaded<V> | null {
+  const doc = reply.value as D | null;
+  return doc ? { id: doc._id, value: valueOf(doc), at: operationTimeOf(reply) } : null;
 }
 
 /** A change remembered while reads are in flight: when (in this cache's count), and its time. */

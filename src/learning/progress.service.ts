@@ -1,5 +1,5 @@
 import type { Lesson, Module, Program } from '../courses/catalog.types.js';
-import { firstOfReply, operationTimeOf, type DocumentCache } from '../cache/document-cache.js';
+import { findOneLoaded, writtenLoaded, type DocumentCache } from '../cache/document-cache.js';
 import { readCaches } from '../cache/read-caches.js';
 import { caseStudyApproved } from './case-study-hook.js';
 import { LearnerProgress, type QuizSummary } from './learner-progress.model.js';
@@ -62,17 +62,14 @@ function toSummary(doc: Partial<ProgressSummary> | null | undefined): ProgressSu
  * summary is shared between requests: treat it as read-only.
  */
 export async function getProgress(learner: Learner, programId: string): Promise<ProgressSummary> {
-  const load = async () => {
-    const reply = await LearnerProgress.db.db!.command({
-      find: LearnerProgress.collection.collectionName,
-      filter: { userId: { $eq: learner.userId }, programId: { $eq: programId } },
-      projection: SUMMARY_FIELDS,
-      limit: 1,
-      singleBatch: true,
-    });
-    const { doc, at } = firstOfReply<Partial<ProgressSummary> & { _id: unknown }>(reply);
-    return doc ? { id: doc._id, value: toSummary(doc), at } : null;
-  };
+  const load = () =>
+    findOneLoaded(
+      LearnerProgress.db.db!,
+      LearnerProgress.collection.collectionName,
+      { userId: { $eq: learner.userId }, programId: { $eq: programId } },
+      (doc: Partial<ProgressSummary> & { _id: unknown }) => toSummary(doc),
+      SUMMARY_FIELDS,
+    );
   const cache = progressCache();
   const summary = cache
     ? await cache.get(summaryKey(learner, programId), load)
@@ -160,14 +157,9 @@ export async function writeSummary(
         },
       ),
     );
-    const doc = reply.value as (Partial<ProgressSummary> & { _id: unknown }) | null;
-    return doc
-      ? {
-          id: doc._id,
-          value: toSummary(doc),
-          at: operationTimeOf(reply as unknown as Record<string, unknown>),
-        }
-      : null;
+    return writtenLoaded(reply, (doc: Partial<ProgressSummary> & { _id: unknown }) =>
+      toSummary(doc),
+    );
   };
   const cache = progressCache();
   return cache

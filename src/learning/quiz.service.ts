@@ -2,12 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import type { Module, Program, Quiz } from '../courses/catalog.types.js';
 import { readCaches } from '../cache/read-caches.js';
-import {
-  firstOfReply,
-  operationTimeOf,
-  type DocumentCache,
-  type Loaded,
-} from '../cache/document-cache.js';
+import { findOneLoaded, writtenLoaded, type DocumentCache } from '../cache/document-cache.js';
 import type { Learner } from './learner.js';
 import { getProgress, writeSummary } from './progress.service.js';
 import { QuizAttempt } from './quiz-attempt.model.js';
@@ -145,10 +140,7 @@ function attemptCache(): DocumentCache<StoredAttempt> | undefined {
 }
 
 /** What the cache keeps of a findAndModify reply with the attempt as written (or null). */
-function asLoaded(reply: { value: unknown }): Loaded<StoredAttempt> | null {
-  const doc = reply.value as StoredAttempt | null;
-  return doc ? { id: doc._id, value: doc, at: operationTimeOf(reply) } : null;
-}
+const asLoaded = (reply: { value: unknown }) => writtenLoaded(reply, (doc: StoredAttempt) => doc);
 
 /**
  * The learner's own attempt, or null (someone else's attempt is as good as missing). From the
@@ -160,16 +152,13 @@ export async function findAttempt(
   learner: Learner,
   attemptId: string,
 ): Promise<AttemptView | null> {
-  const load = async () => {
-    const reply = await QuizAttempt.db.db!.command({
-      find: QuizAttempt.collection.collectionName,
-      filter: { attemptId: { $eq: attemptId } },
-      limit: 1,
-      singleBatch: true,
-    });
-    const { doc, at } = firstOfReply<StoredAttempt>(reply);
-    return doc ? { id: doc._id, value: doc, at } : null;
-  };
+  const load = () =>
+    findOneLoaded(
+      QuizAttempt.db.db!,
+      QuizAttempt.collection.collectionName,
+      { attemptId: { $eq: attemptId } },
+      (doc: StoredAttempt) => doc,
+    );
   const cache = attemptCache();
   const attempt = cache ? await cache.get(attemptId, load) : ((await load())?.value ?? null);
   return attempt && String(attempt.userId) === String(learner.userId) ? attempt : null;
