@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import {
   accessibilityProblems,
+  CHROMIUM_CANDIDATES,
+  chromiumPath,
   pageState,
   PLAYWRIGHT_DISABLED_FEATURES,
   startBrowserRun,
@@ -147,6 +149,15 @@ describe('browser harness', function () {
       const theirs = [...list!.replace(/\/\/.*$/gm, '').matchAll(/"(\w+)"/g)].map((m) => m[1]);
       expect(theirs).to.include('MediaRouter');
       expect(PLAYWRIGHT_DISABLED_FEATURES).to.include.members(theirs);
+    });
+
+    it('launches the headless shell when Debian’s is installed, the full browser otherwise', function () {
+      if (process.env.CHROMIUM_PATH) this.skip();
+      const installed = CHROMIUM_CANDIDATES.filter((candidate) => existsSync(candidate));
+      expect(chromiumPath()).to.equal(installed[0]);
+      if (installed.includes('/usr/bin/chromium-headless-shell')) {
+        expect(chromiumPath()).to.equal('/usr/bin/chromium-headless-shell');
+      }
     });
 
     it('builds none of the omnibox popups headless Chromium never shows', async () => {

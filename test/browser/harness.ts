@@ -89,12 +89,25 @@ export const CHROMIUM_ARGS = [
   `--disable-features=${[...PLAYWRIGHT_DISABLED_FEATURES, ...UNUSED_BROWSER_UI].join(',')}`,
 ];
 
-function chromiumPath(): string {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+/**
+ * Where Chromium is: CHROMIUM_PATH, else Debian's headless shell (chromium-headless-shell: Blink
+ * without the browser's UI, what Playwright itself launches for headless runs), else the full
+ * browser. The journeys' Chromium needed about a third less CPU in the shell (the certificate
+ * journey's 77 s against 51 s; 29 processes instead of 48): no browser window, profile or
+ * WebUI behind each context.
+ */
+export const CHROMIUM_CANDIDATES = [
+  '/usr/bin/chromium-headless-shell',
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+];
+
+export function chromiumPath(): string {
+  const candidates = [process.env.CHROMIUM_PATH, ...CHROMIUM_CANDIDATES];
   const found = candidates.find((candidate) => candidate && existsSync(candidate));
   if (!found) {
     throw new Error(
-      'Chromium not found: install it (apt-get install chromium fonts-noto-cjk) or set CHROMIUM_PATH',
+      'Chromium not found: install it (apt-get install chromium-headless-shell fonts-noto-cjk) or set CHROMIUM_PATH',
     );
   }
   return found;
