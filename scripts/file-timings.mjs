@@ -46,6 +46,8 @@ export const mochaHooks = {
       wall: (now.wall - since.wall) / 1000,
       cpu: now.own - since.own,
       childCpu: now.children - since.children,
+      /** When the file ended (ms since the epoch): with wall, where it ran in the whole run. */
+      end: Date.now(),
     };
     since = now;
     appendFileSync(out, JSON.stringify(line) + '\n');

@@ -9,6 +9,7 @@
  *   node scripts/test.mjs --seed 42       one process, files in the order seed 42 shuffles them to
  *   node scripts/test.mjs --seed 42 --jobs 3   that order, spread over 3 processes
  *   node scripts/test.mjs --timings       in parallel, then wall and CPU seconds per file, longest first
+ *                                         (kept in test-results/file-timings.jsonl, with when each ended)
  *
  * Anything else is passed on to mocha (e.g. `--grep`, `--bail`).
  *
@@ -18,7 +19,7 @@
  * can disturb each other (module state, the shared embedded store, mongoose's default connection).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -154,6 +155,9 @@ function printTimings() {
   }
   rmSync(timingsDir, { recursive: true, force: true });
   const rows = lines.filter(Boolean).map((line) => JSON.parse(line));
+  // Kept for a timeline (each line: the file, its process, wall and CPU seconds, when it ended).
+  mkdirSync(path.join(root, 'test-results'), { recursive: true });
+  writeFileSync(path.join(root, 'test-results/file-timings.jsonl'), lines.join('\n') + '\n');
   rows.sort((a, b) => b.wall - a.wall);
   const fmt = (n) => n.toFixed(1).padStart(7);
   console.log(`\n   wall     cpu  child   file   (seconds; cpu: the worker, child: its children)`);
