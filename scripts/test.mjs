@@ -160,11 +160,23 @@ function printTimings() {
   writeFileSync(path.join(root, 'test-results/file-timings.jsonl'), lines.join('\n') + '\n');
   rows.sort((a, b) => b.wall - a.wall);
   const fmt = (n) => n.toFixed(1).padStart(7);
-  console.log(`\n   wall     cpu  child   file   (seconds; cpu: the worker, child: its children)`);
-  for (const r of rows) console.log(`${fmt(r.wall)} ${fmt(r.cpu)} ${fmt(r.childCpu)}   ${r.file}`);
+  for (const r of rows) {
+    r.hash = r.threads?.['tsunagu-hash'] ?? 0;
+    r.store = r.threads?.['tsunagu-store'] ?? 0;
+  }
+  console.log(
+    `\n   wall     cpu  child   hash  store   file   (seconds; cpu: the worker, child: its ` +
+      `children; hash, store: the worker's hashing and store threads, part of cpu)`,
+  );
+  for (const r of rows) {
+    console.log(
+      `${fmt(r.wall)} ${fmt(r.cpu)} ${fmt(r.childCpu)} ${fmt(r.hash)} ${fmt(r.store)}   ${r.file}`,
+    );
+  }
   const sum = (key) => rows.reduce((total, r) => total + r[key], 0);
   console.log(
-    `${fmt(sum('wall'))} ${fmt(sum('cpu'))} ${fmt(sum('childCpu'))}   all ${rows.length} files`,
+    `${fmt(sum('wall'))} ${fmt(sum('cpu'))} ${fmt(sum('childCpu'))} ${fmt(sum('hash'))} ` +
+      `${fmt(sum('store'))}   all ${rows.length} files`,
   );
   console.log(`wall time of the run: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
