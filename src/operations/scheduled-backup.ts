@@ -20,18 +20,20 @@ import { nextBackupAt, SCHEDULED_BACKUP_NAME, scheduledBackupName } from './sche
 export const BACKUP_RUNS = 'backup_runs';
 export const BACKUP_LOCKS = 'backup_locks';
 
-/** One scheduled backup, as recorded in `backup_runs`. */
+/** One backup, as recorded in `backup_runs`: a scheduled one, or one taken by `npm run backup`. */
 export interface BackupRun {
   _id: ObjectId;
-  /** The scheduled time (BACKUP_AT of that day) this run is for. */
-  slot: Date;
+  /** 'manual' for `npm run backup`; runs recorded before manual ones were have none (scheduled). */
+  kind?: 'scheduled' | 'manual';
+  /** The scheduled time (BACKUP_AT of that day) this run is for; null for a manual one. */
+  slot: Date | null;
   startedAt: Date;
   finishedAt: Date | null;
   status: 'running' | 'ok' | 'error';
   /** The machine and process that took it (host name, pid). */
   host: string;
   pid: number;
-  /** The archive's name in that machine's BACKUP_DIR. */
+  /** The archive's name in that machine's BACKUP_DIR; a manual one's full path on its machine. */
   file: string;
   /** Size of the archive; null until it is written. */
   bytes: number | null;
@@ -74,8 +76,8 @@ async function ensureIndexes(db: Db): Promise<void> {
 }
 
 /**
- * The last scheduled backup that completed, or null. For /healthz, the admin page and a
- * "last backup age" metric: `(Date.now() - at) / 1000`.
+ * The last backup that completed (scheduled or manual), or null. For /healthz, the admin page and
+ * a "last backup age" metric: `(Date.now() - at) / 1000`.
  */
 export async function lastBackup(db: Db): Promise<LastBackup | null> {
   const run = await runs(db).find({ status: 'ok' }).sort({ finishedAt: -1 }).limit(1).next();
@@ -147,6 +149,7 @@ export async function runScheduledBackup(
 
   const run: BackupRun = {
     _id: new ObjectId(),
+    kind: 'scheduled',
     slot,
     startedAt: takenAt,
     finishedAt: null,
@@ -192,6 +195,44 @@ export async function runScheduledBackup(
   if (run.status === 'ok') logger.info(summary, 'scheduled backup written');
   else logger.error({ ...summary, error: run.error }, 'scheduled backup failed');
   return { status: run.status, run };
+}
+
+/** What `npm run backup` knows once it has ended: the file, its times, and its result or error. */
+export interface ManualBackup {
+  file: string;
+  startedAt: Date;
+  finishedAt: Date;
+  durationMs: number;
+  result?: { bytes: number; collections: number; documents: number };
+  error?: string;
+}
+
+/**
+ * Records a backup taken by hand (`npm run backup`) beside the scheduled ones, so the
+ * administrators' page, /healthz and the metrics see it. One insert once the backup has ended:
+ * the archive never holds a record of itself half-way, and a failed backup is recorded as such.
+ */
+export async function recordManualBackup(db: Db, backup: ManualBackup): Promise<BackupRun> {
+  await ensureIndexes(db);
+  const run: BackupRun = {
+    _id: new ObjectId(),
+    kind: 'manual',
+    slot: null,
+    startedAt: backup.startedAt,
+    finishedAt: backup.finishedAt,
+    status: backup.result ? 'ok' : 'error',
+    host: hostname(),
+    pid: process.pid,
+    file: backup.file,
+    bytes: backup.result?.bytes ?? null,
+    durationMs: backup.durationMs,
+    collections: backup.result?.collections ?? null,
+    documents: backup.result?.documents ?? null,
+    deleted: [],
+    error: backup.result ? null : (backup.error ?? 'unknown error').slice(0, 500),
+  };
+  await runs(db).insertOne(run);
+  return run;
 }
 
 export interface BackupSchedule {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -12,6 +12,8 @@ import tar from 'tar-stream';
 import { checksumLine, sha256Of } from '../../src/operations/archive.js';
 import { backupDatabase } from '../../src/operations/backup.js';
 import { RestoreRefused, restoreDatabase } from '../../src/operations/restore.js';
+import { lastBackup, type BackupRun } from '../../src/operations/scheduled-backup.js';
+import { startStore } from '../../src/store/index.js';
 import { testServerUri } from '../helpers/app.js';
 import { collectionNames, diskWithRoom, readArchive } from './helpers.js';
 import { compiled } from '../helpers/compiled.js';
@@ -91,29 +93,76 @@ describe('backup and restore: bad input and full disks', function () {
       expect(await source.collection('users').countDocuments()).to.equal(500);
     });
 
-    it('npm run backup exits with status 1 and says why when the file cannot be written', async () => {
+    /** Runs `npm run backup -- --out <out>` (src/operations/cli.ts) on the store of `dataDir`. */
+    function backupWithCli(dataDir: string, out: string) {
+      const child = spawn(
+        process.execPath,
+        [compiled('src/operations/cli.ts'), 'backup', '--out', out],
+        {
+          cwd: projectRoot,
+          env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent', NODE_ENV: 'test' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+        child.once('exit', (code) => resolve({ code, stdout, stderr })),
+      );
+    }
+
+    it('npm run backup exits with status 1 and says why when the file cannot be written; both outcomes are recorded for the administrators’ page', async () => {
       const dataDir = await mkdtemp(path.join(tmpdir(), 'tsunagu-cli-'));
       try {
         const out = path.join(dir, 'no-such-folder', 'backup.tar.gz');
-        const child = spawn(
-          process.execPath,
-          [compiled('src/operations/cli.ts'), 'backup', '--out', out],
-          {
-            cwd: projectRoot,
-            env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent', NODE_ENV: 'test' },
-            stdio: ['ignore', 'pipe', 'pipe'],
-          },
-        );
-        let stderr = '';
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-        expect(code, stderr).to.equal(1);
-        expect(stderr).to.match(
+        const failed = await backupWithCli(dataDir, out);
+        expect(failed.code, failed.stderr).to.equal(1);
+        expect(failed.stderr).to.match(
           /backup failed: the folder .*no-such-folder does not exist \(ENOENT\); no backup was written/,
         );
         expect(await readdir(dir)).to.deep.equal([]);
+
+        // A relative --out is recorded as the full path on this machine.
+        const good = path.join(dir, 'manual.tar.gz');
+        const written = await backupWithCli(dataDir, path.relative(projectRoot, good));
+        expect(written.code, written.stderr).to.equal(0);
+        expect(written.stdout).to.contain(`backup written: ${good}`);
+
+        // The store of DATA_DIR (in its store/ folder), as the app and the CLI open it.
+        const store = await startStore({ dataDir: path.join(dataDir, 'store') });
+        const storeClient = await MongoClient.connect(store.uri);
+        try {
+          const runs = await storeClient
+            .db('tsunagu')
+            .collection<BackupRun>('backup_runs')
+            .find({}, { sort: { startedAt: 1 } })
+            .toArray();
+          expect(runs.map((run) => [run.kind, run.status, run.file, run.slot])).to.deep.equal([
+            ['manual', 'error', out, null],
+            ['manual', 'ok', good, null],
+          ]);
+          expect(runs[0].error).to.match(/no-such-folder does not exist/);
+          expect(runs[0].bytes).to.equal(null);
+          expect(runs[1].error).to.equal(null);
+          expect(runs[1].bytes).to.equal((await stat(good)).size);
+          expect(runs[1].collections).to.be.greaterThan(0);
+          expect(runs[1].finishedAt!.getTime()).to.be.at.least(runs[1].startedAt.getTime());
+          // The last backup /healthz and the metrics report is the manual one.
+          expect(await lastBackup(storeClient.db('tsunagu'))).to.deep.equal({
+            at: runs[1].finishedAt,
+            bytes: runs[1].bytes,
+            file: good,
+          });
+        } finally {
+          await storeClient.close();
+          await store.close();
+        }
       } finally {
         await rm(dataDir, { recursive: true, force: true });
+        await rm(path.join(dir, 'manual.tar.gz'), { force: true });
+        await rm(path.join(dir, 'manual.tar.gz.sha256'), { force: true });
       }
     });
   });

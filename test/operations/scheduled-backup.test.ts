@@ -9,6 +9,7 @@ import { silentLogger } from '../../src/lib/logger.js';
 import { nextBackupAt, scheduledBackupName } from '../../src/operations/schedule.js';
 import {
   lastBackup,
+  recordManualBackup,
   runScheduledBackup,
   startBackupSchedule,
   type BackupRun,
@@ -303,6 +304,29 @@ describe('scheduled backups (BACKUP_DIR, BACKUP_KEEP, BACKUP_AT)', function () {
       expect(page.text).to.contain('次回の予定');
       expect(page.text).to.contain('href="/admin/backups"'); // the menu entry
       await coordinatorSession.get('/admin/backups').expect(403);
+      const kinds = (html: string) =>
+        [...html.matchAll(/data-label="種別">([^<]+)</g)].map((match) => match[1]);
+      expect(kinds(page.text)).to.deep.equal(['定時', '定時']);
+
+      // A backup taken by hand (npm run backup) is listed too, with where it was written, and
+      // is the last backup /healthz reports.
+      const startedAt = new Date();
+      const manual = await recordManualBackup(deps.db, {
+        file: '/srv/backups/before-upgrade.tar.gz',
+        startedAt,
+        finishedAt: new Date(startedAt.getTime() + 1500),
+        durationMs: 1500,
+        result: { bytes: 2 * 1024 * 1024, collections: 20, documents: 900 },
+      });
+      const withManual = await adminSession.get('/admin/backups').expect(200);
+      expect(kinds(withManual.text)).to.deep.equal(['手動', '定時', '定時']);
+      expect(withManual.text).to.contain('/srv/backups/before-upgrade.tar.gz');
+      expect(withManual.text).to.contain('2.0 MB');
+      expect((await adminSession.get('/healthz').expect(200)).body.backup.last).to.deep.equal({
+        at: manual.finishedAt!.toISOString(),
+        bytes: 2 * 1024 * 1024,
+        file: '/srv/backups/before-upgrade.tar.gz',
+      });
     });
   });
 
