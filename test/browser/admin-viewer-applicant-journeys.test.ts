@@ -40,6 +40,18 @@ describe('browser journeys: an administrator, a regional viewer, an applicant', 
             expect(await toggle.getAttribute('aria-expanded')).to.equal('true');
           } else {
             expect(await toggle.isVisible()).to.equal(false);
+            // The long menu has the full width under the logo; ログアウト sits on the logo's row
+            // rather than on a row of its own below the menu.
+            const box = async (locator: ReturnType<Page['locator']>) =>
+              (await locator.boundingBox())!;
+            const logo = await box(page.locator('.brand'));
+            const logout = await box(page.getByRole('button', { name: 'ログアウト' }));
+            const menu = await box(
+              page.getByRole('navigation', { name: 'メインメニュー' }).locator('ul'),
+            );
+            expect(logout.y, 'ログアウト on the logo’s row').to.be.below(logo.y + logo.height);
+            expect(menu.y, 'the menu below the logo').to.be.at.least(logo.y + logo.height);
+            expect(logout.y + logout.height, 'ログアウト above the menu').to.be.at.most(menu.y + 1);
           }
           expect(await users.isVisible()).to.equal(true);
         });
