@@ -1,11 +1,10 @@
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../lib/logger.js';
-import { backupDatabase, type BackupProgress, type BackupResult } from './backup.js';
+import type { BackupProgress } from './backup.js';
 import { openOperationsDatabase } from './connect.js';
 import { RestoreRefused, restoreDatabase } from './restore.js';
-import { recordManualBackup, type ManualBackup } from './scheduled-backup.js';
+import { runManualBackup } from './scheduled-backup.js';
 
 /**
  * `npm run backup -- --out <file.tar.gz>` and `npm run restore -- <file.tar.gz> [--drop]`,
@@ -41,40 +40,19 @@ async function main(argv: string[]): Promise<number> {
     }
     const database = await openOperationsDatabase(config, logger);
     try {
-      const file = path.resolve(values.out);
-      const startedAt = new Date();
-      const started = performance.now();
       // Recorded in backup_runs either way (the administrators' バックアップ page lists it).
-      const record = (outcome: Pick<ManualBackup, 'result' | 'error'>) =>
-        recordManualBackup(database.db, {
-          file,
-          startedAt,
-          finishedAt: new Date(),
-          durationMs: Math.round(performance.now() - started),
-          ...outcome,
-        }).catch((error: unknown) => {
-          process.stderr.write(`the backup could not be recorded: ${(error as Error).message}\n`);
-        });
-      let result: BackupResult;
-      try {
-        result = await backupDatabase(database.db, file, {
+      const result = await runManualBackup(
+        database.db,
+        values.out,
+        {
           onProgress: (p: BackupProgress) =>
             showProgress(
               `collections ${p.collectionsDone}/${p.collections} (${p.collection}) · ` +
                 `documents ${p.documents.toLocaleString('en')} · ${formatBytes(p.bytes)}`,
             ),
-        });
-      } catch (error) {
-        await record({ error: (error as Error).message });
-        throw error;
-      }
-      await record({
-        result: {
-          bytes: result.archiveBytes,
-          collections: result.collections.length,
-          documents: result.collections.reduce((sum, c) => sum + c.documents, 0),
         },
-      });
+        (error) => process.stderr.write(`the backup could not be recorded: ${error.message}\n`),
+      );
       endProgress();
       for (const c of result.collections) {
         process.stdout.write(

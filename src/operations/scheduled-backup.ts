@@ -1,10 +1,10 @@
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { ObjectId, type Db } from 'mongodb';
 import type { Config } from '../config.js';
 import type { Logger } from '../lib/logger.js';
-import { backupDatabase, type BackupOptions } from './backup.js';
+import { backupDatabase, type BackupOptions, type BackupResult } from './backup.js';
 import { nextBackupAt, SCHEDULED_BACKUP_NAME, scheduledBackupName } from './schedule.js';
 
 /**
@@ -172,9 +172,7 @@ export async function runScheduledBackup(
       ...deps.backupOptions,
       signal,
     });
-    run.bytes = (await stat(result.file)).size;
-    run.collections = result.collections.length;
-    run.documents = result.collections.reduce((sum, c) => sum + c.documents, 0);
+    Object.assign(run, writtenFields(result));
     run.status = 'ok';
     // Only after a backup succeeded: a failing disk never costs the backups already there.
     run.deleted = await pruneScheduledBackups(backup.dir, backup.keep);
@@ -195,6 +193,15 @@ export async function runScheduledBackup(
   if (run.status === 'ok') logger.info(summary, 'scheduled backup written');
   else logger.error({ ...summary, error: run.error }, 'scheduled backup failed');
   return { status: run.status, run };
+}
+
+/** What backup_runs keeps of a backup that was written: its size and what it holds. */
+function writtenFields(result: BackupResult): NonNullable<ManualBackup['result']> {
+  return {
+    bytes: result.archiveBytes,
+    collections: result.collections.length,
+    documents: result.collections.reduce((sum, c) => sum + c.documents, 0),
+  };
 }
 
 /** What `npm run backup` knows once it has ended: the file, its times, and its result or error. */
@@ -233,6 +240,40 @@ export async function recordManualBackup(db: Db, backup: ManualBackup): Promise<
   };
   await runs(db).insertOne(run);
   return run;
+}
+
+/**
+ * `npm run backup`: the backup to `file` (its full path is what is recorded), then its outcome
+ * recorded with recordManualBackup, a failure as well as a success. A record that cannot be
+ * written goes to `unrecorded` and does not fail the backup; a failed backup is thrown once
+ * recorded.
+ */
+export async function runManualBackup(
+  db: Db,
+  file: string,
+  options: BackupOptions,
+  unrecorded: (error: Error) => void,
+): Promise<BackupResult> {
+  const target = path.resolve(file);
+  const startedAt = new Date();
+  const started = performance.now();
+  const record = (outcome: Pick<ManualBackup, 'result' | 'error'>) =>
+    recordManualBackup(db, {
+      file: target,
+      startedAt,
+      finishedAt: new Date(),
+      durationMs: Math.round(performance.now() - started),
+      ...outcome,
+    }).catch((error: unknown) => unrecorded(error as Error));
+  let result: BackupResult;
+  try {
+    result = await backupDatabase(db, target, options);
+  } catch (error) {
+    await record({ error: (error as Error).message });
+    throw error;
+  }
+  await record({ result: writtenFields(result) });
+  return result;
 }
 
 export interface BackupSchedule {
