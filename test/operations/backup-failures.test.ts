@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -15,8 +14,7 @@ import { RestoreRefused, restoreDatabase } from '../../src/operations/restore.js
 import { lastBackup, type BackupRun } from '../../src/operations/scheduled-backup.js';
 import { startStore } from '../../src/store/index.js';
 import { testServerUri } from '../helpers/app.js';
-import { collectionNames, diskWithRoom, readArchive } from './helpers.js';
-import { compiled } from '../helpers/compiled.js';
+import { collectionNames, diskWithRoom, readArchive, runOperationsCli } from './helpers.js';
 
 const projectRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -93,25 +91,9 @@ describe('backup and restore: bad input and full disks', function () {
       expect(await source.collection('users').countDocuments()).to.equal(500);
     });
 
-    /** Runs `npm run backup -- --out <out>` (src/operations/cli.ts) on the store of `dataDir`. */
-    function backupWithCli(dataDir: string, out: string) {
-      const child = spawn(
-        process.execPath,
-        [compiled('src/operations/cli.ts'), 'backup', '--out', out],
-        {
-          cwd: projectRoot,
-          env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent', NODE_ENV: 'test' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-        child.once('exit', (code) => resolve({ code, stdout, stderr })),
-      );
-    }
+    /** `npm run backup -- --out <out>` on the store of `dataDir`. */
+    const backupWithCli = (dataDir: string, out: string) =>
+      runOperationsCli(['backup', '--out', out], { DATA_DIR: dataDir });
 
     it('npm run backup exits with status 1 and says why when the file cannot be written; both outcomes are recorded for the administrators’ page', async () => {
       const dataDir = await mkdtemp(path.join(tmpdir(), 'tsunagu-cli-'));

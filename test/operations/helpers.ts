@@ -1,9 +1,35 @@
+import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { BSON, type Db, type Document } from 'mongodb';
 import tar from 'tar-stream';
+import { compiled } from '../helpers/compiled.js';
+
+const projectRoot = path.resolve(import.meta.dirname, '../..');
+
+/**
+ * Runs `npm run backup` / `npm run restore` (src/operations/cli.ts, compiled) with `args` and
+ * `env` on top of this process's environment (LOG_LEVEL silent, NODE_ENV test), from the
+ * project's root; resolves with its exit status and output once it has exited.
+ */
+export function runOperationsCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [compiled('src/operations/cli.ts'), ...args], {
+    cwd: projectRoot,
+    env: { ...process.env, LOG_LEVEL: 'silent', NODE_ENV: 'test', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+}
 
 /** Every file of a .tar.gz, by name (small test archives only). */
 export async function readArchive(file: string): Promise<Map<string, Buffer>> {

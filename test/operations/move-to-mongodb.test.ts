@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,10 +18,15 @@ import { buildUser } from '../helpers/factories.js';
 import { startStoreProcess, type StoreProcess } from '../helpers/store-process.js';
 import { completeTexts, pdfBytes, postForm } from '../case-studies/helpers.js';
 import { realCatalog } from '../learning/helpers.js';
-import { collectionNames, indexSpecs, rawDocuments, readArchive, splitBson } from './helpers.js';
-import { compiled } from '../helpers/compiled.js';
+import {
+  collectionNames,
+  indexSpecs,
+  rawDocuments,
+  readArchive,
+  runOperationsCli,
+  splitBson,
+} from './helpers.js';
 
-const projectRoot = path.resolve(import.meta.dirname, '../..');
 const BUCKET = 'case_study_files';
 
 /** Every collection's documents as exact bytes, by _id. */
@@ -47,19 +51,6 @@ function bigPdf(kb: number): Buffer {
     Buffer.from(randomBytes(kb * 512).toString('hex'), 'latin1'),
     Buffer.from(`\n${rest.join('\n')}`, 'latin1'),
   ]);
-}
-
-/** Runs `npm run restore -- <file>` (src/operations/cli.ts) with MONGODB_URI set. */
-function restoreWithCli(file: string, uri: string): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, [compiled('src/operations/cli.ts'), 'restore', file], {
-    cwd: projectRoot,
-    env: { ...process.env, MONGODB_URI: uri, LOG_LEVEL: 'silent', NODE_ENV: 'test' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out })));
 }
 
 describe('moving to MongoDB: backup while the app writes, restore into the new server, switch', function () {
@@ -185,9 +176,9 @@ describe('moving to MongoDB: backup while the app writes, restore into the new s
 
     // ── Restore into the new server (npm run db standing in for MongoDB) ─────────────────────
     target = await startStoreProcess(path.join(dir, 'target'));
-    const restored = await restoreWithCli(archive, target.uri);
-    expect(restored.code, restored.out).to.equal(0);
-    expect(restored.out).to.contain('restore complete into MONGODB_URI');
+    const restored = await runOperationsCli(['restore', archive], { MONGODB_URI: target.uri });
+    expect(restored.code, restored.stdout + restored.stderr).to.equal(0);
+    expect(restored.stdout).to.contain('restore complete into MONGODB_URI');
     client = await MongoClient.connect(target.uri);
     const targetDb = client.db('tsunagu');
 
