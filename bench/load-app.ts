@@ -23,6 +23,13 @@ export const percentile = (sorted: number[], p: number) =>
     ? NaN
     : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
+/** The percentile of values in any order (a sorted copy; the values stay as they are). */
+export const percentileOf = (values: number[], p: number) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    p,
+  );
+
 // ── the app (child process) ──────────────────────────────────────────────────────────────────
 
 export interface Ready {
@@ -499,11 +506,7 @@ function mainThreadTiming() {
       }
       for (const [at, took] of pauses) windowOf(at).gcMs += took;
       for (const [i, w] of byWindow.entries()) {
-        if (w)
-          windowOf(i * 5000).p95 = percentile(
-            [...w].sort((a, b) => a - b),
-            95,
-          );
+        if (w) windowOf(i * 5000).p95 = percentileOf(w, 95);
       }
       return {
         server: {
@@ -521,10 +524,7 @@ function mainThreadTiming() {
         windows: Array.from(windows, (w) => w ?? { p95: 0, gcMs: 0 }),
         firstOnConnection: {
           count: firstOnConnection.length,
-          p95: percentile(
-            [...firstOnConnection].sort((a, b) => a - b),
-            95,
-          ),
+          p95: percentileOf(firstOnConnection, 95),
         },
       };
     },

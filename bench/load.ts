@@ -58,6 +58,7 @@ import {
   PASSWORD,
   PROGRAM,
   percentile,
+  percentileOf,
   type CheckRequest,
   type CheckResult,
   type CostsReply,
@@ -757,16 +758,8 @@ async function phase(
       timelineOf(stats.timeline, started) +
       (stats.fresh.length
         ? `; on new connections ${stats.fresh.length}, p95 ${wholeMs(
-            percentile(
-              [...stats.fresh].sort((a, b) => a - b),
-              95,
-            ),
-          )} ms (connecting: p95 ${wholeMs(
-            percentile(
-              [...stats.connects].sort((a, b) => a - b),
-              95,
-            ),
-          )} ms)`
+            percentileOf(stats.fresh, 95),
+          )} ms (connecting: p95 ${wholeMs(percentileOf(stats.connects, 95))} ms)`
         : '; no new connections'),
     stats,
   };
