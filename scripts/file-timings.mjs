@@ -7,6 +7,7 @@
  */
 import { appendFileSync, readFileSync, readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { sourceOf } from './compiled-copy.mjs';
 
 const ticks = 100; // USER_HZ on Linux
 /** CPU seconds of this process and of its waited-for children, from /proc. */
@@ -73,7 +74,9 @@ export const mochaHooks = {
       ]),
     );
     const line = {
-      file: file.startsWith(process.cwd()) ? file.slice(process.cwd().length + 1) : file,
+      file:
+        sourceOf(file) ??
+        (file.startsWith(process.cwd()) ? file.slice(process.cwd().length + 1) : file),
       pid: process.pid,
       wall: (now.wall - since.wall) / 1000,
       cpu: now.own - since.own,
