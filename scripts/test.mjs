@@ -117,9 +117,16 @@ for (let i = 0; i < args.length; i++) {
   } else if (arg === '--shuffle') seed ??= Math.floor(Math.random() * 1e6);
   else if (arg === '--seed') seed = Number(args[++i]);
   else if (arg === '--timings') timings = true;
-  else if (arg.endsWith('.test.ts') && existsSync(path.resolve(root, arg)))
-    only.push(path.relative(root, path.resolve(root, arg)).split(path.sep).join('/'));
-  else passOn.push(arg);
+  else if (arg.endsWith('.ts') && !arg.startsWith('-')) {
+    // Relative to where the command was typed (npm runs scripts from the project's root).
+    const absolute = path.resolve(process.env.INIT_CWD ?? process.cwd(), arg);
+    const file = path.relative(root, absolute).split(path.sep).join('/');
+    if (!file.startsWith('test/') || !file.endsWith('.test.ts') || !existsSync(absolute)) {
+      console.error(`${arg}: not a test file (test/**/*.test.ts)`);
+      process.exit(2);
+    }
+    only.push(file);
+  } else passOn.push(arg);
 }
 if (!Number.isInteger(jobs) || jobs < 1) {
   console.error('--jobs takes a whole number of processes (1 or more)');
