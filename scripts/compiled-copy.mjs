@@ -21,6 +21,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -54,6 +55,32 @@ export function sourceOf(file) {
   return inCopy.replace(/\.js$/, '.ts');
 }
 
+/** The sources did not compile: esbuild has printed why (file, line and message). */
+export class CompileError extends Error {
+  constructor() {
+    super('the TypeScript sources do not compile (see above)');
+    this.name = 'CompileError';
+  }
+}
+
+/** Copies kept whatever their age: the latest used, for switching between branches. */
+const KEEP_LATEST = 3;
+/** Other copies go once unused for this long (a copy takes about 8 MB). */
+const UNUSED_MS = 3600_000;
+
+/** Removes copies of older sources (and builds abandoned midway) that have not been used lately. */
+function removeOldCopies(cacheDir, current) {
+  const copies = readdirSync(cacheDir)
+    .map((name) => path.join(cacheDir, name))
+    .filter((dir) => dir !== current)
+    .map((dir) => ({ dir, used: statSync(dir).mtimeMs }))
+    .sort((a, b) => b.used - a.used);
+  const before = Date.now() - UNUSED_MS;
+  for (const { dir, used } of copies.slice(KEEP_LATEST - 1)) {
+    if (used < before) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** True when `root` is a compiled copy rather than the project itself. */
 export function isCompiledCopy(root) {
   return existsSync(path.join(root, MARKER));
@@ -77,22 +104,31 @@ export function compiledCopy(root) {
       .update('\0');
   }
   const out = path.join(cacheDir, hash.digest('hex').slice(0, 16));
-  if (existsSync(out)) return out;
+  if (existsSync(out)) {
+    const now = new Date();
+    utimesSync(out, now, now); // in use: kept by the clean-up below
+    return out;
+  }
   // Built beside it and renamed into place: test processes started together build at once.
   const building = path.join(cacheDir, `building-${randomUUID()}`);
   mkdirSync(building, { recursive: true });
   const typescript = files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'));
-  buildSync({
-    entryPoints: typescript.map((file) => path.join(root, file)),
-    outbase: root,
-    outdir: building,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    // Read only when a stack is printed (scripts/source-mapped-stacks.mjs), not at every load.
-    sourcemap: 'inline',
-    logLevel: 'error',
-  });
+  try {
+    buildSync({
+      entryPoints: typescript.map((file) => path.join(root, file)),
+      outbase: root,
+      outdir: building,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      // Read only when a stack is printed (scripts/source-mapped-stacks.mjs), not at every load.
+      sourcemap: 'inline',
+      logLevel: 'error', // prints what does not compile, with the file and line
+    });
+  } catch {
+    rmSync(building, { recursive: true, force: true });
+    throw new CompileError();
+  }
   // Data files beside the sources (word lists, reference data, test fixtures).
   for (const file of files.filter((file) => !file.endsWith('.ts'))) {
     cpSync(path.join(root, file), path.join(building, file));
@@ -123,12 +159,6 @@ export function compiledCopy(root) {
     rmSync(building, { recursive: true, force: true }); // another process was first
     if (!existsSync(out)) throw new Error(`could not build the compiled copy in ${out}`);
   }
-  // Copies of older sources (and builds abandoned midway) go after a day.
-  const dayAgo = Date.now() - 24 * 3600_000;
-  for (const name of readdirSync(cacheDir)) {
-    const dir = path.join(cacheDir, name);
-    if (dir !== out && statSync(dir).mtimeMs < dayAgo)
-      rmSync(dir, { recursive: true, force: true });
-  }
+  removeOldCopies(cacheDir, out);
   return out;
 }

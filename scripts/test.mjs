@@ -34,7 +34,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { compiledCopy } from './compiled-copy.mjs';
+import { CompileError, compiledCopy } from './compiled-copy.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -159,7 +159,14 @@ if (timings) {
 }
 const started = Date.now();
 // The tests run compiled (scripts/compiled-copy.mjs), with the copy's mocha options.
-const copy = compiledCopy(root);
+let copy;
+try {
+  copy = compiledCopy(root);
+} catch (error) {
+  if (!(error instanceof CompileError)) throw error;
+  console.error(`\n${error.message}`);
+  process.exit(1);
+}
 const config = ['--config', path.join(copy, '.mocharc.json')];
 const compiledFiles = files.map((file) => path.join(copy, file.replace(/\.ts$/, '.js')));
 const mocha = path.join(root, 'node_modules/mocha/bin/mocha.js');
