@@ -1,9 +1,10 @@
 /**
  * The compiled copy of the project that tests run from: src/ and test/ compiled by esbuild (the
- * data files beside them copied), with views/, public/, courses/ and node_modules/ linked, laid
- * out as the project so that the compiled app finds its files from its own root
- * (src/lib/paths.ts) as `npm start` does from dist/. Built once per change of the sources into
- * node_modules/.cache/tsunagu-test-build/<hash of the sources>.
+ * data files beside them copied), with views/, public/ and courses/ linked, laid out as the
+ * project so that the compiled app finds its files from its own root (src/lib/paths.ts) as
+ * `npm start` does from dist/. Built once per change of the sources into
+ * node_modules/.cache/tsunagu-test-build/<hash of the sources>, where packages are found in the
+ * project's node_modules above it.
  *
  * `npm test` runs mocha's workers on the compiled test files, and tests start child processes
  * (the server, the CLIs, the crash test's children) from it: tsx's loader hooks cost every
@@ -36,8 +37,21 @@ const esbuild = () => createRequire(import.meta.url)('esbuild');
 /** Where copies are built, under the project. */
 export const CACHE_DIR = path.join('node_modules', '.cache', 'tsunagu-test-build');
 const SOURCE_DIRS = ['src', 'test'];
-/** Found through the project root by the compiled app, as by the real one (and the scripts the tests import). */
-const LINKED = ['views', 'public', 'courses', 'node_modules', 'scripts'];
+/**
+ * Read as files through the project root by the compiled app, as by the real one: linked.
+ *
+ * Nothing that is loaded as a module is linked. node_modules is found by walking up from the copy
+ * (it sits inside it), and the one script the tests import is copied. A package reached through a
+ * symbolic link can be loaded twice: Node's realpathSync, with the cache the ESM resolver keeps,
+ * decides whether a cached folder is a pipe or a socket from the last synchronous stat of the
+ * thread, so after a test has stat-ed the store's socket it stops resolving midway and returns the
+ * linked path. supertest then had one module under each path, and the tests of that mocha worker
+ * imported the empty exports of the one never loaded (`request is not a function`, in CI, December
+ * 2026; test/test-runner.test.ts).
+ */
+const LINKED = ['views', 'public', 'courses'];
+/** Imported by tests (test/helpers/compiled.ts): copied, and part of the copy's hash. */
+const COPIED_SCRIPTS = ['scripts/compiled-copy.mjs'];
 /** The file at the root of every copy: how code tells it runs from one (`isCompiledCopy`). */
 const MARKER = '.compiled-copy';
 
@@ -97,10 +111,12 @@ export function compiledCopy(root) {
   const cacheDir = path.join(root, CACHE_DIR);
   const files = sourceFiles(root);
   const hash = createHash('sha256');
-  // The sources, and what else decides the output (the packages, tsconfig, this builder).
+  // The sources, and what else decides the output (the packages, tsconfig, this builder, which is
+  // also the script copied).
   const inputs = [
     ...files,
-    ...['package-lock.json', 'tsconfig.json', '.mocharc.json', 'scripts/compiled-copy.mjs'],
+    ...['package-lock.json', 'tsconfig.json', '.mocharc.json'],
+    ...COPIED_SCRIPTS,
   ];
   for (const file of inputs) {
     hash
@@ -139,6 +155,7 @@ export function compiledCopy(root) {
   for (const file of files.filter((file) => !file.endsWith('.ts'))) {
     cpSync(path.join(root, file), path.join(building, file));
   }
+  for (const file of COPIED_SCRIPTS) cpSync(path.join(root, file), path.join(building, file));
   for (const name of LINKED) symlinkSync(path.join(root, name), path.join(building, name));
   writeFileSync(path.join(building, 'package.json'), JSON.stringify({ type: 'module' }));
   writeFileSync(path.join(building, MARKER), `compiled from ${root}\n`);

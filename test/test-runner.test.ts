@@ -3,7 +3,11 @@
  * (scripts/compiled-copy.mjs), and a failure must still point at the TypeScript a person edits.
  * These pass the same through tsx (`npx mocha test/test-runner.test.ts`).
  */
-import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { CACHE_DIR, sourceOf } from '../scripts/compiled-copy.mjs';
@@ -31,6 +35,26 @@ describe('the test runner (npm test)', () => {
     } catch (error) {
       expect((error as Error).stack).to.contain(`${path.resolve('src/config.ts')}:`);
       expect((error as Error).stack).to.match(/^ConfigError: /);
+    }
+  });
+
+  it('resolves a package to its real file even after a socket was stat-ed', async () => {
+    // Node's realpathSync, with the cache its resolvers keep, takes a cached folder for a pipe or
+    // socket when the thread's last synchronous stat was of one (as the store's tests do), and
+    // stops resolving links midway. A package reached through a link in the copy then resolved
+    // to a second path: supertest loaded twice, and a worker's tests got empty exports.
+    const dir = mkdtempSync(path.join(tmpdir(), 'tsunagu-runner-'));
+    const socket = path.join(dir, 'probe.sock');
+    const server = net.createServer().listen(socket);
+    await once(server, 'listening');
+    try {
+      expect(statSync(socket).isSocket()).to.equal(true);
+      // A package the tests never import themselves, so that its path is not yet in the cache.
+      const resolved = createRequire(import.meta.url).resolve('ms');
+      expect(resolved).to.equal(realpathSync(resolved));
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import express, { Router, type Request, type Response } from 'express';
 import { Types } from 'mongoose';
@@ -11,7 +12,6 @@ import { formatDate } from '../lib/dates.js';
 import { notFound } from '../lib/errors.js';
 import { reserveAttempt } from '../auth/throttle.js';
 import type { Logger } from '../lib/logger.js';
-import { projectRoot } from '../lib/paths.js';
 import type { Mailer } from '../mail/mailer.js';
 import { loadGeography, type Geography, type Place } from '../organisations/geography.js';
 import { Organisation, SECTORS } from '../organisations/organisation.model.js';
@@ -44,9 +44,13 @@ const PAGE_SIZE = 50;
 const STALLED_SHOWN = 30;
 const EXPORT_NAME = /^([a-z]+)\.(csv|xlsx)$/;
 
-/** Chart.js, served from node_modules (no CDN; the CSP allows scripts from this origin only). */
+/**
+ * Chart.js, served from its package (no CDN; the CSP allows scripts from this origin only): found
+ * as Node finds the package, wherever node_modules is.
+ */
 export function chartAssets(isProduction: boolean): express.Handler {
-  return express.static(path.join(projectRoot, 'node_modules', 'chart.js', 'dist'), {
+  const dist = path.dirname(createRequire(import.meta.url).resolve('chart.js'));
+  return express.static(dist, {
     index: false,
     maxAge: isProduction ? '7d' : 0,
   });
